@@ -1,0 +1,66 @@
+"""The ``dacl`` command line.
+
+Each subcommand lives in its own module, which provides ``add_arguments(parser)``
+and ``run(args) -> int``. Modules are imported only when their command runs,
+so ``dacl --help`` stays fast (torch takes seconds to import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "preprocess": ("dacl.preprocess", "WFDB corpus (folder or zip) -> scattering feature shards"),
+    "split": ("dacl.split", "record-level stratified train/val/test split of a features dataset"),
+    "train": ("dacl.train", "train DACL, DiffAug or a baseline on a features dataset"),
+    "evaluate": ("dacl.evaluate", "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dacl", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        # Arguments are added on demand in main(), once we know which command runs.
+    return parser
+
+
+def _version() -> str:
+    from dacl import __version__
+
+    return f"dacl {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # First pass: find the command; second pass: parse its own arguments.
+    known, _ = parser.parse_known_args(argv)
+    if known.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(known._module)
+    sub_parser = argparse.ArgumentParser(
+        prog=f"dacl {known.command}", description=COMMANDS[known.command][1]
+    )
+    module.add_arguments(sub_parser)
+    args = sub_parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
+        # Bad input is the user's to fix: say what is wrong, without a traceback.
+        print(f"dacl {known.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"dacl {known.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+//! Counter-based random numbers (see module docs once written).

@@ -1,0 +1,1 @@
+//! kymatio-exact 1-D wavelet scattering.

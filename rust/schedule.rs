@@ -1,0 +1,1 @@
+//! Diffusion noise schedules and batched q_sample.

@@ -1,0 +1,1 @@
+//! Segmentation of variable-length records into fixed windows.
