@@ -5,6 +5,7 @@
 //! `python` feature, which maturin turns on when it builds `dacl._native`.
 
 pub mod error;
+pub mod real;
 pub mod rng;
 pub mod scattering;
 pub mod schedule;
