@@ -1,0 +1,149 @@
+"""Parameter-free contextualisation of scattering features ("Scattering Transformer").
+
+The Scattering Transformer (Zewail 2025, arXiv 2509.18424, ref [12] of DACL)
+adds contextual dependencies between scattering time frames with a
+transformer-like block that has no learned weights. Its exact formula is not
+public (see docs/dacl-method.md §1b); this module implements our reading,
+every choice configurable through :class:`ContextConfig`:
+
+1. tokens: the F time frames of a window, each a P-vector of scattering paths;
+2. sinusoidal positional encoding (Vaswani et al. 2017) added to the tokens;
+3. ``passes`` weight-free self-attention passes, pre-LN residual form
+   (Xiong et al. 2020): ``X <- X + softmax(N(X) N(X)^T / sqrt(P)) N(X)`` where
+   ``N`` is an affine-free LayerNorm over paths (identity if ``layer_norm`` is
+   off). Pre-LN keeps the raw log-energy in the residual stream while the
+   attention weights see scale-free tokens, so they do not saturate on loud
+   frames;
+4. pooling over time: mean, or mean concatenated with std;
+5. :class:`Standardiser`: per-dimension z-score fitted on the train split.
+
+``enabled=False`` gives plain time mean-pooling (steps 2-3 skipped, mean pool).
+Everything here is a deterministic function of its input (float64 inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Pooling = Literal["mean", "mean_std"]
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    """Settings of the contextualisation (all unknown in the paper: our defaults)."""
+
+    enabled: bool = True
+    passes: int = 1
+    layer_norm: bool = True
+    positional: bool = True
+    pe_scale: float = 1.0
+    pooling: Pooling = "mean_std"
+    chunk: int = 2048  # windows per chunk: bounds the (chunk, F, F) attention matrix
+
+    def __post_init__(self) -> None:
+        if self.passes < 0:
+            raise ValueError(f"context.passes must be >= 0, got {self.passes}")
+        if self.pooling not in ("mean", "mean_std"):
+            raise ValueError(f"context.pooling must be 'mean' or 'mean_std', got {self.pooling!r}")
+        if self.chunk < 1:
+            raise ValueError(f"context.chunk must be >= 1, got {self.chunk}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sinusoidal_positional_encoding(n_positions: int, dim: int) -> np.ndarray:
+    """``(n_positions, dim)`` sinusoidal encoding of Vaswani et al. 2017, §3.5.
+
+    ``PE[pos, 2i] = sin(pos / 10000^(2i/dim))``, ``PE[pos, 2i+1] = cos(...)``.
+    """
+    pos = np.arange(n_positions, dtype=np.float64)[:, None]
+    i = np.arange((dim + 1) // 2, dtype=np.float64)[None, :]
+    angle = pos / np.power(10000.0, 2.0 * i / dim)
+    pe = np.empty((n_positions, 2 * angle.shape[1]), dtype=np.float64)
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle)
+    return pe[:, :dim]
+
+
+def _layer_norm(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps)
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    s = s - s.max(axis=-1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention_pass(tokens: np.ndarray, layer_norm: bool = True) -> np.ndarray:
+    """One weight-free self-attention pass with residual, on ``(..., F, P)`` tokens."""
+    h = _layer_norm(tokens) if layer_norm else tokens
+    scores = h @ np.swapaxes(h, -1, -2) / np.sqrt(h.shape[-1])
+    return tokens + _softmax(scores) @ h
+
+
+def contextualise(features: np.ndarray, config: ContextConfig = ContextConfig()) -> np.ndarray:
+    """``(W, P, F)`` scattering features -> ``(W, d)`` float32 window vectors.
+
+    ``d = P`` for mean pooling, ``2P`` for mean+std.
+    """
+    x = np.asarray(features)
+    if x.ndim != 3:
+        raise ValueError(f"features must be (windows, paths, frames), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"features must be a float array, got dtype {x.dtype}")
+    if x.shape[2] < 1 or x.shape[1] < 1:
+        raise ValueError(f"features have an empty axis: shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("features contain NaN or inf")
+    n_win, n_paths, n_frames = x.shape
+    pooling = config.pooling if config.enabled else "mean"
+    d = n_paths * (2 if pooling == "mean_std" else 1)
+    out = np.empty((n_win, d), dtype=np.float32)
+    pe = sinusoidal_positional_encoding(n_frames, n_paths) * config.pe_scale
+    for lo in range(0, n_win, config.chunk):
+        tokens = np.swapaxes(x[lo : lo + config.chunk], 1, 2).astype(np.float64)  # (w, F, P)
+        if config.enabled:
+            if config.positional:
+                tokens = tokens + pe
+            for _ in range(config.passes):
+                tokens = attention_pass(tokens, config.layer_norm)
+        pooled = [tokens.mean(axis=1)]
+        if pooling == "mean_std":
+            pooled.append(tokens.std(axis=1))
+        out[lo : lo + config.chunk] = np.concatenate(pooled, axis=1)
+    return out
+
+
+@dataclass
+class Standardiser:
+    """Per-dimension z-score ``(x - mean) / std``, fitted on the train split only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray, eps: float = 1e-6) -> Standardiser:
+        if x.ndim != 2 or x.shape[0] < 1:
+            raise ValueError(f"Standardiser.fit needs a non-empty (n, d) array, got shape {x.shape}")
+        x64 = x.astype(np.float64)
+        # eps floor: a constant dimension maps to 0 instead of dividing by zero.
+        return cls(mean=x64.mean(axis=0), std=np.maximum(x64.std(axis=0), eps))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"expected (n, {self.mean.shape[0]}) input, got shape {x.shape}")
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Standardiser:
+        return cls(mean=np.asarray(d["mean"], dtype=np.float64), std=np.asarray(d["std"], dtype=np.float64))
