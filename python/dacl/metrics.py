@@ -304,3 +304,39 @@ def score_records(
         name: Estimate(points[name], *percentile_interval(np.array(samples[name]), level), level)
         for name in metrics
     }
+
+
+def knn_accuracy(
+    train_emb: np.ndarray,
+    train_labels: np.ndarray,
+    test_emb: np.ndarray,
+    test_labels: np.ndarray,
+    k: int = 5,
+    standardise: bool = True,
+) -> float:
+    """Accuracy of a k-nearest-neighbour classifier fitted on train embeddings, scored on test.
+
+    A probe with no trainable weights (as in the DiffAug/DMT-EV evaluations,
+    Zang et al. 2024): it rewards embeddings whose neighbourhoods are label-pure.
+    ``standardise`` z-scores every dimension with the train statistics first.
+    Labels are any integers; unlabelled (``-1``) rows must be dropped by the caller.
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    xtr, xte = np.asarray(train_emb, dtype=np.float64), np.asarray(test_emb, dtype=np.float64)
+    ytr, yte = np.asarray(train_labels), np.asarray(test_labels)
+    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
+        raise ValueError(f"embeddings must be (n, d) with equal d, got {xtr.shape} and {xte.shape}")
+    if ytr.shape != (xtr.shape[0],) or yte.shape != (xte.shape[0],):
+        raise ValueError(f"labels must be 1-D and match the embeddings: {ytr.shape} vs {xtr.shape}, {yte.shape} vs {xte.shape}")
+    if xte.shape[0] == 0:
+        raise ValueError("test embeddings are empty")
+    if not 1 <= k <= xtr.shape[0]:
+        raise ValueError(f"k must be in [1, {xtr.shape[0]}] (number of train rows), got {k}")
+    if not (np.isfinite(xtr).all() and np.isfinite(xte).all()):
+        raise ValueError("embeddings contain NaN or inf")
+    if standardise:
+        mean, std = xtr.mean(axis=0), np.maximum(xtr.std(axis=0), 1e-12)
+        xtr, xte = (xtr - mean) / std, (xte - mean) / std
+    clf = KNeighborsClassifier(n_neighbors=k).fit(xtr, ytr)
+    return float((clf.predict(xte) == yte).mean())
