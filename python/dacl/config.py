@@ -93,6 +93,71 @@ class DAESection:
 
 
 @dataclass(frozen=True)
+class DiffAugSection:
+    """DiffAug (Zang et al. 2024); see configs/diffaug.toml for the reasoning behind each default."""
+
+    input: str = "context"  # "context" ([context] pooling of the scattering) or "vae" (μ of vae_run)
+    vae_run: str = ""  # run directory of a trained `--method vae` run, for input = "vae"
+    clip_sigma: float = 3.0  # inputs are z-scored, divided by this and clipped to [-1, 1]
+    enc_hidden: tuple[int, ...] = (500, 500, 500)
+    code_dim: int = 50  # Enc's code: the representation and the condition
+    head_hidden: tuple[int, ...] = (500, 500)
+    head_dim: int = 16  # released code: 2 (a visualisation head)
+    nu_p: float = 100.0
+    nu_q: float = 0.01
+    detach_p: bool = False
+    knn_k: int = 5  # neighbour-mixup positives x+ = a x + (1 - a) x_nb, x_nb among the k nearest
+    gen_fraction: float = 0.2  # share of positives replaced by generated ones (rand < p)
+    schedule: str = "linear"
+    timesteps: int = 1000
+    schedule_params: dict[str, float] = field(default_factory=dict)
+    variance: str = "fixed_large"
+    den_hidden: int = 2000
+    den_blocks: int = 4
+    cond_hidden: int = 200
+    time_embedding: str = "sinusoidal"
+    diff_weight: float = 0.01
+    ema_decay: float = 0.9999
+    sampler: str = "ddim"  # how positives are generated: "ddim" (fast) or "ddpm" (all T steps)
+    sample_steps: int = 50
+    eta: float = 1.0
+    clip_x0: float = 1.0  # clip x̂0 to [-clip_x0, clip_x0] while sampling; 0 = off
+    warmup_epochs: int = 400  # first E phase (neighbour-mixup positives only)
+    m_epochs: int = 400  # each M phase (generator)
+    e_epochs: int = 400  # each later E phase (with generated positives)
+    cycles: int = 1  # number of M -> E pairs after the warm-up
+    batch_size: int = 500
+    lr: float = 1e-3
+    gen_lr: float = 1e-3
+    weight_decay: float = 1e-6
+    lr_gamma: float = 0.8  # StepLR every (total epochs // 10), as released
+    views: int = 2  # generated views per sample for --method dacl+diffaug
+    checkpoint_every: int = 1
+
+    def __post_init__(self) -> None:
+        if self.input not in ("context", "vae"):
+            raise ValueError(f"diffaug.input must be 'context' or 'vae', got {self.input!r}")
+        if self.sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"diffaug.sampler must be 'ddim' or 'ddpm', got {self.sampler!r}")
+        if self.variance not in ("fixed_large", "fixed_small"):
+            raise ValueError(f"diffaug.variance must be 'fixed_large' or 'fixed_small', got {self.variance!r}")
+        if self.time_embedding not in ("sinusoidal", "learned"):
+            raise ValueError(f"diffaug.time_embedding must be 'sinusoidal' or 'learned', got {self.time_embedding!r}")
+        if not 0.0 <= self.gen_fraction <= 1.0:
+            raise ValueError(f"diffaug.gen_fraction must be in [0, 1], got {self.gen_fraction}")
+        if not 1 <= self.sample_steps <= self.timesteps:
+            raise ValueError(f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], got {self.sample_steps}")
+        for name in ("knn_k", "batch_size", "code_dim", "head_dim", "den_blocks", "views", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"diffaug.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_epochs", "m_epochs", "e_epochs", "cycles"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"diffaug.{name} must be >= 0, got {getattr(self, name)}")
+        if self.nu_p <= 0 or self.nu_q <= 0 or self.clip_sigma <= 0:
+            raise ValueError("diffaug.nu_p, nu_q and clip_sigma must be > 0")
+
+
+@dataclass(frozen=True)
 class Config:
     train: TrainSection = TrainSection()
     data: DataSection = DataSection()
@@ -102,6 +167,7 @@ class Config:
     gauss: GaussSection = GaussSection()
     encoder: EncoderSection = EncoderSection()
     dae: DAESection = DAESection()
+    diffaug: DiffAugSection = DiffAugSection()
 
     def __post_init__(self) -> None:
         if self.train.method not in METHODS:
