@@ -1,0 +1,513 @@
+"""Linear-probe evaluation of frozen embeddings; the ``dacl evaluate`` command.
+
+Protocol (training contract; the DACL paper does not state its own):
+
+1. Embed every window with the frozen :class:`Embedder`.
+2. Fit a probe, ``StandardScaler`` + ``LogisticRegression(class_weight="balanced")``
+   (or an RBF-SVM, the Scattering Transformer paper's classifier), on the
+   *train*-split windows of labelled records.
+3. Predict the *test*-split windows, average each record's window
+   probabilities, and score the records (:mod:`dacl.metrics`) with bootstrap
+   95 % CIs that resample records.
+
+Records are the unit of leakage: :func:`check_splits` refuses a dataset whose
+record appears in two splits (by name, or by identical feature content — the
+PhysioNet 2017 set holds byte-identical duplicate recordings).
+
+The no-training baseline, "scattering + logistic regression", is
+:class:`ScatteringPoolEmbedder`: time-mean and time-std of the (log) scattering
+paths of each window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import tempfile
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from dacl import metrics
+from dacl.dataset import CLASSES, FeatureSet
+
+PROBES = ("logreg", "svm")
+
+
+class Embedder(Protocol):
+    """What :func:`evaluate` needs of a model (see ``dacl.embedder``)."""
+
+    name: str
+
+    def embed(self, features: np.ndarray) -> np.ndarray: ...
+
+
+class ScatteringPoolEmbedder:
+    """Training-free baseline: per-path time mean and time std of the scattering.
+
+    ``(W, P, F) -> (W, 2P)``. With ``log=True`` the features are first mapped by
+    ``log1p`` (use it when the dataset's features are not already log-scaled).
+    """
+
+    def __init__(self, log: bool = False) -> None:
+        self.log = log
+        self.name = "scattering-pool" + ("-log" if log else "")
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float32)
+        if x.ndim != 3:
+            raise ValueError(f"features must be (windows, paths, frames), got shape {x.shape}")
+        if self.log:
+            if (x < 0).any():
+                raise ValueError("log=True needs non-negative (raw) scattering features")
+            x = np.log1p(x)
+        return np.concatenate([x.mean(axis=2), x.std(axis=2)], axis=1).astype(np.float32)
+
+
+@dataclass
+class EvalResult:
+    """Everything :func:`evaluate` measured for one method.
+
+    ``model`` is the fitted probe (kept for :mod:`dacl.robustness`); it and the
+    record-level arrays are not part of :meth:`to_dict`.
+    """
+
+    method: str
+    probe: str
+    metrics: dict[str, metrics.Estimate]
+    auroc_per_class: dict[str, float]
+    macro_skipped: tuple[str, ...]
+    f1_per_class: dict[str, float]
+    confusion_matrix: list[list[int]]
+    roc_af: dict[str, list[float]]
+    n_records: dict[str, int]
+    n_windows: dict[str, int]
+    seed: int
+    n_boot: int
+    test_record_ids: np.ndarray
+    test_labels: np.ndarray
+    test_probs: np.ndarray
+    test_embeddings: np.ndarray  # record-mean embeddings, for the 2-D map
+    model: Any = field(repr=False, default=None)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "probe": self.probe,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "auroc_per_class": self.auroc_per_class,
+            "macro_auroc_skipped_classes": list(self.macro_skipped),
+            "f1_per_class": {k: (None if np.isnan(v) else v) for k, v in self.f1_per_class.items()},
+            "confusion_matrix": {"classes": list(CLASSES), "rows_true_cols_pred": self.confusion_matrix},
+            "roc_af": self.roc_af,
+            "n_records": self.n_records,
+            "n_windows": self.n_windows,
+            "seed": self.seed,
+            "n_boot": self.n_boot,
+            "notes": self.notes,
+            **self.extra,
+        }
+
+
+# ------------------------------------------------------------------- leakage
+
+
+def check_splits(features: FeatureSet) -> None:
+    """Raise ``ValueError`` unless every record sits in exactly one split.
+
+    Checks record names (a name listed twice with different splits) and record
+    content (identical feature windows in different splits, e.g. PhysioNet
+    2017's byte-identical duplicate recordings). Constant records are ignored
+    by the content check: two flat-line recordings are not a leak.
+    """
+    fs = features
+    n_rec = len(fs.record_ids)
+    if len(fs.record_split) != n_rec or len(fs.record_labels) != n_rec:
+        raise ValueError(
+            f"record arrays disagree: {n_rec} record_ids, {len(fs.record_split)} record_split, "
+            f"{len(fs.record_labels)} record_labels"
+        )
+    ri = np.asarray(fs.record_index)
+    if ri.shape != (fs.features.shape[0],):
+        raise ValueError(f"record_index has shape {ri.shape}, expected ({fs.features.shape[0]},)")
+    if ri.size and (ri.min() < 0 or ri.max() >= n_rec):
+        raise ValueError(f"record_index out of range [0, {n_rec})")
+
+    split_of: dict[str, str] = {}
+    clashes = []
+    for rid, split in zip(fs.record_ids.tolist(), fs.record_split.tolist()):
+        if rid in split_of and split_of[rid] != split:
+            clashes.append(f"{rid} ({split_of[rid]} and {split})")
+        split_of.setdefault(rid, split)
+    if clashes:
+        raise ValueError(f"leakage: record(s) in two splits: {', '.join(clashes[:10])}")
+
+    order = np.argsort(ri, kind="stable")
+    bounds = np.searchsorted(ri[order], np.arange(n_rec + 1))
+    seen: dict[str, tuple[str, str]] = {}
+    dupes = []
+    for r in range(n_rec):
+        split = str(fs.record_split[r])
+        if split not in ("train", "val", "test"):
+            continue
+        block = np.ascontiguousarray(fs.features[order[bounds[r] : bounds[r + 1]]])
+        if block.size == 0 or np.ptp(block) == 0:
+            continue
+        digest = hashlib.sha256(block.tobytes()).hexdigest()
+        rid = str(fs.record_ids[r])
+        if digest in seen and seen[digest][1] != split:
+            other, other_split = seen[digest]
+            dupes.append(f"{other} ({other_split}) = {rid} ({split})")
+        seen.setdefault(digest, (rid, split))
+    if dupes:
+        raise ValueError(
+            f"leakage: identical records in different splits: {', '.join(dupes[:10])}; "
+            "keep duplicates on the same side of the split"
+        )
+
+
+# --------------------------------------------------------------------- probe
+
+
+def make_probe(kind: str, seed: int, groups: np.ndarray | None = None, y: np.ndarray | None = None) -> Pipeline:
+    """An unfitted probe: standardisation + logistic regression or RBF-SVM."""
+    if kind == "logreg":
+        clf: Any = LogisticRegression(class_weight="balanced", max_iter=10_000, random_state=seed)
+    elif kind == "svm":
+        # Platt-calibrated SVM; calibration folds never split a record's windows.
+        if groups is None or y is None:
+            raise ValueError("the svm probe needs the training groups and labels for calibration folds")
+        pairs = np.unique(np.stack([groups, y], axis=1), axis=0)  # (record, class)
+        records_per_class = np.bincount(pairs[:, 1])
+        n_folds = max(2, min(5, int(records_per_class[records_per_class > 0].min())))
+        cv = list(StratifiedGroupKFold(n_splits=n_folds).split(np.zeros(len(y)), y, groups))
+        clf = CalibratedClassifierCV(SVC(kernel="rbf", class_weight="balanced", random_state=seed), cv=cv, ensemble=False)
+    else:
+        raise ValueError(f"unknown probe {kind!r}; choose one of {PROBES}")
+    return make_pipeline(StandardScaler(), clf)
+
+
+def predict_proba4(model: Pipeline, x: np.ndarray) -> np.ndarray:
+    """``(W, 4)`` class probabilities; classes unseen in training get probability 0."""
+    p = model.predict_proba(np.asarray(x, dtype=np.float64))
+    out = np.zeros((x.shape[0], len(CLASSES)))
+    out[:, np.asarray(model.classes_, dtype=int)] = p
+    return out
+
+
+def embed_checked(embedder: Embedder, features: np.ndarray) -> np.ndarray:
+    """Embed and check the result is a finite ``(W, d)`` array."""
+    z = np.asarray(embedder.embed(features))
+    if z.ndim != 2 or z.shape[0] != features.shape[0]:
+        raise ValueError(
+            f"embedder {embedder.name!r} returned shape {z.shape} for {features.shape[0]} windows; expected (W, d)"
+        )
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"embedder {embedder.name!r} returned NaN or inf embeddings")
+    return z
+
+
+def score_model(
+    model: Pipeline,
+    embeddings: np.ndarray,
+    record_index: np.ndarray,
+    record_labels: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window probabilities -> per-record ``(records, labels, probs)``."""
+    records, probs = metrics.aggregate_by_record(predict_proba4(model, embeddings), record_index)
+    return records, np.asarray(record_labels)[records], probs
+
+
+def evaluate(
+    features: FeatureSet,
+    embedder: Embedder,
+    *,
+    probe: str = "logreg",
+    seed: int = 0,
+    n_boot: int = 1000,
+    method: str | None = None,
+) -> EvalResult:
+    """Fit the probe on train-split windows, score test-split records (see module doc)."""
+    check_splits(features)
+    if probe not in PROBES:
+        raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
+    fs = features
+    labelled = fs.labels >= 0
+    train = fs.window_mask("train") & labelled
+    test = fs.window_mask("test") & labelled
+    if not train.any():
+        raise ValueError("no labelled windows in the train split")
+    if not test.any():
+        raise ValueError("no labelled windows in the test split")
+    y_train = fs.labels[train]
+    if np.unique(y_train).size < 2:
+        raise ValueError(f"the train split holds one class only ({CLASSES[y_train[0]]})")
+
+    notes: list[str] = []
+    z_train = embed_checked(embedder, fs.features[train])
+    z_test = embed_checked(embedder, fs.features[test])
+    model = make_probe(probe, seed, groups=fs.record_index[train], y=y_train)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(z_train.astype(np.float64), y_train)
+    notes += [f"probe: {w.message}" for w in caught if issubclass(w.category, ConvergenceWarning)]
+    missing = [CLASSES[k] for k in range(len(CLASSES)) if k not in set(model.classes_.tolist())]
+    if missing:
+        notes.append(f"classes absent from the train split (probability 0): {missing}")
+
+    records, y_test, probs = score_model(model, z_test, fs.record_index[test], fs.record_labels)
+    estimates = metrics.score_records(y_test, probs, n_boot=n_boot, seed=seed)
+    macro = metrics.macro_ovr_auroc(y_test, probs)
+    if macro.skipped:
+        notes.append(f"macro AUROC skips classes absent from the test split: {list(macro.skipped)}")
+    cm = metrics.confusion_matrix(y_test, probs.argmax(axis=1))
+
+    _, rec_emb = metrics.aggregate_by_record(z_test, fs.record_index[test])
+    n_records, n_windows = split_sizes(fs)
+    name = method or (embedder.name if probe == "logreg" else f"{embedder.name} ({probe})")
+    return EvalResult(
+        method=name,
+        probe=probe,
+        metrics=estimates,
+        auroc_per_class=macro.per_class,
+        macro_skipped=macro.skipped,
+        f1_per_class=metrics.f1_per_class(cm),
+        confusion_matrix=cm.tolist(),
+        roc_af=metrics.roc_points(y_test, probs),
+        n_records=n_records,
+        n_windows=n_windows,
+        seed=seed,
+        n_boot=n_boot,
+        test_record_ids=np.asarray(fs.record_ids)[records],
+        test_labels=y_test,
+        test_probs=probs,
+        test_embeddings=rec_emb.astype(np.float32),
+        model=model,
+        notes=notes,
+    )
+
+
+def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
+    """Labelled records (with at least one window) and windows per split."""
+    has_window = np.zeros(len(fs.record_ids), dtype=bool)
+    has_window[np.asarray(fs.record_index)] = True
+    labelled = np.asarray(fs.record_labels) >= 0
+    n_records, n_windows = {}, {}
+    for split in ("train", "val", "test"):
+        in_split = np.asarray(fs.record_split) == split
+        n_records[split] = int((in_split & labelled & has_window).sum())
+        n_windows[split] = int((fs.window_mask(split) & (fs.labels >= 0)).sum())
+    return n_records, n_windows
+
+
+# ------------------------------------------------------------------- outputs
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write JSON via a temp file in the same folder + rename (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_npz_atomic(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The split's provenance (seed, fractions, ...) as recorded in the manifest."""
+    info = manifest.get("split")
+    if isinstance(info, dict):
+        return info
+    return {k: v for k, v in manifest.items() if k.startswith("split")}
+
+
+def results_document(
+    results: list[EvalResult], features: FeatureSet, features_path: str | None = None
+) -> dict[str, Any]:
+    """The ``metrics.json`` document for a list of results on one dataset."""
+    from dacl import __version__
+
+    n_records, n_windows = split_sizes(features)
+    return {
+        "dacl_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "features": features_path,
+        "split": split_info(features.manifest),
+        "n_records": n_records,
+        "n_windows": n_windows,
+        "protocol": {
+            "unit": "record (mean of window probabilities)",
+            "probe_fit_on": "train-split windows of labelled records",
+            "scored_on": "test-split records",
+            "ci": "percentile bootstrap over test records; resamples missing a class are redrawn",
+            "auroc_af": "AF vs rest, score = P(A)",
+            "auroc_macro_ovr": "unweighted mean of one-vs-rest AUROCs over classes present in the test split",
+            "f1_challenge": "PhysioNet/CinC 2017: mean of F1(N), F1(A), F1(O) over argmax predictions",
+        },
+        "methods": [r.to_dict() for r in results],
+    }
+
+
+def write_results(
+    out_dir: str | os.PathLike[str],
+    results: list[EvalResult],
+    features: FeatureSet,
+    features_path: str | None = None,
+    robustness: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write ``metrics.json`` and one ``embeddings_<i>.npz`` per method into ``out_dir``."""
+    out = Path(out_dir)
+    doc = results_document(results, features, features_path)
+    for i, r in enumerate(results):
+        name = f"embeddings_{i}.npz"
+        save_npz_atomic(
+            out / name,
+            record_ids=r.test_record_ids.astype(str),
+            labels=r.test_labels,
+            probs=r.test_probs,
+            embeddings=r.test_embeddings,
+        )
+        doc["methods"][i]["test_records_file"] = name
+    if robustness is not None:
+        doc["robustness"] = robustness
+    write_json_atomic(out / "metrics.json", doc)
+    return out / "metrics.json"
+
+
+def _find_key(obj: Any, key: str) -> Any:
+    """First value of ``key`` anywhere in a nested dict (e.g. ``t_max`` in a config)."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        for v in obj.values():
+            found = _find_key(v, key)
+            if found is not None:
+                return found
+    return None
+
+
+def run_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run directories written by `dacl train`")
+    parser.add_argument("--features", required=True, metavar="DATASET_DIR", help="features dataset (`dacl preprocess`)")
+    parser.add_argument(
+        "--baseline-scattering",
+        action="store_true",
+        help="also evaluate the training-free baseline: pooled scattering + logistic regression",
+    )
+    parser.add_argument("--out", default="report", metavar="REPORT_DIR", help="output folder (default: report)")
+    parser.add_argument("--probe", choices=PROBES, default="logreg", help="classifier on the embeddings")
+    parser.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="device for the embedders (cpu, cuda, auto)")
+    parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also score test records corrupted by white noise and baseline wander (re-reads the corpus)",
+    )
+    parser.add_argument("--no-report", action="store_true", help="write metrics.json only, no report.md/plots")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dacl.dataset import load_features
+
+    if not args.runs and not args.baseline_scattering:
+        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
+    if args.n_boot < 1:
+        raise ValueError(f"--n-boot must be >= 1, got {args.n_boot}")
+    features = load_features(args.features)
+    embedders: list[tuple[Embedder, dict[str, Any]]] = []
+    if args.baseline_scattering:
+        embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
+    if args.runs:
+        from dacl.embedder import load_embedder
+
+        for run_dir in map(Path, args.runs):
+            if not run_dir.is_dir():
+                raise FileNotFoundError(f"run directory not found: {run_dir}")
+            emb = load_embedder(run_dir, device=args.device)
+            t_max = _find_key(run_config(run_dir), "t_max")
+            embedders.append((emb, {"run_dir": str(run_dir), "t_max": t_max}))
+
+    names = [e.name for e, _ in embedders]
+    results = []
+    for emb, extra in embedders:
+        label = emb.name
+        if names.count(emb.name) > 1 and extra["run_dir"]:
+            label = f"{emb.name} [{Path(extra['run_dir']).name}]"
+        if args.probe != "logreg":
+            label += f" ({args.probe})"
+        print(f"evaluating {label} ...", flush=True)
+        r = evaluate(features, emb, probe=args.probe, seed=args.seed, n_boot=args.n_boot, method=label)
+        r.extra.update({k: v for k, v in extra.items() if v is not None})
+        results.append(r)
+        m = r.metrics
+        print(
+            f"  AUROC AF {_fmt(m['auroc_af'])}  macro {_fmt(m['auroc_macro_ovr'])}  "
+            f"F1 {_fmt(m['f1_challenge'])}  ({r.n_records['test']} test records)",
+            flush=True,
+        )
+
+    curves = None
+    if args.robustness:
+        from dacl import robustness
+
+        curves = [
+            robustness.curve_for_result(r, emb, features, seed=args.seed, n_boot=args.n_boot).to_dict()
+            for r, (emb, _) in zip(results, embedders)
+        ]
+    path = write_results(args.out, results, features, str(args.features), curves)
+    print(f"wrote {path}")
+    if not args.no_report:
+        from dacl import report
+
+        print(f"wrote {report.write_report(args.out)}")
+    return 0
+
+
+def _fmt(e: metrics.Estimate) -> str:
+    return f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
