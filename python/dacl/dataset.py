@@ -8,8 +8,14 @@ corpus or a synthetic set built in a test.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -49,3 +55,127 @@ class FeatureSet:
     def window_mask(self, split: str) -> np.ndarray:
         """Boolean ``(W,)`` mask of the windows whose record is in ``split``."""
         return self.record_split[self.record_index] == split
+
+
+# ------------------------------------------------------------------ on-disk IO
+# The layout is described in dacl.preprocess; these helpers are shared by
+# preprocessing, splitting and loading.
+
+MANIFEST = "manifest.json"
+RECORDS_CSV = "records.csv"
+SHARDS_DIR = "shards"
+#: Columns of ``records.csv`` (one row per record listed by the corpus, bad ones included).
+RECORD_COLUMNS: tuple[str, ...] = (
+    "record", "label", "n_windows", "length", "fs", "sha256", "status", "error", "split",
+)
+SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts")
+
+
+def _fsync_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    with open(path, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        _fsync_write(tmp, lambda f: f.write(data))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+
+
+def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({c: row.get(c, "") for c in RECORD_COLUMNS} for row in rows)
+    return buf.getvalue().encode()
+
+
+def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
+    """Atomically (re)write ``records.csv`` of the dataset at ``path``."""
+    write_bytes_atomic(Path(path) / RECORDS_CSV, records_csv_bytes(rows))
+
+
+def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of ``records.csv`` (a dataset directory or the csv itself), as strings."""
+    path = Path(path)
+    csv_path = path / RECORDS_CSV if path.is_dir() else path
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"{csv_path} not found; is {path} a dataset written by `dacl preprocess`?")
+    with open(csv_path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """``manifest.json`` of the dataset directory ``path``."""
+    mpath = Path(path) / MANIFEST
+    if not mpath.is_file():
+        raise FileNotFoundError(f"{mpath} not found; is {path} a dataset written by `dacl preprocess`?")
+    try:
+        return json.loads(mpath.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{mpath} is not valid JSON ({err})") from None
+
+
+def shard_dirs(path: str | os.PathLike[str]) -> list[Path]:
+    """Completed shard directories, in order (temp directories of interrupted runs excluded)."""
+    root = Path(path) / SHARDS_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet:
+    """Open a dataset written by ``dacl preprocess`` as a :class:`FeatureSet`.
+
+    A single-shard dataset is returned memory-mapped (``mmap=True``); several
+    shards are concatenated into memory, one shard at a time. Per-record
+    arrays follow ``records.csv`` row order, which ``record_index`` points into.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.get("status") != "complete":
+        raise ValueError(f"{path}: preprocessing did not finish; rerun the same `dacl preprocess` command to resume")
+    rows = read_records_csv(path)
+    shards = shard_dirs(path)
+    if len(shards) != manifest.get("n_shards"):
+        raise ValueError(f"{path}: manifest lists {manifest.get('n_shards')} shards, found {len(shards)}")
+    mode = "r" if mmap else None
+    parts = {name: [np.load(s / f"{name}.npy", mmap_mode=mode) for s in shards] for name in SHARD_ARRAYS}
+    arrays = {}
+    for name, pieces in parts.items():
+        if len(pieces) == 1:
+            arrays[name] = pieces[0]
+        elif pieces:
+            arrays[name] = np.concatenate(pieces)
+        else:
+            arrays[name] = np.empty((0,), np.int64)
+    features = arrays["features"]
+    if features.ndim != 3:
+        n_paths, n_frames = manifest["scattering"]["n_paths"], manifest["scattering"]["n_frames"]
+        features = np.empty((0, n_paths, n_frames), np.float32)
+    n_windows = np.array([int(r["n_windows"]) for r in rows], dtype=np.int64)
+    record_index = arrays["record_index"].astype(np.int64, copy=False)
+    if n_windows.sum() != len(features) or not np.array_equal(
+        np.bincount(record_index, minlength=len(rows)), n_windows
+    ):
+        raise ValueError(f"{path}: shards disagree with the n_windows column of records.csv; the dataset is damaged")
+    return FeatureSet(
+        features=features,
+        record_index=record_index,
+        starts=arrays["starts"].astype(np.int64, copy=False),
+        record_ids=np.array([r["record"] for r in rows], dtype=str),
+        record_labels=np.array([CLASSES.index(r["label"]) if r["label"] else -1 for r in rows], dtype=np.int64),
+        record_split=np.array([r.get("split", "") for r in rows], dtype=str),
+        manifest=manifest,
+    )

@@ -1,0 +1,589 @@
+"""WFDB corpus -> scattering features dataset on disk: streaming, resumable.
+
+Pipeline, one *chunk* of records at a time (``chunk_records``, default 256):
+read the records in parallel threads (the next chunk is read while the
+current one is computed), validate them (:mod:`dacl.corpus`), cut them into
+windows with :func:`dacl._native.segment` (resample to ``fs`` → zero-phase
+Butterworth band-pass → fixed windows → per-window z-score), scatter the
+windows with :class:`dacl._native.Scattering1D`, log-scale, and write the
+chunk as one shard. Memory holds at most two chunks, whatever the corpus size.
+
+Log scaling (``log_scale=True``): scattering coefficients of orders ≥ 1 are
+non-negative and span decades, so they become ``log(|S| + log_eps)``
+(``log_eps=1e-6``, as in kymatio's classification examples); order 0 is the
+low-passed signal itself, which is signed after z-scoring, so it is kept
+linear. The transform is recorded in the manifest.
+
+Dataset layout (a directory; nothing needs dacl to be read)::
+
+    manifest.json          parameters, versions, input checksums, scattering
+                           summary, timing, status, the split once made
+    records.csv            one row per corpus record: record, label, n_windows,
+                           length, fs, sha256, status (ok/error), error, split
+    shards/000000/         one directory per chunk:
+        features.npy       (w, P, F) float32 windows × scattering paths × frames
+        record_index.npy   (w,) int64 row of records.csv
+        starts.npy         (w,) int64 first sample of the window (at ``fs``)
+        records.csv        the chunk's rows of records.csv
+
+Why plain ``.npy``: any numpy opens it, ``np.load(..., mmap_mode="r")`` maps it
+without reading it, and a shard per chunk is what makes the run resumable
+without a database or HDF5 dependency. :func:`dacl.dataset.load_features`
+gathers the shards into a :class:`dacl.dataset.FeatureSet`.
+
+Atomic and resumable: a shard is written into ``shards/.tmp-*`` and renamed
+into place (a directory rename is atomic on POSIX); ``manifest.json`` and
+``records.csv`` are written to a temp file and renamed. So an interrupted run
+(Ctrl-C, kill) leaves complete shards only, and rerunning the same command
+skips them — after checking that the manifest's parameters and input
+checksums match; a mismatch is an error that suggests a new ``--out`` or
+``--overwrite``. Leftover temp directories are removed on the next run.
+
+Bad records are never dropped silently: each appears in ``records.csv`` with
+``status=error`` and the reason, and in the summary; ``on_error="fail"`` stops
+at the first one instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from dacl.corpus import Corpus, Record, RecordError, open_corpus
+from dacl.dataset import (
+    MANIFEST,
+    RECORDS_CSV,
+    SHARD_ARRAYS,
+    SHARDS_DIR,
+    read_manifest,
+    read_records_csv,
+    records_csv_bytes,
+    shard_dirs,
+    write_json_atomic,
+    write_records_csv,
+)
+
+FORMAT = "dacl-features"
+FORMAT_VERSION = 1
+LOG_TRANSFORM = "orders >= 1: log(abs(S) + log_eps); order 0 unchanged"
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Everything that determines the dataset's contents (checked on resume).
+
+    Attributes:
+        fs: segmentation rate in Hz; records at another rate are resampled.
+        band: ``(low, high)`` Hz zero-phase Butterworth band-pass, or ``None``.
+        zscore: z-score each window.
+        window, hop: window length and hop in samples at ``fs``.
+        tail: the last partial window: ``"drop"``, ``"pad"`` (zeros) or ``"reflect"``.
+        J, Q, T, max_order: :class:`dacl._native.Scattering1D` parameters
+            (``shape`` is ``window``).
+        log_scale, log_eps: the log transform of the module docstring.
+        min_seconds: records shorter than this are reported as too short.
+        chunk_records: records per shard.
+        partial_labels: accept a ``REFERENCE.csv`` that misses or adds records.
+    """
+
+    fs: float = 300.0
+    band: tuple[float, float] | None = (0.5, 40.0)
+    zscore: bool = True
+    window: int = 3000
+    hop: int = 1500
+    tail: Literal["drop", "pad", "reflect"] = "pad"
+    J: int = 8
+    Q: int = 8
+    T: int | None = None
+    max_order: int = 2
+    log_scale: bool = True
+    log_eps: float = 1e-6
+    min_seconds: float = 5.0
+    chunk_records: int = 256
+    partial_labels: bool = False
+
+    def __post_init__(self) -> None:
+        if self.band is not None:
+            object.__setattr__(self, "band", tuple(float(b) for b in self.band))
+        problems = []
+        if not (self.fs > 0 and math.isfinite(self.fs)):
+            problems.append(f"fs={self.fs} must be positive")
+        if self.band is not None and not (len(self.band) == 2 and 0 <= self.band[0] < self.band[1] <= self.fs / 2):
+            problems.append(f"band={self.band} must be (low, high) with 0 <= low < high <= fs/2")
+        if self.window < 1 or self.hop < 1:
+            problems.append(f"window={self.window} and hop={self.hop} must be positive")
+        if self.tail not in ("drop", "pad", "reflect"):
+            problems.append(f"tail={self.tail!r} must be 'drop', 'pad' or 'reflect'")
+        if self.log_eps <= 0:
+            problems.append(f"log_eps={self.log_eps} must be positive")
+        if self.chunk_records < 1:
+            problems.append(f"chunk_records={self.chunk_records} must be positive")
+        if self.min_seconds < 0:
+            problems.append(f"min_seconds={self.min_seconds} must be non-negative")
+        if problems:
+            raise ValueError("invalid preprocessing parameters: " + "; ".join(problems))
+
+
+class Scatter(Protocol):
+    """What the pipeline needs of a scattering transform (``dacl._native.Scattering1D``)."""
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+    def meta(self) -> dict[str, Any]: ...
+
+
+def default_scatter(config: PreprocessConfig, num_threads: int | None = None) -> Scatter:
+    """The Rust scattering transform for ``config``."""
+    from dacl._native import Scattering1D
+
+    return Scattering1D(config.J, config.window, Q=config.Q, T=config.T, max_order=config.max_order)
+
+
+def log_scale(S: np.ndarray, order: np.ndarray, eps: float) -> np.ndarray:
+    """``log(|S| + eps)`` on the paths of order ≥ 1, in place; order 0 kept."""
+    higher = np.flatnonzero(order >= 1)
+    S[:, higher] = np.log(np.abs(S[:, higher]) + eps)
+    return S
+
+
+# ------------------------------------------------------------------ one chunk
+
+
+@dataclass
+class ChunkResult:
+    features: np.ndarray  # (w, P, F) float32
+    record_index: np.ndarray  # (w,) int64, global row
+    starts: np.ndarray  # (w,) int64
+    rows: list[dict[str, Any]]  # records.csv rows of the chunk
+
+
+def _row(index: int, name: str, label: str | None) -> dict[str, Any]:
+    return {"row": index, "record": name, "label": label or "", "n_windows": 0, "length": "", "fs": "",
+            "sha256": "", "status": "ok", "error": "", "split": ""}
+
+
+def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None):
+    """Segment records sharing one sampling rate; returns per-record (windows, starts)."""
+    from dacl._native import segment
+
+    fs = records[0].fs
+    kwargs = dict(
+        tail=config.tail, band=config.band, zscore=config.zscore,
+        target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
+    )
+    windows, rec_idx, starts = segment([r.signal for r in records], fs, config.window, config.hop, **kwargs)
+    return windows, rec_idx, starts
+
+
+def process_chunk(
+    rows: list[dict[str, Any]],
+    results: Sequence[Record | RecordError],
+    config: PreprocessConfig,
+    scatter: Scatter,
+    order: np.ndarray,
+    num_threads: int | None = None,
+    scatter_batch: int = 512,
+) -> ChunkResult:
+    """Segment, scatter and log-scale one chunk's records; bad ones are marked in ``rows``."""
+    good: list[tuple[dict[str, Any], Record]] = []
+    for row, res in zip(rows, results):
+        if isinstance(res, RecordError):
+            row.update(status="error", error=res.problem)
+            continue
+        row.update(length=res.signal.size, fs=res.fs, sha256=res.sha256)
+        good.append((row, res))
+
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # windows, row index, starts
+    by_fs: dict[float, list[tuple[dict[str, Any], Record]]] = {}
+    for item in good:
+        by_fs.setdefault(item[1].fs, []).append(item)
+    for group in by_fs.values():
+        try:
+            windows, idx, starts = _segment([r for _, r in group], config, num_threads)
+            pieces.append((windows, np.array([group[i][0]["row"] for i in idx], np.int64), starts))
+        except ValueError:
+            # One bad record fails the whole call: redo them one by one to name it.
+            for row, rec in group:
+                try:
+                    windows, _, starts = _segment([rec], config, num_threads)
+                except ValueError as err:
+                    row.update(status="error", error=f"segmentation failed: {err}")
+                    continue
+                pieces.append((windows, np.full(len(windows), row["row"], np.int64), starts))
+
+    n_windows = sum(len(p[0]) for p in pieces)
+    if n_windows == 0:
+        features = np.empty((0, *_output_shape(scatter, config)), np.float32)
+        record_index = np.empty(0, np.int64)
+        starts = np.empty(0, np.int64)
+    else:
+        windows = np.concatenate([p[0] for p in pieces]).astype(np.float32, copy=False)
+        record_index = np.concatenate([p[1] for p in pieces])
+        starts = np.concatenate([p[2] for p in pieces]).astype(np.int64, copy=False)
+        del pieces
+        batches = [scatter(np.ascontiguousarray(windows[i : i + scatter_batch])) for i in range(0, len(windows), scatter_batch)]
+        features = np.concatenate(batches).astype(np.float32, copy=False)
+        del windows, batches
+        if config.log_scale:
+            log_scale(features, order, config.log_eps)
+        # Sort by row so a record's windows are contiguous and in time order.
+        order_w = np.lexsort((starts, record_index))
+        features, record_index, starts = features[order_w], record_index[order_w], starts[order_w]
+
+    finite = np.isfinite(features).reshape(len(features), -1).all(axis=1)
+    bad_rows = set(record_index[~finite].tolist())
+    by_row = {row["row"]: row for row in rows}
+    for r in bad_rows:
+        by_row[r].update(status="error", error="scattering features are not finite")
+    if bad_rows:
+        keep = ~np.isin(record_index, list(bad_rows))
+        features, record_index, starts = features[keep], record_index[keep], starts[keep]
+    counts = np.bincount(record_index, minlength=max(by_row) + 1) if len(record_index) else None
+    for row in rows:
+        row["n_windows"] = int(counts[row["row"]]) if counts is not None else 0
+        if row["status"] == "ok" and row["n_windows"] == 0:
+            row.update(status="error", error="produced no windows")
+    return ChunkResult(features, record_index, starts, rows)
+
+
+def _output_shape(scatter: Scatter, config: PreprocessConfig) -> tuple[int, int]:
+    out = scatter(np.zeros((1, config.window), np.float32))
+    return int(out.shape[1]), int(out.shape[2])
+
+
+def write_shard(shards_root: Path, index: int, chunk: ChunkResult) -> Path:
+    """Write one shard to a temp directory and rename it into place."""
+    final = shards_root / f"{index:06d}"
+    tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
+    tmp.mkdir(parents=True)
+    try:
+        for name in SHARD_ARRAYS:
+            with open(tmp / f"{name}.npy", "wb") as f:
+                np.save(f, getattr(chunk, name))
+                f.flush()
+                os.fsync(f.fileno())
+        (tmp / RECORDS_CSV).write_bytes(records_csv_bytes(chunk.rows))
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+# ------------------------------------------------------------------ the run
+
+
+def _versions() -> dict[str, str]:
+    from dacl import __version__
+
+    try:
+        from dacl._native import __version__ as native
+    except ImportError:
+        native = "unavailable"
+    return {"dacl": __version__, "native": native, "numpy": np.__version__}
+
+
+def _scattering_summary(scatter: Scatter, config: PreprocessConfig) -> dict[str, Any]:
+    meta = scatter.meta()
+    order = np.asarray(meta["order"]).astype(int)
+    n_paths, n_frames = _output_shape(scatter, config)
+    return {
+        "backend": f"{type(scatter).__module__}.{type(scatter).__qualname__}",
+        "n_paths": n_paths,
+        "n_frames": n_frames,
+        "paths_per_order": {str(o): int((order == o).sum()) for o in np.unique(order)},
+        "order": order.tolist(),
+        "log_transform": LOG_TRANSFORM if config.log_scale else None,
+    }
+
+
+def _identity(config: PreprocessConfig, corpus: Corpus) -> dict[str, Any]:
+    return {"params": asdict(config), "inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}
+
+
+def _prepare_out(out: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
+    """Check or clear ``out``; returns the existing manifest when resuming."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MANIFEST).is_file():
+            raise FileExistsError(f"--out {out} exists, is not empty and is not a dacl dataset; choose another --out")
+        if overwrite:
+            for name in (MANIFEST, RECORDS_CSV):
+                (out / name).unlink(missing_ok=True)
+            shutil.rmtree(out / SHARDS_DIR, ignore_errors=True)
+            return None
+        manifest = read_manifest(out)
+        diffs = _differences({k: manifest.get(k) for k in identity}, _jsonable(identity))
+        if manifest.get("format") != FORMAT:
+            diffs.insert(0, f"format: {manifest.get('format')!r}")
+        if diffs:
+            raise ValueError(
+                f"--out {out} holds a dataset made with different parameters or inputs "
+                f"({'; '.join(diffs)}); use a new --out, or --overwrite to replace it"
+            )
+        return manifest
+    return None
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every leaf where two JSON-like values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj))
+
+
+def preprocess(
+    source: str | os.PathLike[str] | Corpus,
+    out: str | os.PathLike[str],
+    config: PreprocessConfig | None = None,
+    *,
+    on_error: Literal["skip", "fail"] = "skip",
+    split: Sequence[float] | None = (0.7, 0.1, 0.2),
+    seed: int = 0,
+    overwrite: bool = False,
+    read_threads: int = 4,
+    num_threads: int | None = None,
+    progress: bool = False,
+    max_chunks: int | None = None,
+    _scatter: Scatter | None = None,
+    **params: Any,
+) -> Path:
+    """Preprocess a corpus into a features dataset at ``out``; returns ``out``.
+
+    Args:
+        source: a corpus zip or folder (see :func:`dacl.corpus.open_corpus`), or an open :class:`Corpus`.
+        out: dataset directory (created; resumed if it holds an unfinished run with the same parameters).
+        config: a :class:`PreprocessConfig`; or give its fields as keyword ``params``.
+        on_error: ``"skip"`` reports bad records and goes on; ``"fail"`` raises at the first.
+        split: ``(train, val, test)`` fractions to split the finished dataset (:mod:`dacl.split`), or ``None``.
+        seed: split seed.
+        overwrite: replace an existing dataset at ``out`` instead of resuming it.
+        read_threads: threads reading records.
+        num_threads: threads for segmentation (``None``: rayon's pool).
+        progress: show a tqdm progress bar (records/s) on stderr.
+        max_chunks: stop after writing this many new shards (the dataset stays
+            resumable); for tests and for splitting a long run into sessions.
+    """
+    if config is None:
+        config = PreprocessConfig(**params)
+    elif params:
+        raise TypeError(f"give either config or keyword parameters, not both ({', '.join(params)})")
+    if on_error not in ("skip", "fail"):
+        raise ValueError(f"on_error={on_error!r} must be 'skip' or 'fail'")
+    if split is not None:
+        from dacl.split import check_fractions
+
+        split = check_fractions(split)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, partial_labels=config.partial_labels)
+    out = Path(out)
+    identity = _identity(config, corpus)
+    manifest = _prepare_out(out, identity, overwrite)
+    scatter = _scatter if _scatter is not None else default_scatter(config, num_threads)
+    shards_root = out / SHARDS_DIR
+    shards_root.mkdir(parents=True, exist_ok=True)
+    for stale in shards_root.glob(".tmp-*"):  # from an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
+
+    if manifest is None:
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "status": "in_progress",
+            **_jsonable(identity),
+            "source": str(source) if not isinstance(source, Corpus) else repr(source),
+            "versions": _versions(),
+            "scattering": _scattering_summary(scatter, config),
+            "runs": [],
+        }
+        write_json_atomic(out / MANIFEST, manifest)
+    order = np.asarray(manifest["scattering"]["order"])
+
+    names = corpus.names
+    size = config.chunk_records
+    n_chunks = math.ceil(len(names) / size)
+    done = {int(p.name) for p in shard_dirs(out)}
+    todo = [k for k in range(n_chunks) if k not in done]
+    if max_chunks is not None:
+        todo = todo[: max(max_chunks, 0)]
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(names), initial=sum(len(names[k * size : (k + 1) * size]) for k in done),
+        unit="rec", desc="preprocess", disable=not progress, file=sys.stderr,
+    )
+    written = 0
+    run_t0 = time.perf_counter()
+
+    def read(name: str) -> Record | RecordError:
+        try:
+            # Min length needs the record's fs, known only after reading: check afterwards.
+            rec = corpus.read(name)
+        except RecordError as err:
+            return err
+        need = int(math.ceil(config.min_seconds * rec.fs))
+        if rec.signal.size < need:
+            return RecordError(
+                name, f"signal is too short: {rec.signal.size / rec.fs:.2f} s, need at least {config.min_seconds} s"
+            )
+        return rec
+
+    with ThreadPoolExecutor(max_workers=max(read_threads, 1)) as pool:
+        submit = lambda k: [pool.submit(read, n) for n in names[k * size : (k + 1) * size]]  # noqa: E731
+        pending: list[Future] = submit(todo[0]) if todo else []
+        try:
+            for i, k in enumerate(todo):
+                results = [f.result() for f in pending]
+                # Read ahead: the next chunk loads while this one is computed (the native code releases the GIL).
+                pending = submit(todo[i + 1]) if i + 1 < len(todo) else []
+                if on_error == "fail":
+                    bad = next((r for r in results if isinstance(r, RecordError)), None)
+                    if bad is not None:
+                        raise bad
+                first = k * size
+                rows = [_row(first + j, n, corpus.label(n)) for j, n in enumerate(names[first : first + size])]
+                chunk = process_chunk(rows, results, config, scatter, order, num_threads)
+                if on_error == "fail":
+                    bad_row = next((r for r in rows if r["status"] != "ok"), None)
+                    if bad_row is not None:
+                        raise RecordError(bad_row["record"], bad_row["error"])
+                write_shard(shards_root, k, chunk)
+                written += 1
+                bar.update(len(rows))
+                del chunk, results
+        finally:
+            for f in pending:
+                f.cancel()
+            bar.close()
+
+    run_seconds = time.perf_counter() - run_t0
+    n_run_records = sum(len(names[k * size : (k + 1) * size]) for k in todo[:written])
+    manifest.setdefault("runs", []).append({
+        "shards_written": written,
+        "records": n_run_records,
+        "seconds": round(run_seconds, 3),
+        "records_per_s": round(n_run_records / run_seconds, 2) if run_seconds > 0 else None,
+        "read_threads": read_threads,
+        "num_threads": num_threads,
+    })
+    complete = len(shard_dirs(out)) == n_chunks
+    if not complete:
+        write_json_atomic(out / MANIFEST, manifest)
+        return out
+
+    rows = [row for shard in shard_dirs(out) for row in read_records_csv(shard)]
+    write_records_csv(out, rows)
+    errors = [r for r in rows if r["status"] != "ok"]
+    manifest.update(
+        status="complete",
+        n_shards=n_chunks,
+        n_windows=sum(int(r["n_windows"]) for r in rows),
+        n_records_ok=len(rows) - len(errors),
+        errors={r["record"]: r["error"] for r in errors},
+        seconds_total=round(sum(run["seconds"] for run in manifest["runs"]), 3),
+    )
+    manifest.pop("split", None)
+    write_json_atomic(out / MANIFEST, manifest)
+    if split is not None:
+        from dacl.split import split_dataset
+
+        split_dataset(out, split, seed)
+    return out
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def _band(text: str) -> tuple[float, float] | None:
+    if text.lower() == "none":
+        return None
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--band expects LOW,HIGH in Hz or 'none', got {text!r}") from None
+    return lo, hi
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dacl.split import parse_fractions_arg
+
+    d = PreprocessConfig()
+    parser.add_argument("source", nargs="?", help="corpus .zip or folder (PhysioNet 2017 layout)")
+    parser.add_argument("--sample", action="store_true", help="use the 40-record sample shipped with dacl as SOURCE")
+    parser.add_argument("--out", type=Path, required=True, help="dataset directory to write (resumed if unfinished)")
+    g = parser.add_argument_group("segmentation")
+    g.add_argument("--fs", type=float, default=d.fs, help=f"segmentation rate in Hz (default {d.fs:g})")
+    g.add_argument("--band", type=_band, default=d.band, help="band-pass LOW,HIGH Hz or 'none' (default 0.5,40)")
+    g.add_argument("--no-zscore", dest="zscore", action="store_false", help="do not z-score each window")
+    g.add_argument("--window", type=int, default=d.window, help=f"window length in samples (default {d.window})")
+    g.add_argument("--hop", type=int, default=d.hop, help=f"hop in samples (default {d.hop})")
+    g.add_argument("--tail", choices=["drop", "pad", "reflect"], default=d.tail, help=f"last partial window (default {d.tail})")
+    g.add_argument("--min-seconds", type=float, default=d.min_seconds, help=f"shortest usable record (default {d.min_seconds:g})")
+    g = parser.add_argument_group("scattering")
+    g.add_argument("-J", type=int, default=d.J, help=f"log2 of the largest scale (default {d.J})")
+    g.add_argument("-Q", type=int, default=d.Q, help=f"wavelets per octave, first order (default {d.Q})")
+    g.add_argument("-T", type=int, default=d.T, help="averaging scale in samples (default 2**J)")
+    g.add_argument("--max-order", type=int, default=d.max_order, choices=[1, 2], help="default 2")
+    g.add_argument("--no-log", dest="log_scale", action="store_false", help="keep raw scattering coefficients")
+    g.add_argument("--log-eps", type=float, default=d.log_eps, help=f"log(|S| + eps) offset (default {d.log_eps:g})")
+    g = parser.add_argument_group("run")
+    g.add_argument("--chunk-records", type=int, default=d.chunk_records, help=f"records per shard (default {d.chunk_records})")
+    g.add_argument("--on-error", choices=["skip", "fail"], default="skip", help="bad records: report and skip (default), or stop")
+    g.add_argument("--partial-labels", action="store_true", help="accept a REFERENCE.csv missing or adding records")
+    g.add_argument("--split", type=parse_fractions_arg, default=(0.7, 0.1, 0.2), help="TRAIN,VAL,TEST fractions (default 0.7,0.1,0.2)")
+    g.add_argument("--no-split", dest="split", action="store_const", const=None, help="leave the dataset unsplit")
+    g.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing dataset at --out")
+    g.add_argument("--read-threads", type=int, default=4, help="record reading threads (default 4)")
+    g.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
+    g.add_argument("--max-chunks", type=int, default=None, help="stop after this many new shards (resume later)")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.sample == (args.source is not None):
+        raise ValueError("give exactly one of SOURCE or --sample")
+    source: Any = args.source
+    if args.sample:
+        from dacl.data import sample_path
+
+        source = sample_path()
+    config_fields = {f.name for f in fields(PreprocessConfig)}
+    config = PreprocessConfig(**{k: v for k, v in vars(args).items() if k in config_fields})
+    out = preprocess(
+        source, args.out, config, on_error=args.on_error, split=args.split, seed=args.seed,
+        overwrite=args.overwrite, read_threads=args.read_threads, num_threads=args.threads,
+        progress=args.progress, max_chunks=args.max_chunks,
+    )
+    manifest = read_manifest(out)
+    if manifest["status"] != "complete":
+        print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far; rerun to continue", file=sys.stderr)
+        return 0
+    errors = manifest["errors"]
+    print(
+        f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows, "
+        f"{len(errors)} bad records skipped"
+    )
+    for name, problem in errors.items():
+        print(f"  skipped {name}: {problem}")
+    if "split" in manifest:
+        print("  split: " + ", ".join(f"{s} {sum(c.values())}" for s, c in manifest["split"]["records"].items()))
+    return 0

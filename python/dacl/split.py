@@ -1,0 +1,156 @@
+"""Record-level stratified train/val/test split of a features dataset.
+
+Windows of one record never straddle sides (the split is made on records),
+and records whose signals are byte-identical (same ``sha256`` in
+``records.csv``; PhysioNet 2017 has two such pairs) are kept together: they
+form one *group*, and groups are what gets assigned. Within each label
+(``N``, ``A``, ``O``, ``~``, then unlabelled records) the groups are sorted by
+name, shuffled with ``numpy.random.default_rng(seed)`` and cut at the
+cumulative fractions, so every class is spread over the sides in proportion
+and the same seed always gives the same split. Records that failed
+preprocessing (no windows) get the empty split ``""``.
+
+The split is written into the dataset itself: the ``split`` column of
+``records.csv`` and a ``split`` entry of ``manifest.json`` (both replaced
+atomically), which :func:`dacl.dataset.load_features` turns into
+``FeatureSet.record_split``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dacl.dataset import CLASSES, read_manifest, read_records_csv, write_json_atomic, write_records_csv
+
+SPLITS: tuple[str, str, str] = ("train", "val", "test")
+DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)
+
+
+def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
+    """Validate ``(train, val, test)`` fractions: three non-negative numbers summing to 1."""
+    fr = tuple(float(f) for f in fractions)
+    if len(fr) != 3:
+        raise ValueError(f"fractions: expected three numbers (train val test), got {len(fr)}")
+    if any(not np.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+        raise ValueError(f"fractions: need three non-negative numbers summing to 1, got {fr}")
+    return fr  # type: ignore[return-value]
+
+
+def assign_splits(
+    names: Sequence[str],
+    labels: Sequence[str],
+    sha256: Sequence[str],
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+    eligible: Sequence[bool] | None = None,
+) -> list[str]:
+    """Assign each record to ``"train"``/``"val"``/``"test"`` (``""`` if not eligible).
+
+    Args:
+        names, labels, sha256: per record; ``labels`` are class letters or ``""``.
+        fractions: ``(train, val, test)``, summing to 1.
+        seed: the only source of randomness.
+        eligible: records that may be assigned (default: all).
+
+    A group of identical signals takes the label of its first record (by name);
+    all its members go to one side.
+    """
+    fr = check_fractions(fractions)
+    n = len(names)
+    if not (len(labels) == len(sha256) == n):
+        raise ValueError("names, labels and sha256 must have the same length")
+    ok = [True] * n if eligible is None else list(eligible)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i in range(n):
+        if ok[i]:
+            groups[sha256[i] or f"record:{names[i]}"].append(i)
+    by_label: dict[str, list[list[int]]] = defaultdict(list)
+    for members in groups.values():
+        members.sort(key=lambda i: names[i])
+        by_label[labels[members[0]]].append(members)
+
+    rng = np.random.default_rng(seed)
+    out = [""] * n
+    strata = [c for c in CLASSES if c in by_label] + sorted(k for k in by_label if k not in CLASSES)
+    for label in strata:
+        members_list = sorted(by_label[label], key=lambda m: names[m[0]])
+        order = rng.permutation(len(members_list))
+        k = len(members_list)
+        cut_train = int(round(fr[0] * k))
+        cut_val = int(round((fr[0] + fr[1]) * k))
+        for rank, g in enumerate(order):
+            side = "train" if rank < cut_train else "val" if rank < cut_val else "test"
+            for i in members_list[g]:
+                out[i] = side
+    return out
+
+
+def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0) -> dict[str, Any]:
+    """Split a preprocessed dataset in place; returns the manifest's ``split`` entry."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.get("status") != "complete":
+        raise ValueError(f"{path}: preprocessing is not complete; rerun `dacl preprocess` to finish it first")
+    rows = read_records_csv(path)
+    fr = check_fractions(fractions)
+    sides = assign_splits(
+        [r["record"] for r in rows],
+        [r["label"] for r in rows],
+        [r["sha256"] for r in rows],
+        fr,
+        seed,
+        eligible=[r["status"] == "ok" and int(r["n_windows"]) > 0 for r in rows],
+    )
+    counts: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SPLITS}  # type: ignore[misc]
+    for row, side in zip(rows, sides):
+        row["split"] = side
+        if side:
+            counts[side][row["label"] or "unlabelled"] += 1
+    entry = {
+        "method": "record-level, stratified by label, byte-identical signals (sha256) kept together",
+        "seed": int(seed),
+        "fractions": list(fr),
+        "records": {s: dict(sorted(c.items())) for s, c in counts.items()},
+        "unassigned": sum(1 for s in sides if not s),
+    }
+    write_records_csv(path, rows)
+    manifest["split"] = entry
+    write_json_atomic(path / "manifest.json", manifest)
+    return entry
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def parse_fractions_arg(text: str) -> tuple[float, float, float]:
+    """``"0.7,0.1,0.2"`` -> ``(0.7, 0.1, 0.2)``."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not three comma-separated numbers: {text!r}") from None
+    try:
+        return check_fractions(values)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", type=Path, help="features dataset directory written by `dacl preprocess`")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--fractions", type=float, nargs=3, default=list(DEFAULT_FRACTIONS), metavar=("TRAIN", "VAL", "TEST"),
+        help="split fractions (default 0.7 0.1 0.2)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    entry = split_dataset(args.dataset, args.fractions, args.seed)
+    summary = ", ".join(f"{s} {sum(entry['records'][s].values())}" for s in SPLITS)
+    print(f"split {args.dataset} (seed {entry['seed']}): {summary} records; {entry['unassigned']} unassigned")
+    return 0
