@@ -1,0 +1,202 @@
+"""Probe evaluation: leakage guards, the protocol, the baseline embedder and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dacl import evaluate as ev
+from dacl.dataset import FeatureSet
+
+P, F = 6, 8
+
+
+class MeanEmbedder:
+    """Trivial frozen embedder for tests: the time mean of each path."""
+
+    name = "mean"
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features, dtype=np.float32).mean(axis=2)
+
+
+def synthetic_features(
+    n_records: int = 120, separation: float = 1.5, seed: int = 0, informative: bool = True
+) -> FeatureSet:
+    """Records of all four classes, 1-4 windows each, class-shifted path means."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n_records) % 4
+    splits = np.array(["train", "train", "val", "test", "test"] * (n_records // 5 + 1))[:n_records]
+    rng.shuffle(splits)
+    n_win = rng.integers(1, 5, size=n_records)
+    record_index = np.repeat(np.arange(n_records), n_win)
+    centres = rng.normal(size=(4, P)) * separation
+    feats = rng.normal(size=(record_index.size, P, F)).astype(np.float32)
+    if informative:
+        feats += centres[labels[record_index]][:, :, None].astype(np.float32)
+    return FeatureSet(
+        features=feats,
+        record_index=record_index,
+        starts=np.zeros(record_index.size, dtype=np.int64),
+        record_ids=np.array([f"R{i:04d}" for i in range(n_records)]),
+        record_labels=labels.astype(np.int64),
+        record_split=splits,
+        manifest={"split": {"seed": 3, "fractions": [0.4, 0.2, 0.4]}},
+    )
+
+
+def test_evaluate_separable_data_scores_high_with_consistent_cis() -> None:
+    fs = synthetic_features()
+    r = ev.evaluate(fs, MeanEmbedder(), n_boot=100)
+    assert r.metrics["auroc_af"].value > 0.9
+    assert r.metrics["f1_challenge"].value > 0.7
+    for est in r.metrics.values():
+        assert est.low <= est.value <= est.high
+    n_test = int((fs.record_split == "test").sum())
+    assert r.n_records["test"] == n_test == r.test_labels.size
+    assert r.n_windows["train"] == int(fs.window_mask("train").sum())
+    assert np.asarray(r.confusion_matrix).sum() == n_test
+    assert set(r.test_record_ids) == set(fs.record_ids[fs.record_split == "test"])
+
+
+def test_uninformative_features_score_chance() -> None:
+    r = ev.evaluate(synthetic_features(200, informative=False, seed=1), MeanEmbedder(), n_boot=200)
+    auc = r.metrics["auroc_af"]
+    assert auc.low < 0.5 < auc.high
+
+
+def test_record_scores_are_mean_window_probabilities() -> None:
+    fs = synthetic_features()
+    r = ev.evaluate(fs, MeanEmbedder(), n_boot=10)
+    test = fs.window_mask("test")
+    window_probs = ev.predict_proba4(r.model, MeanEmbedder().embed(fs.features[test]))
+    rid = fs.record_index[test]
+    for k, rec_id in enumerate(r.test_record_ids):
+        row = int(np.flatnonzero(fs.record_ids == rec_id)[0])
+        np.testing.assert_allclose(r.test_probs[k], window_probs[rid == row].mean(axis=0))
+    np.testing.assert_allclose(r.test_probs.sum(axis=1), 1.0, rtol=1e-9)
+
+
+def test_probe_never_sees_test_or_val_labels() -> None:
+    fs = synthetic_features()
+    a = ev.evaluate(fs, MeanEmbedder(), n_boot=10)
+    # Scramble every non-train label; the fitted probe must not change.
+    labels = fs.record_labels.copy()
+    not_train = fs.record_split != "train"
+    labels[not_train] = np.random.default_rng(0).permutation(labels[not_train])
+    fs2 = FeatureSet(fs.features, fs.record_index, fs.starts, fs.record_ids, labels, fs.record_split, fs.manifest)
+    b = ev.evaluate(fs2, MeanEmbedder(), n_boot=10)
+    lr_a, lr_b = a.model[-1], b.model[-1]
+    np.testing.assert_array_equal(lr_a.coef_, lr_b.coef_)
+
+
+def test_unlabelled_records_are_ignored() -> None:
+    fs = synthetic_features()
+    labels = fs.record_labels.copy()
+    test_rows = np.flatnonzero(fs.record_split == "test")
+    labels[test_rows[:3]] = -1
+    fs2 = FeatureSet(fs.features, fs.record_index, fs.starts, fs.record_ids, labels, fs.record_split, fs.manifest)
+    r = ev.evaluate(fs2, MeanEmbedder(), n_boot=10)
+    assert r.n_records["test"] == test_rows.size - 3
+    assert not set(fs.record_ids[test_rows[:3]]) & set(r.test_record_ids)
+
+
+def test_record_name_in_two_splits_is_leakage() -> None:
+    fs = synthetic_features()
+    ids = fs.record_ids.copy()
+    train_row = np.flatnonzero(fs.record_split == "train")[0]
+    test_row = np.flatnonzero(fs.record_split == "test")[0]
+    ids[test_row] = ids[train_row]
+    fs2 = FeatureSet(fs.features, fs.record_index, fs.starts, ids, fs.record_labels, fs.record_split, fs.manifest)
+    with pytest.raises(ValueError, match=f"leakage.*{ids[train_row]}"):
+        ev.evaluate(fs2, MeanEmbedder(), n_boot=10)
+
+
+def test_identical_records_in_two_splits_is_leakage() -> None:
+    fs = synthetic_features()
+    train_row = np.flatnonzero(fs.record_split == "train")[0]
+    test_row = np.flatnonzero(fs.record_split == "test")[0]
+    # Make the test record a copy of the train record (like A00227 = A01176).
+    feats = fs.features[fs.record_index != test_row]
+    ri = fs.record_index[fs.record_index != test_row]
+    copy = fs.features[fs.record_index == train_row]
+    fs2 = FeatureSet(
+        np.concatenate([feats, copy]), np.concatenate([ri, np.full(len(copy), test_row)]),
+        np.zeros(len(ri) + len(copy), dtype=np.int64), fs.record_ids, fs.record_labels, fs.record_split, fs.manifest,
+    )
+    with pytest.raises(ValueError, match="identical records"):
+        ev.check_splits(fs2)
+    # On the same side of the split it is allowed.
+    split = fs.record_split.copy()
+    split[test_row] = "train"
+    fs3 = FeatureSet(fs2.features, fs2.record_index, fs2.starts, fs.record_ids, fs.record_labels, split, fs.manifest)
+    ev.check_splits(fs3)
+
+
+def test_missing_splits_and_bad_embeddings_raise() -> None:
+    fs = synthetic_features()
+    no_test = np.where(fs.record_split == "test", "val", fs.record_split)
+    fs2 = FeatureSet(fs.features, fs.record_index, fs.starts, fs.record_ids, fs.record_labels, no_test, fs.manifest)
+    with pytest.raises(ValueError, match="test split"):
+        ev.evaluate(fs2, MeanEmbedder())
+
+    class NaNEmbedder(MeanEmbedder):
+        name = "nan"
+
+        def embed(self, features: np.ndarray) -> np.ndarray:
+            z = super().embed(features)
+            z[0, 0] = np.nan
+            return z
+
+    with pytest.raises(ValueError, match="'nan'.*NaN"):
+        ev.evaluate(fs, NaNEmbedder())
+    with pytest.raises(ValueError, match="unknown probe"):
+        ev.evaluate(fs, MeanEmbedder(), probe="knn")
+
+
+def test_scattering_pool_embedder() -> None:
+    x = np.abs(np.random.default_rng(0).normal(size=(5, P, F))).astype(np.float32)
+    z = ev.ScatteringPoolEmbedder().embed(x)
+    assert z.shape == (5, 2 * P) and z.dtype == np.float32
+    np.testing.assert_allclose(z[:, :P], x.mean(axis=2), rtol=1e-6)
+    np.testing.assert_allclose(z[:, P:], x.std(axis=2), rtol=1e-5)
+    zl = ev.ScatteringPoolEmbedder(log=True).embed(x)
+    np.testing.assert_allclose(zl[:, :P], np.log1p(x).mean(axis=2), rtol=1e-6)
+    with pytest.raises(ValueError, match="non-negative"):
+        ev.ScatteringPoolEmbedder(log=True).embed(-x)
+
+
+def test_svm_probe() -> None:
+    r = ev.evaluate(synthetic_features(), MeanEmbedder(), probe="svm", n_boot=20)
+    assert r.probe == "svm" and r.method == "mean (svm)"
+    assert r.metrics["auroc_af"].value > 0.9
+
+
+def test_cli_writes_metrics_json_and_report(tmp_path, monkeypatch) -> None:
+    from dacl import cli, dataset
+
+    fs = synthetic_features()
+    monkeypatch.setattr(dataset, "load_features", lambda path: fs)
+    out = tmp_path / "report"
+    rc = cli.main(["evaluate", "--features", "DS", "--baseline-scattering", "--out", str(out), "--n-boot", "50"])
+    assert rc == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    assert doc["split"] == {"seed": 3, "fractions": [0.4, 0.2, 0.4]}
+    assert doc["n_records"]["test"] == int((fs.record_split == "test").sum())
+    (m,) = doc["methods"]
+    assert m["method"] == "scattering-pool"
+    for est in m["metrics"].values():
+        assert est["low"] <= est["value"] <= est["high"]
+    assert (out / "report.md").is_file()
+    assert "scattering-pool" in (out / "report.md").read_text()
+    assert not list(out.glob(".*tmp"))
+
+
+def test_cli_without_methods_is_an_error(capsys, monkeypatch) -> None:
+    from dacl import cli, dataset
+
+    monkeypatch.setattr(dataset, "load_features", lambda path: synthetic_features())
+    assert cli.main(["evaluate", "--features", "DS"]) == 2
+    assert "nothing to evaluate" in capsys.readouterr().err
