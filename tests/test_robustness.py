@@ -1,0 +1,173 @@
+"""Corruptions (white noise at an SNR, baseline wander) and the robustness curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dacl import robustness as rb
+from dacl.evaluate import evaluate
+from dacl.dataset import FeatureSet
+
+FS = 300.0
+
+
+def ecg_like(seconds: float = 30.0, seed: int = 0) -> np.ndarray:
+    """Spiky quasi-periodic signal with a DC offset (the offset must not count as signal power)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * FS)) / FS
+    beats = np.sin(2 * np.pi * 1.2 * t) ** 31  # narrow peaks ~1.2 Hz
+    return 0.5 + beats + 0.05 * rng.standard_normal(t.size)
+
+
+@pytest.mark.parametrize("snr", [24.0, 12.0, 6.0, 0.0, -3.0])
+def test_white_noise_hits_requested_snr(snr: float) -> None:
+    x = ecg_like()
+    y = rb.add_white_noise(x, snr, np.random.default_rng(1))
+    assert rb.snr_db(x, y) == pytest.approx(snr, abs=1e-6)
+    noise = y - x
+    # White: flat spectrum, no lag-1 correlation; zero mean.
+    assert abs(np.corrcoef(noise[:-1], noise[1:])[0, 1]) < 0.05
+    assert abs(noise.mean()) < 0.05 * noise.std()
+
+
+def test_corruptions_are_seeded_and_pure() -> None:
+    x = ecg_like()
+    before = x.copy()
+    a = rb.add_white_noise(x, 6, np.random.default_rng(3))
+    b = rb.add_white_noise(x, 6, np.random.default_rng(3))
+    c = rb.add_white_noise(x, 6, np.random.default_rng(4))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(x, before)
+    c1, c2 = rb.Corruption("wander", 1.0), rb.Corruption("awgn", 6.0)
+    np.testing.assert_array_equal(c1.apply(x, FS, c1.rng_for(0, 5)), c1.apply(x, FS, c1.rng_for(0, 5)))
+    # Different records and different corruptions draw different noise.
+    assert not np.array_equal(c1.rng_for(0, 5).random(3), c1.rng_for(0, 6).random(3))
+    assert not np.array_equal(c1.rng_for(0, 5).random(3), c2.rng_for(0, 5).random(3))
+
+
+@pytest.mark.parametrize("amplitude", [0.25, 1.0, 2.0])
+def test_baseline_wander_amplitude_and_band(amplitude: float) -> None:
+    x = ecg_like(60.0)
+    y = rb.add_baseline_wander(x, FS, amplitude, np.random.default_rng(2))
+    wander = y - x
+    assert np.sqrt(np.mean(wander**2)) == pytest.approx(amplitude * x.std(), rel=1e-9)
+    power = np.abs(np.fft.rfft(wander)) ** 2
+    freqs = np.fft.rfftfreq(wander.size, 1 / FS)
+    # Nearly all power in the wander band (a little leaks: the sinusoids are not
+    # whole periods of the record); none of it at ECG frequencies.
+    in_band = (freqs >= 0.05) & (freqs <= 0.6)
+    assert power[in_band].sum() / power.sum() > 0.95
+    assert power[freqs > 1.0].sum() / power.sum() < 0.01
+    peak = freqs[np.argmax(power)]
+    assert 0.1 - 1 / 60 <= peak <= 0.5 + 1 / 60
+
+
+def test_corruption_input_validation() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        rb.add_white_noise(np.array([0.0, np.nan, 1.0]), 6, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="constant"):
+        rb.add_white_noise(np.ones(100), 6, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="1-D"):
+        rb.add_baseline_wander(np.ones((2, 100)), FS, 1.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="kind"):
+        rb.Corruption("pink")
+
+
+# ------------------------------------------------------------------ the curve
+
+
+class BandPowerEmbedder:
+    """Stand-in frozen model: the features are already the embedding."""
+
+    name = "bands"
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features, dtype=np.float32).mean(axis=2)
+
+
+def band_featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Toy featuriser: 2-s windows, log power in a few frequency bands, 1 frame."""
+    win = int(2 * FS)
+    edges = [0.0, 0.7, 3.0, 8.0, 15.0, 40.0, 150.0]
+    feats, index = [], []
+    for i, x in enumerate(signals):
+        for s in range(0, x.size - win + 1, win):
+            w = x[s : s + win] - x[s : s + win].mean()
+            p = np.abs(np.fft.rfft(w)) ** 2
+            f = np.fft.rfftfreq(win, 1 / FS)
+            feats.append([[np.log(p[(f >= lo) & (f < hi)].sum() + 1e-9)] for lo, hi in zip(edges[:-1], edges[1:])])
+            index.append(i)
+    return np.asarray(feats, dtype=np.float32), np.asarray(index)
+
+
+def toy_corpus(n: int = 60, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """Classes differ by heart rate; label 1 (AF) irregular."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 4
+    t = np.arange(int(10 * FS)) / FS
+    rate = {0: 1.0, 1: 2.0, 2: 1.5, 3: 0.0}
+    signals = []
+    for y in labels:
+        x = 0.1 * rng.standard_normal(t.size)
+        if rate[y] > 0:
+            jitter = 0.3 * np.cumsum(rng.standard_normal(t.size)) / np.sqrt(FS) if y == 1 else 0
+            x += np.sin(2 * np.pi * rate[y] * t + jitter) ** 21
+        signals.append(x)
+    return signals, labels
+
+
+def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
+    signals, labels = toy_corpus(80)
+    feats, index = band_featurize(signals)
+    split = np.where((np.arange(len(signals)) // 4) % 2 == 0, "train", "test")
+    fs = FeatureSet(feats, index, np.zeros(len(index), np.int64), np.array([f"R{i}" for i in range(len(signals))]),
+                    labels.astype(np.int64), split, {})
+    result = evaluate(fs, BandPowerEmbedder(), n_boot=50, seed=0)
+    test = [signals[int(r[1:])] for r in result.test_record_ids]
+    corruptions = [rb.Corruption("clean"), rb.Corruption("awgn", 12), rb.Corruption("awgn", -6),
+                   rb.Corruption("wander", 2.0)]
+    curve = rb.robustness_curve(result.model, BandPowerEmbedder(), test, result.test_labels, band_featurize,
+                                fs=FS, corruptions=corruptions, seed=0, n_boot=50)
+    by = {p.corruption.label: p for p in curve.points}
+    # Clean featurisation is the dataset's: same AUROC, same bootstrap CI.
+    assert by["clean"].metrics["auroc_af"] == result.metrics["auroc_af"]
+    assert by["clean"].n_records == len(test)
+    # Heavy white noise hurts the probe; the CI bounds the value.
+    assert by["-6 dB"].metrics["auroc_macro_ovr"].value < by["clean"].metrics["auroc_macro_ovr"].value
+    for p in curve.points:
+        for e in p.metrics.values():
+            assert e.low <= e.value <= e.high
+    d = curve.to_dict()
+    assert [p["label"] for p in d["points"]] == ["clean", "12 dB", "-6 dB", "wander x2"]
+    # Seeded: the same call gives the same curve.
+    again = rb.robustness_curve(result.model, BandPowerEmbedder(), test, result.test_labels, band_featurize,
+                                fs=FS, corruptions=corruptions, seed=0, n_boot=50)
+    assert again.to_dict() == d
+
+
+def test_curve_for_result_with_injected_reader() -> None:
+    signals, labels = toy_corpus(40, seed=1)
+    feats, index = band_featurize(signals)
+    split = np.where((np.arange(len(signals)) // 4) % 2 == 0, "train", "test")
+    ids = np.array([f"R{i}" for i in range(len(signals))])
+    fs = FeatureSet(feats, index, np.zeros(len(index), np.int64), ids, labels.astype(np.int64), split, {})
+    result = evaluate(fs, BandPowerEmbedder(), n_boot=20)
+    asked = []
+
+    def read(names):
+        asked.extend(names)
+        return [signals[int(n[1:])] for n in names], FS
+
+    curve = rb.curve_for_result(result, BandPowerEmbedder(), fs, n_boot=20, featurize=band_featurize,
+                                read_signals=read)
+    assert asked == list(result.test_record_ids)
+    assert len(curve.points) == len(rb.default_corruptions())
+
+
+def test_missing_featurisation_parameters_are_reported() -> None:
+    with pytest.raises(ValueError, match="params"):
+        rb.dataset_featurizer({}, FS)
+    with pytest.raises(ValueError, match="corpus"):
+        rb.manifest_corpus({})
