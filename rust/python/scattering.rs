@@ -1,5 +1,307 @@
-use pyo3::prelude::*;
+//! `dacl._native.Scattering1D`: the Python face of [`crate::scattering`].
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
-    Ok(())
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use numpy::{IxDyn, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyInt, PyTuple};
+
+use crate::scattering::{PathKind, Reduction, Sample, Scattering1D};
+
+/// Most threads one call may ask for.
+const MAX_THREADS: usize = 256;
+
+/// Rayon pools for explicit `num_threads`, built once per size.
+fn thread_pool(num_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pool) = pools.get(&num_threads) {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(num_threads)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("cannot start {num_threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(num_threads, pool.clone());
+    Ok(pool)
+}
+
+/// A Python int (not bool) as i64; TypeError otherwise, ValueError if huge.
+fn int_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    if !value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int, got {}",
+            value.get_type().name()?
+        )));
+    }
+    value.extract::<i64>().map_err(|_| PyValueError::new_err(format!("{name} is out of range")))
+}
+
+fn non_negative(value: i64, name: &str) -> PyResult<usize> {
+    usize::try_from(value).map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
+}
+
+/// An int, or a tuple of 1..=max ints.
+fn int_or_tuple(value: &Bound<'_, PyAny>, name: &str, max: usize) -> PyResult<Vec<i64>> {
+    if let Ok(tuple) = value.cast::<PyTuple>() {
+        if tuple.is_empty() || tuple.len() > max {
+            return Err(PyValueError::new_err(format!(
+                "{name} must be an int or a tuple of 1 to {max} ints, got a tuple of {}",
+                tuple.len()
+            )));
+        }
+        return tuple.iter().map(|v| int_arg(&v, name)).collect();
+    }
+    Ok(vec![int_arg(value, name)?])
+}
+
+/// 1-D wavelet scattering, numerically identical to kymatio's Scattering1D.
+#[pyclass(module = "dacl._native", name = "Scattering1D", frozen)]
+pub struct PyScattering1D {
+    inner: Scattering1D,
+}
+
+#[pymethods]
+impl PyScattering1D {
+    #[new]
+    #[pyo3(
+        signature = (J, shape, Q=None, T=None, max_order=None, reduction="mean"),
+        text_signature = "(J, shape, Q=1, T=None, max_order=2, reduction='mean')"
+    )]
+    #[allow(non_snake_case)]
+    fn new(
+        J: &Bound<'_, PyAny>,
+        shape: &Bound<'_, PyAny>,
+        Q: Option<&Bound<'_, PyAny>>,
+        T: Option<&Bound<'_, PyAny>>,
+        max_order: Option<&Bound<'_, PyAny>>,
+        reduction: &str,
+    ) -> PyResult<Self> {
+        let j = int_arg(J, "J")?;
+        let j = u32::try_from(j).map_err(|_| PyValueError::new_err(format!("J must be >= 0, got {j}")))?;
+        let n = match int_or_tuple(shape, "shape", 1)?.as_slice() {
+            [n] => non_negative(*n, "shape")?,
+            _ => unreachable!("int_or_tuple returns 1 value for max 1"),
+        };
+        let q = match Q {
+            None => (1, 1),
+            Some(q) => {
+                let q = int_or_tuple(q, "Q", 2)?;
+                if q.iter().any(|&v| v < 1) {
+                    return Err(PyValueError::new_err(format!("Q should always be >= 1, got {q:?}")));
+                }
+                (q[0] as usize, q.get(1).map_or(1, |&v| v as usize))
+            }
+        };
+        let t = match T {
+            None => None,
+            Some(t) if t.is_none() => None,
+            Some(t) => {
+                let t = int_arg(t, "T")?;
+                Some(usize::try_from(t).map_err(|_| PyValueError::new_err(format!("T must be >= 1, got {t}")))?)
+            }
+        };
+        let max_order = match max_order {
+            None => 2,
+            Some(m) => non_negative(int_arg(m, "max_order")?, "max_order")?,
+        };
+        let reduction = match reduction {
+            "mean" => Reduction::Mean,
+            "sum" => Reduction::Sum,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "reduction must be 'mean' (kymatio 0.3.0) or 'sum' (kymatio main), got {other:?}"
+                )))
+            }
+        };
+        Ok(PyScattering1D { inner: Scattering1D::new(j, n, q, t, max_order, reduction)? })
+    }
+
+    #[getter(J)]
+    fn j(&self) -> u32 {
+        self.inner.j()
+    }
+
+    #[getter]
+    fn shape(&self) -> (usize,) {
+        (self.inner.n(),)
+    }
+
+    #[getter(Q)]
+    fn q(&self) -> (usize, usize) {
+        self.inner.q()
+    }
+
+    #[getter(T)]
+    fn t(&self) -> usize {
+        self.inner.t()
+    }
+
+    #[getter]
+    fn max_order(&self) -> usize {
+        self.inner.max_order()
+    }
+
+    #[getter]
+    fn reduction(&self) -> &'static str {
+        self.inner.reduction().name()
+    }
+
+    #[getter(N_padded)]
+    fn n_padded(&self) -> usize {
+        self.inner.n_padded()
+    }
+
+    /// Number of scattering paths (rows of the output per signal).
+    fn output_size(&self) -> usize {
+        self.inner.n_paths()
+    }
+
+    /// Per-path metadata, as kymatio's `meta()`: 'order' (P,), 'xi', 'sigma',
+    /// 'j', 'n' (P, max_order) padded with NaN, and 'key' (list of tuples).
+    fn meta<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (fam1, fam2) = self.inner.families();
+        let paths = self.inner.paths();
+        let width = self.inner.max_order();
+        let mut order = Vec::with_capacity(paths.len());
+        let mut xi = Vec::with_capacity(paths.len() * width);
+        let mut sigma = Vec::with_capacity(paths.len() * width);
+        let mut j = Vec::with_capacity(paths.len() * width);
+        let mut n = Vec::with_capacity(paths.len() * width);
+        let keys = pyo3::types::PyList::empty(py);
+        for path in &paths {
+            let filters: Vec<(usize, usize)> = match *path {
+                PathKind::Zeroth => vec![],
+                PathKind::First { n1 } => vec![(1, n1)],
+                PathKind::Second { n1, n2 } => vec![(1, n1), (2, n2)],
+            };
+            order.push(filters.len() as i64);
+            for slot in 0..width {
+                match filters.get(slot) {
+                    Some(&(level, idx)) => {
+                        let fam = if level == 1 { fam1 } else { fam2 };
+                        xi.push(fam.xi[idx]);
+                        sigma.push(fam.sigma[idx]);
+                        j.push(fam.j[idx] as f64);
+                        n.push(idx as f64);
+                    }
+                    None => {
+                        for v in [&mut xi, &mut sigma, &mut j, &mut n] {
+                            v.push(f64::NAN);
+                        }
+                    }
+                }
+            }
+            keys.append(PyTuple::new(py, filters.iter().map(|&(_, idx)| idx))?)?;
+        }
+        let dict = PyDict::new(py);
+        let rows = paths.len();
+        dict.set_item("order", PyArray1::from_vec(py, order))?;
+        for (name, values) in [("xi", xi), ("sigma", sigma), ("j", j), ("n", n)] {
+            dict.set_item(name, PyArray1::from_vec(py, values).reshape([rows, width])?)?;
+        }
+        dict.set_item("key", keys)?;
+        Ok(dict)
+    }
+
+    /// Scattering coefficients of `x` (..., N), float32 or float64, as an array
+    /// (..., P, T_out) of the same dtype.
+    #[pyo3(signature = (x, num_threads=None))]
+    fn scattering<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        num_threads: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let num_threads = match num_threads {
+            Some(v) if !v.is_none() => {
+                let threads = int_arg(v, "num_threads")?;
+                if !(1..=MAX_THREADS as i64).contains(&threads) {
+                    return Err(PyValueError::new_err(format!(
+                        "num_threads must be between 1 and {MAX_THREADS}, got {threads}"
+                    )));
+                }
+                Some(threads as usize)
+            }
+            _ => None,
+        };
+        if let Ok(array) = x.cast::<PyArrayDyn<f64>>() {
+            return self.run(py, array, num_threads);
+        }
+        if let Ok(array) = x.cast::<PyArrayDyn<f32>>() {
+            return self.run(py, array, num_threads);
+        }
+        match x.cast::<PyUntypedArray>() {
+            Ok(array) => Err(PyTypeError::new_err(format!("x must be a float32 or float64 array, got dtype {}", array.dtype()))),
+            Err(_) => Err(PyTypeError::new_err(format!("x must be a numpy array, got {}", x.get_type().name()?))),
+        }
+    }
+
+    #[pyo3(signature = (x, num_threads=None))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        num_threads: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.scattering(py, x, num_threads)
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.inner;
+        format!(
+            "Scattering1D(J={}, shape=({},), Q={:?}, T={}, max_order={}, reduction='{}')",
+            s.j(),
+            s.n(),
+            s.q(),
+            s.t(),
+            s.max_order(),
+            s.reduction().name()
+        )
+    }
+}
+
+impl PyScattering1D {
+    fn run<'py, T: Sample + numpy::Element>(
+        &self,
+        py: Python<'py>,
+        array: &Bound<'py, PyArrayDyn<T>>,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let n = self.inner.n();
+        let shape = array.shape().to_vec();
+        match shape.last() {
+            None => return Err(PyValueError::new_err("x must have at least one axis (the signal)")),
+            Some(&last) if last != n => {
+                return Err(PyValueError::new_err(format!(
+                    "x has {last} samples on its last axis, but this transform was built for shape=({n},)"
+                )))
+            }
+            _ => {}
+        }
+        if array.len() == 0 {
+            return Err(PyValueError::new_err(format!("x is empty (shape {shape:?})")));
+        }
+        if !array.is_c_contiguous() {
+            return Err(PyValueError::new_err("x must be C-contiguous (use numpy.ascontiguousarray)"));
+        }
+        let pool = num_threads.map(thread_pool).transpose()?;
+        let readonly = array.readonly();
+        let signals = readonly.as_slice().map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
+        let plan = &self.inner;
+        let coefficients = py.detach(|| match &pool {
+            Some(pool) => pool.install(|| plan.transform(signals)),
+            None => plan.transform(signals),
+        })?;
+        let mut out_shape = shape[..shape.len() - 1].to_vec();
+        out_shape.extend([plan.n_paths(), plan.output_len()]);
+        Ok(PyArray1::from_vec(py, coefficients).reshape(IxDyn(&out_shape))?.into_any())
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyScattering1D>()
 }
