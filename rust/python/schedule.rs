@@ -1,5 +1,337 @@
-use pyo3::prelude::*;
+//! Bindings for [`crate::schedule`] and [`crate::rng`]: the schedule
+//! functions, the `NoiseSchedule` class with `q_sample`, and
+//! `standard_normal`.
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{
+    dtype, Element, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods,
+    PyUntypedArray, PyUntypedArrayMethods, ToPyArray,
+};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use rayon::prelude::*;
+
+use super::segment::{int_arg, threads_arg, with_threads};
+use crate::real::Real;
+use crate::rng::fill_standard_normal;
+use crate::schedule::{cosine_betas, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind};
+
+/// A `u64` argument (seed, offset): negative or too large is a `ValueError`.
+fn u64_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
+    if obj.is_instance_of::<pyo3::types::PyFloat>() {
+        return Err(PyTypeError::new_err(format!("{name} must be an int, got a float")));
+    }
+    obj.extract::<u64>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(obj.py()) {
+            PyValueError::new_err(format!("{name} must be in [0, 2**64)"))
+        } else {
+            PyTypeError::new_err(format!("{name} must be an int"))
+        }
+    })
+}
+
+fn timesteps_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let v = int_arg(obj, "timesteps")?;
+    if v <= 0 {
+        return Err(PyValueError::new_err(format!("timesteps must be >= 1, got {v}")));
+    }
+    Ok(v as usize)
+}
+
+/// Keyword parameters of each kind, with their defaults.
+fn defaults(kind: ScheduleKind) -> &'static [(&'static str, f64)] {
+    match kind {
+        ScheduleKind::Linear => &[("beta_start", 1e-4), ("beta_end", 0.02)],
+        ScheduleKind::Cosine => &[("s", 0.008), ("max_beta", 0.999)],
+        ScheduleKind::Sigmoid => &[("start", -3.0), ("end", 3.0), ("tau", 1.0), ("max_beta", 0.999)],
+    }
+}
+
+fn betas_for(kind: ScheduleKind, timesteps: usize, p: &[f64]) -> crate::Result<Vec<f64>> {
+    match kind {
+        ScheduleKind::Linear => linear_betas(timesteps, p[0], p[1]),
+        ScheduleKind::Cosine => cosine_betas(timesteps, p[0], p[1]),
+        ScheduleKind::Sigmoid => sigmoid_betas(timesteps, p[0], p[1], p[2], p[3]),
+    }
+}
+
+/// A diffusion noise schedule: β, α = 1 - β and ᾱ (cumulative product), all
+/// float64 of length `timesteps`; index t is diffusion step t + 1.
+#[pyclass(name = "NoiseSchedule", module = "dacl._native", frozen)]
+struct PyNoiseSchedule {
+    inner: NoiseSchedule,
+    params: Vec<(&'static str, f64)>,
+}
+
+fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = z0.py();
+    let arr = z0
+        .cast::<PyUntypedArray>()
+        .map_err(|_| PyTypeError::new_err("z0 must be a numpy.ndarray"))?;
+    let is_f64 = if arr.dtype().is_equiv_to(&dtype::<f64>(py)) {
+        true
+    } else if arr.dtype().is_equiv_to(&dtype::<f32>(py)) {
+        false
+    } else {
+        return Err(PyTypeError::new_err(format!("z0 must have dtype float32 or float64, got {}", arr.dtype())));
+    };
+    if arr.ndim() != 2 {
+        return Err(PyValueError::new_err(format!("z0 must be 2-D (B, D), got ndim={}", arr.ndim())));
+    }
+    if !arr.is_c_contiguous() {
+        return Err(PyValueError::new_err("z0 is not C-contiguous (pass numpy.ascontiguousarray(z0))"));
+    }
+    Ok(is_f64)
+}
+
+impl PyNoiseSchedule {
+    fn q_sample_typed<'py, T: Real + Element>(
+        &self,
+        py: Python<'py>,
+        z0: &Bound<'py, PyAny>,
+        t: &[i64],
+        views: Option<usize>,
+        seed: u64,
+        offset: u64,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let arr = z0.cast::<PyArray2<T>>().map_err(|_| PyTypeError::new_err("z0 has an unexpected dtype"))?;
+        let ro = arr.try_readonly().map_err(|e| PyValueError::new_err(format!("z0 cannot be borrowed: {e}")))?;
+        let (batch, dim) = (ro.shape()[0], ro.shape()[1]);
+        let x = ro.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let k = views.unwrap_or(1);
+        if t.len() != batch * k {
+            return Err(PyValueError::new_err(format!(
+                "t has {} rows but z0 has B = {batch}; t must be (B,) or (B, K)",
+                t.len() / k.max(1)
+            )));
+        }
+        let n = batch * k * dim;
+        let mut z = vec![T::from_f64(0.0); n];
+        let mut e = vec![T::from_f64(0.0); n];
+        py.detach(|| with_threads(threads, || self.inner.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)))??;
+        let shape: Vec<usize> = match views {
+            None => vec![batch, dim],
+            Some(k) => vec![batch, k, dim],
+        };
+        let to_arr = |v: Vec<T>| -> PyResult<Bound<'py, PyAny>> {
+            Ok(ArrayD::from_shape_vec(IxDyn(&shape), v)
+                .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?
+                .into_pyarray(py)
+                .into_any())
+        };
+        PyTuple::new(py, [to_arr(z)?, to_arr(e)?])
+    }
+}
+
+#[pymethods]
+impl PyNoiseSchedule {
+    #[new]
+    #[pyo3(signature = (kind, timesteps, **params))]
+    fn new(kind: &str, timesteps: &Bound<'_, PyAny>, params: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let kind = ScheduleKind::parse(kind)?;
+        let timesteps = timesteps_arg(timesteps)?;
+        let known = defaults(kind);
+        let mut values: Vec<(&'static str, f64)> = known.to_vec();
+        if let Some(params) = params {
+            for (key, value) in params.iter() {
+                let key: String = key.extract()?;
+                let slot = values.iter_mut().find(|(name, _)| *name == key).ok_or_else(|| {
+                    let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                    PyTypeError::new_err(format!(
+                        "unexpected parameter {key:?} for the {} schedule (accepted: {})",
+                        kind.name(),
+                        names.join(", ")
+                    ))
+                })?;
+                slot.1 = value
+                    .extract::<f64>()
+                    .map_err(|_| PyTypeError::new_err(format!("{key} must be a real number")))?;
+            }
+        }
+        let p: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
+        let betas = betas_for(kind, timesteps, &p)?;
+        Ok(PyNoiseSchedule { inner: NoiseSchedule::from_betas(kind, betas), params: values })
+    }
+
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.kind.name()
+    }
+
+    #[getter]
+    fn timesteps(&self) -> usize {
+        self.inner.timesteps()
+    }
+
+    /// The schedule parameters in effect (defaults filled in).
+    #[getter]
+    fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (k, v) in &self.params {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    #[getter]
+    fn betas<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.betas.to_pyarray(py)
+    }
+
+    #[getter]
+    fn alphas<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.alphas.to_pyarray(py)
+    }
+
+    #[getter]
+    fn alphas_cumprod<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.alphas_cumprod.to_pyarray(py)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.timesteps()
+    }
+
+    fn __repr__(&self) -> String {
+        let p: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("NoiseSchedule(kind={:?}, timesteps={}, {})", self.inner.kind.name(), self.inner.timesteps(), p.join(", "))
+    }
+
+    /// z_t = sqrt(ᾱ_t) z0 + sqrt(1 - ᾱ_t) ε. Returns `(z_t, eps)`.
+    #[pyo3(signature = (z0, t, seed, offset=None, num_threads=None))]
+    fn q_sample<'py>(
+        &self,
+        py: Python<'py>,
+        z0: &Bound<'py, PyAny>,
+        t: &Bound<'py, PyAny>,
+        seed: &Bound<'py, PyAny>,
+        offset: Option<Bound<'py, PyAny>>,
+        num_threads: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let is_f64 = check_z0(z0)?;
+        let seed = u64_arg(seed, "seed")?;
+        let offset = match &offset {
+            Some(o) if !o.is_none() => u64_arg(o, "offset")?,
+            _ => 0,
+        };
+        let threads = threads_arg(num_threads.as_ref())?;
+        let t_arr = t
+            .cast::<PyUntypedArray>()
+            .map_err(|_| PyTypeError::new_err("t must be a numpy.ndarray of int64"))?;
+        if !t_arr.dtype().is_equiv_to(&dtype::<i64>(py)) {
+            return Err(PyTypeError::new_err(format!("t must have dtype int64, got {}", t_arr.dtype())));
+        }
+        let views = match t_arr.ndim() {
+            1 => None,
+            2 => Some(t_arr.shape()[1]),
+            d => return Err(PyValueError::new_err(format!("t must be (B,) or (B, K), got ndim={d}"))),
+        };
+        let t_rows = t_arr.shape()[0];
+        let z_rows = z0.cast::<PyUntypedArray>()?.shape()[0];
+        if t_rows != z_rows {
+            return Err(PyValueError::new_err(format!("t has {t_rows} rows but z0 has B = {z_rows}")));
+        }
+        // t is small; a copy also handles non-contiguous t.
+        let t_vec: Vec<i64> = t.cast::<PyArrayDyn<i64>>()?.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?.as_array().iter().copied().collect();
+        if is_f64 {
+            self.q_sample_typed::<f64>(py, z0, &t_vec, views, seed, offset, threads)
+        } else {
+            self.q_sample_typed::<f32>(py, z0, &t_vec, views, seed, offset, threads)
+        }
+    }
+}
+
+/// Standard normals (float64) at stream positions `offset .. offset + size`
+/// of `seed`: the same numbers `q_sample` uses for its ε.
+#[pyfunction]
+#[pyo3(signature = (shape_or_n, seed, offset=None))]
+fn standard_normal<'py>(
+    py: Python<'py>,
+    shape_or_n: &Bound<'py, PyAny>,
+    seed: &Bound<'py, PyAny>,
+    offset: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let shape: Vec<usize> = if let Ok(tuple) = shape_or_n.cast::<PyTuple>() {
+        tuple
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let v = int_arg(&d, &format!("shape[{i}]"))?;
+                if v < 0 {
+                    return Err(PyValueError::new_err(format!("shape[{i}] must be >= 0, got {v}")));
+                }
+                Ok(v as usize)
+            })
+            .collect::<PyResult<_>>()?
+    } else {
+        let v = int_arg(shape_or_n, "shape_or_n")?;
+        if v < 0 {
+            return Err(PyValueError::new_err(format!("shape_or_n must be >= 0, got {v}")));
+        }
+        vec![v as usize]
+    };
+    let size = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&s| s <= (1usize << 40))
+        .ok_or_else(|| PyValueError::new_err("requested size is too large"))?;
+    let seed = u64_arg(seed, "seed")?;
+    let offset = match &offset {
+        Some(o) if !o.is_none() => u64_arg(o, "offset")?,
+        _ => 0,
+    };
+    const CHUNK: usize = 1 << 14;
+    let mut out = vec![0.0f64; size];
+    py.detach(|| {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
+            fill_standard_normal(seed, offset.wrapping_add((c * CHUNK) as u64), chunk);
+        })
+    });
+    Ok(ArrayD::from_shape_vec(IxDyn(&shape), out)
+        .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?
+        .into_pyarray(py)
+        .into_any())
+}
+
+fn betas_array<'py>(py: Python<'py>, b: crate::Result<Vec<f64>>) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    Ok(b?.into_pyarray(py))
+}
+
+/// Linear β (Ho et al. 2020).
+#[pyfunction]
+#[pyo3(name = "linear_betas", signature = (timesteps, beta_start=1e-4, beta_end=0.02))]
+fn py_linear_betas<'py>(py: Python<'py>, timesteps: &Bound<'py, PyAny>, beta_start: f64, beta_end: f64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    betas_array(py, linear_betas(timesteps_arg(timesteps)?, beta_start, beta_end))
+}
+
+/// Cosine β (Nichol & Dhariwal 2021, eq. 17), clipped to `max_beta`.
+#[pyfunction]
+#[pyo3(name = "cosine_betas", signature = (timesteps, s=0.008, max_beta=0.999))]
+fn py_cosine_betas<'py>(py: Python<'py>, timesteps: &Bound<'py, PyAny>, s: f64, max_beta: f64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    betas_array(py, cosine_betas(timesteps_arg(timesteps)?, s, max_beta))
+}
+
+/// Sigmoid β (Jabri et al. 2022), clipped to [0, `max_beta`].
+#[pyfunction]
+#[pyo3(name = "sigmoid_betas", signature = (timesteps, start=-3.0, end=3.0, tau=1.0, max_beta=0.999))]
+fn py_sigmoid_betas<'py>(
+    py: Python<'py>,
+    timesteps: &Bound<'py, PyAny>,
+    start: f64,
+    end: f64,
+    tau: f64,
+    max_beta: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    betas_array(py, sigmoid_betas(timesteps_arg(timesteps)?, start, end, tau, max_beta))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNoiseSchedule>()?;
+    m.add_function(wrap_pyfunction!(standard_normal, m)?)?;
+    m.add_function(wrap_pyfunction!(py_linear_betas, m)?)?;
+    m.add_function(wrap_pyfunction!(py_cosine_betas, m)?)?;
+    m.add_function(wrap_pyfunction!(py_sigmoid_betas, m)?)?;
     Ok(())
 }
