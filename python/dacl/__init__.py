@@ -5,9 +5,25 @@ segmentation and diffusion noise schedules; PyTorch for DACL and DiffAug.
 """
 
 from dacl._native import __version__ as _native_version  # noqa: F401
+from dacl._native import (
+    NoiseSchedule,
+    cosine_betas,
+    linear_betas,
+    segment,
+    segment_flat,
+    sigmoid_betas,
+    standard_normal,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "NoiseSchedule",
+    "cosine_betas",
+    "linear_betas",
+    "segment",
+    "segment_flat",
+    "sigmoid_betas",
+    "standard_normal",
 ]

@@ -55,3 +55,131 @@ class Scattering1D:
     def __call__(
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
     ) -> npt.NDArray[np.floating]: ...
+
+# ---------------------------------------------------------------- segmentation
+
+def segment(
+    signals: Sequence[npt.NDArray[np.floating]],
+    fs: float,
+    window: int,
+    hop: int,
+    *,
+    tail: Literal["drop", "pad", "reflect"] = "drop",
+    band: tuple[float, float] | None = None,
+    band_order: int = 2,
+    zscore: bool = False,
+    target_fs: float | None = None,
+    num_threads: int | None = None,
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Cut 1-D records into fixed windows.
+
+    Per record: resample to ``target_fs`` (``scipy.signal.resample_poly``
+    with its defaults; rational ratios up/down with up, down <= 1000) →
+    optional zero-phase Butterworth band-pass (as
+    ``sosfiltfilt(butter(band_order, band, 'bandpass', fs=fs_out, output='sos'), x)``)
+    → windows of ``window`` samples every ``hop`` samples at the output rate
+    → optional per-window z-score (population std; a window with
+    std <= 1e-10·max|w| becomes zeros).
+
+    Tail: with ``"pad"``/``"reflect"`` one more window starting at
+    ``n_full*hop`` is emitted iff that start is inside the signal and some
+    final samples lie in no full window; it is completed with zeros or with
+    ``numpy.pad(mode='reflect')`` of the record. A record shorter than one
+    window gives one such window, and is a ``ValueError`` with ``"drop"``.
+
+    Records are 1-D C-contiguous float32 or float64 arrays, all of one dtype.
+    Returns ``(windows (W, window) same dtype, record_index int64 (W,),
+    starts int64 (W,))``; ``starts`` are sample indices at the output rate.
+    """
+
+def segment_flat(
+    buffer: npt.NDArray[np.floating],
+    offsets: npt.NDArray[np.int64],
+    fs: float,
+    window: int,
+    hop: int,
+    *,
+    tail: Literal["drop", "pad", "reflect"] = "drop",
+    band: tuple[float, float] | None = None,
+    band_order: int = 2,
+    zscore: bool = False,
+    target_fs: float | None = None,
+    num_threads: int | None = None,
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``segment`` of records ``buffer[offsets[i]:offsets[i+1]]``; ``offsets``
+    is int64 ``(R+1,)``, starts at 0, ends at ``len(buffer)``, non-decreasing."""
+
+# ---------------------------------------------------------------- schedules
+
+def linear_betas(
+    timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02
+) -> npt.NDArray[np.float64]:
+    """Linear β schedule (Ho et al. 2020), ``numpy.linspace`` semantics."""
+
+def cosine_betas(
+    timesteps: int, s: float = 0.008, max_beta: float = 0.999
+) -> npt.NDArray[np.float64]:
+    """Cosine β schedule (Nichol & Dhariwal 2021, eq. 17), clipped to max_beta."""
+
+def sigmoid_betas(
+    timesteps: int,
+    start: float = -3.0,
+    end: float = 3.0,
+    tau: float = 1.0,
+    max_beta: float = 0.999,
+) -> npt.NDArray[np.float64]:
+    """Sigmoid β schedule (Jabri et al. 2022), clipped to [0, max_beta]."""
+
+class NoiseSchedule:
+    """Diffusion noise schedule with forward noising.
+
+    Parameters (keyword, per kind): linear ``beta_start=1e-4, beta_end=0.02``;
+    cosine ``s=0.008, max_beta=0.999``; sigmoid ``start=-3, end=3, tau=1,
+    max_beta=0.999``. Unknown parameters raise ``TypeError``.
+
+    Arrays are float64 of length ``timesteps``; index ``t`` (0-based) is
+    diffusion step ``t + 1``; ``alphas_cumprod[t] = prod(1 - betas[:t+1])``.
+    """
+
+    def __init__(
+        self, kind: Literal["linear", "cosine", "sigmoid"], timesteps: int, **params: float
+    ) -> None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def timesteps(self) -> int: ...
+    @property
+    def params(self) -> dict[str, float]: ...
+    @property
+    def betas(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def alphas(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def alphas_cumprod(self) -> npt.NDArray[np.float64]: ...
+    def __len__(self) -> int: ...
+    def q_sample(
+        self,
+        z0: npt.NDArray[np.floating],
+        t: npt.NDArray[np.int64],
+        seed: int,
+        offset: int = 0,
+        num_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]:
+        """``z_t = sqrt(ᾱ_t) z0 + sqrt(1 - ᾱ_t) ε``; returns ``(z_t, eps)``.
+
+        ``z0``: float32/float64 ``(B, D)`` C-contiguous; ``t``: int64 ``(B,)``
+        → outputs ``(B, D)``, or ``(B, K)`` → outputs ``(B, K, D)`` (K noised
+        views of each sample). Outputs have z0's dtype. ε of output element
+        with flat index ``i`` is ``standard_normal(.., seed, offset)[i]``
+        (Philox4x32-10 stream position ``offset + i``), rounded to z0's dtype;
+        z_t is computed in float64 from that rounded ε. So results do not
+        depend on threads, and a batch cut into chunks reproduces the whole
+        when each chunk passes ``offset`` = its first element's flat index.
+        ``t`` outside ``[0, timesteps)`` raises ``ValueError``.
+        """
+
+def standard_normal(
+    shape_or_n: int | tuple[int, ...], seed: int, offset: int = 0
+) -> npt.NDArray[np.float64]:
+    """Standard normals at Philox4x32-10 stream positions ``offset + i``
+    (Box–Muller on 53-bit uniforms); ``seed`` and ``offset`` in ``[0, 2**64)``."""
