@@ -86,6 +86,7 @@ class PreprocessConfig:
     Attributes:
         fs: segmentation rate in Hz; records at another rate are resampled.
         band: ``(low, high)`` Hz zero-phase Butterworth band-pass, or ``None``.
+        band_order: Butterworth order (applied forward and backward).
         zscore: z-score each window.
         window, hop: window length and hop in samples at ``fs``.
         tail: the last partial window: ``"drop"``, ``"pad"`` (zeros) or ``"reflect"``.
@@ -99,6 +100,7 @@ class PreprocessConfig:
 
     fs: float = 300.0
     band: tuple[float, float] | None = (0.5, 40.0)
+    band_order: int = 2
     zscore: bool = True
     window: int = 3000
     hop: int = 1500
@@ -121,6 +123,8 @@ class PreprocessConfig:
             problems.append(f"fs={self.fs} must be positive")
         if self.band is not None and not (len(self.band) == 2 and 0 <= self.band[0] < self.band[1] <= self.fs / 2):
             problems.append(f"band={self.band} must be (low, high) with 0 <= low < high <= fs/2")
+        if self.band_order < 1:
+            problems.append(f"band_order={self.band_order} must be positive")
         if self.window < 1 or self.hop < 1:
             problems.append(f"window={self.window} and hop={self.hop} must be positive")
         if self.tail not in ("drop", "pad", "reflect"):
@@ -143,10 +147,25 @@ class Scatter(Protocol):
 
 
 def default_scatter(config: PreprocessConfig, num_threads: int | None = None) -> Scatter:
-    """The Rust scattering transform for ``config``."""
+    """The Rust scattering transform for ``config`` (``num_threads=None``: rayon's pool)."""
     from dacl._native import Scattering1D
 
-    return Scattering1D(config.J, config.window, Q=config.Q, T=config.T, max_order=config.max_order)
+    S = Scattering1D(config.J, config.window, Q=config.Q, T=config.T, max_order=config.max_order)
+    return S if num_threads is None else _WithThreads(S, num_threads)
+
+
+class _WithThreads:
+    """A native ``Scattering1D`` called with a fixed ``num_threads``."""
+
+    def __init__(self, S: Any, num_threads: int) -> None:
+        self.S, self.num_threads = S, num_threads
+        self.backend = f"{type(S).__module__}.{type(S).__qualname__}"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.S(x, num_threads=self.num_threads)
+
+    def meta(self) -> dict[str, Any]:
+        return self.S.meta()
 
 
 def log_scale(S: np.ndarray, order: np.ndarray, eps: float) -> np.ndarray:
@@ -178,7 +197,7 @@ def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: i
 
     fs = records[0].fs
     kwargs = dict(
-        tail=config.tail, band=config.band, zscore=config.zscore,
+        tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
         target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
     )
     windows, rec_idx, starts = segment([r.signal for r in records], fs, config.window, config.hop, **kwargs)
@@ -298,7 +317,7 @@ def _scattering_summary(scatter: Scatter, config: PreprocessConfig) -> dict[str,
     order = np.asarray(meta["order"]).astype(int)
     n_paths, n_frames = _output_shape(scatter, config)
     return {
-        "backend": f"{type(scatter).__module__}.{type(scatter).__qualname__}",
+        "backend": getattr(scatter, "backend", f"{type(scatter).__module__}.{type(scatter).__qualname__}"),
         "n_paths": n_paths,
         "n_frames": n_frames,
         "paths_per_order": {str(o): int((order == o).sum()) for o in np.unique(order)},
@@ -532,6 +551,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("segmentation")
     g.add_argument("--fs", type=float, default=d.fs, help=f"segmentation rate in Hz (default {d.fs:g})")
     g.add_argument("--band", type=_band, default=d.band, help="band-pass LOW,HIGH Hz or 'none' (default 0.5,40)")
+    g.add_argument("--band-order", type=int, default=d.band_order, help=f"Butterworth order (default {d.band_order})")
     g.add_argument("--no-zscore", dest="zscore", action="store_false", help="do not z-score each window")
     g.add_argument("--window", type=int, default=d.window, help=f"window length in samples (default {d.window})")
     g.add_argument("--hop", type=int, default=d.hop, help=f"hop in samples (default {d.hop})")
