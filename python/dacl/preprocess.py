@@ -36,7 +36,9 @@ into place (a directory rename is atomic on POSIX); ``manifest.json`` and
 ``records.csv`` are written to a temp file and renamed. So an interrupted run
 (Ctrl-C, kill) leaves complete shards only, and rerunning the same command
 skips them — after checking that the manifest's parameters and input
-checksums match; a mismatch is an error that suggests a new ``--out`` or
+checksums match (the zip's SHA-256, ``RECORDS``, ``REFERENCE.csv`` and the
+record list; an extracted folder's record files are hashed per record, into
+``records.csv``, not up front); a mismatch is an error that suggests a new ``--out`` or
 ``--overwrite``. Leftover temp directories are removed on the next run.
 
 Bad records are never dropped silently: each appears in ``records.csv`` with
@@ -416,11 +418,6 @@ def preprocess(
     identity = _identity(config, corpus)
     manifest = _prepare_out(out, identity, overwrite)
     scatter = _scatter if _scatter is not None else default_scatter(config, num_threads)
-    shards_root = out / SHARDS_DIR
-    shards_root.mkdir(parents=True, exist_ok=True)
-    for stale in shards_root.glob(".tmp-*"):  # from an interrupted run
-        shutil.rmtree(stale, ignore_errors=True)
-
     if manifest is None:
         manifest = {
             "format": FORMAT,
@@ -432,7 +429,12 @@ def preprocess(
             "scattering": _scattering_summary(scatter, config),
             "runs": [],
         }
-        write_json_atomic(out / MANIFEST, manifest)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / MANIFEST, manifest)  # first, so `out` is recognisable as ours from now on
+    shards_root = out / SHARDS_DIR
+    shards_root.mkdir(exist_ok=True)
+    for stale in shards_root.glob(".tmp-*"):  # from an interrupted run
+        shutil.rmtree(stale, ignore_errors=True)
     order = np.asarray(manifest["scattering"]["order"])
 
     names = corpus.names
