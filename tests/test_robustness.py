@@ -171,3 +171,45 @@ def test_missing_featurisation_parameters_are_reported() -> None:
         rb.dataset_featurizer({}, FS)
     with pytest.raises(ValueError, match="corpus"):
         rb.manifest_corpus({})
+
+
+def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path) -> None:
+    """On the shipped 40-record sample: re-read + re-featurise == the dataset's own features."""
+    import json
+    from importlib.resources import files
+
+    from dacl import cli
+    from dacl.corpus import open_corpus
+    from dacl.dataset import load_features
+    from dacl.preprocess import preprocess
+
+    sample = str(files("dacl") / "data" / "physionet2017-sample.zip")
+    ds = preprocess(sample, tmp_path / "ds", num_threads=1)
+    features = load_features(ds)
+    test_rows = np.flatnonzero(features.record_split == "test")
+    corpus = open_corpus(sample)
+    records = [corpus.read(str(features.record_ids[r])) for r in test_rows]
+    featurize = rb.dataset_featurizer(features.manifest, records[0].fs)
+    feats, index = featurize([r.signal for r in records])
+    for k, row in enumerate(test_rows):
+        np.testing.assert_array_equal(feats[index == k], features.features[features.record_index == row])
+
+    out = tmp_path / "out"
+    argv = ["evaluate", "--features", str(ds), "--baseline-scattering", "--robustness", "--n-boot", "20",
+            "--out", str(out), "--corpus", sample]
+    assert cli.main(argv) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    (curve,) = doc["robustness"]
+    clean = next(p for p in curve["points"] if p["kind"] == "clean")
+    assert clean["metrics"]["auroc_af"] == doc["methods"][0]["metrics"]["auroc_af"]
+    assert clean["n_records"] == test_rows.size
+    assert (out / "robustness.png").is_file()
+
+
+def test_wrong_corpus_is_refused() -> None:
+    from importlib.resources import files
+
+    sample = str(files("dacl") / "data" / "physionet2017-sample.zip")
+    reader = rb._corpus_reader(sample, {"reference_sha256": "0" * 64})
+    with pytest.raises(ValueError, match="not the one"):
+        reader(["A00001"])

@@ -449,6 +449,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also score test records corrupted by white noise and baseline wander (re-reads the corpus)",
     )
+    parser.add_argument(
+        "--corpus",
+        metavar="PATH",
+        help="corpus zip/folder for --robustness (default: the source recorded in the dataset manifest)",
+    )
     parser.add_argument("--no-report", action="store_true", help="write metrics.json only, no report.md/plots")
 
 
@@ -496,10 +501,14 @@ def run(args: argparse.Namespace) -> int:
     if args.robustness:
         from dacl import robustness
 
-        curves = [
-            robustness.curve_for_result(r, emb, features, seed=args.seed, n_boot=args.n_boot).to_dict()
-            for r, (emb, _) in zip(results, embedders)
-        ]
+        corpus = args.corpus or robustness.manifest_corpus(features.manifest)
+        curves = []
+        for r, (emb, _) in zip(results, embedders):
+            print(f"robustness of {r.method} ...", flush=True)
+            curve = robustness.curve_for_result(
+                r, emb, features, seed=args.seed, n_boot=args.n_boot, corpus=corpus
+            )
+            curves.append(curve.to_dict())
     path = write_results(args.out, results, features, str(args.features), curves)
     print(f"wrote {path}")
     if not args.no_report:

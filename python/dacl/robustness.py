@@ -289,15 +289,16 @@ def curve_for_result(
     n_boot: int = 200,
     featurize: Featurize | None = None,
     read_signals: Callable[[Sequence[str]], tuple[list[np.ndarray], float]] | None = None,
+    corpus: str | None = None,
 ) -> RobustnessCurve:
     """Robustness curve for an :class:`~dacl.evaluate.EvalResult` on its test records.
 
     By default re-reads the raw test recordings from the corpus recorded in
-    the dataset manifest and featurises them with :func:`dataset_featurizer`;
-    both are injectable.
+    the dataset manifest (or ``corpus``) and featurises them with
+    :func:`dataset_featurizer`; both are injectable.
     """
     if read_signals is None:
-        read_signals = _corpus_reader(manifest_corpus(features.manifest))
+        read_signals = _corpus_reader(corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"))
     signals, fs = read_signals([str(r) for r in result.test_record_ids])
     if featurize is None:
         featurize = dataset_featurizer(features.manifest, fs)
@@ -307,11 +308,21 @@ def curve_for_result(
     )
 
 
-def _corpus_reader(path: str) -> Callable[[Sequence[str]], tuple[list[np.ndarray], float]]:
+def _corpus_reader(
+    path: str, expected_inputs: dict[str, str] | None = None
+) -> Callable[[Sequence[str]], tuple[list[np.ndarray], float]]:
     def read(names: Sequence[str]) -> tuple[list[np.ndarray], float]:
         from dacl.corpus import open_corpus
 
         corpus = open_corpus(path, partial_labels=True)
+        # The labels and record list must be the dataset's (a zip and its extracted
+        # folder share these checksums; the zip's own checksum is not compared).
+        if expected_inputs:
+            differ = [k for k in ("reference_sha256", "records_sha256", "names_sha256")
+                      if k in expected_inputs and k in corpus.fingerprint
+                      and expected_inputs[k] != corpus.fingerprint[k]]
+            if differ:
+                raise ValueError(f"corpus {path} is not the one the dataset was made from ({', '.join(differ)} differ)")
         records = corpus.read_many(list(names), threads=2)
         bad = [r for r in records if isinstance(r, Exception)]
         if bad:
