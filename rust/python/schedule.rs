@@ -140,7 +140,7 @@ impl PyNoiseSchedule {
                 let slot = values.iter_mut().find(|(name, _)| *name == key).ok_or_else(|| {
                     let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
                     PyTypeError::new_err(format!(
-                        "unexpected parameter {key:?} for the {} schedule (accepted: {})",
+                        "unexpected parameter '{key}' for the {} schedule (accepted: {})",
                         kind.name(),
                         names.join(", ")
                     ))
