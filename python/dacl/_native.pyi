@@ -8,7 +8,7 @@ with the GIL released, on rayon threads: ``num_threads=None`` uses rayon's
 global pool (all cores, or ``RAYON_NUM_THREADS``).
 """
 
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -22,13 +22,16 @@ class Scattering1D:
 
     ``reduction="mean"`` reproduces kymatio 0.3.0 (PyPI); ``"sum"`` reproduces
     kymatio main (0.4.0.dev), whose orders 1 and 2 differ by powers of two.
+    ``Q`` as an int means ``(Q, 1)``; ``T=None`` means ``2**J``. Needs
+    ``N >= 2``, ``1 <= T <= N``, ``Q >= 1`` and ``max_order`` in {1, 2}
+    (``ValueError`` otherwise). Filters, padding and FFT plans are built once.
     """
 
     def __init__(
         self,
         J: int,
         shape: int | tuple[int],
-        Q: int | tuple[int, int] = 1,
+        Q: int | tuple[int] | tuple[int, int] = 1,
         T: int | None = None,
         max_order: int = 2,
         reduction: Literal["mean", "sum"] = "mean",
@@ -44,17 +47,26 @@ class Scattering1D:
     @property
     def max_order(self) -> int: ...
     @property
-    def reduction(self) -> str: ...
+    def reduction(self) -> Literal["mean", "sum"]: ...
     @property
     def N_padded(self) -> int: ...
-    def output_size(self) -> int: ...
-    def meta(self) -> dict[str, npt.NDArray[np.float64]]: ...
+    def output_size(self) -> int:
+        """Number of scattering paths P (kymatio's ``output_size()``)."""
+    def meta(self) -> dict[str, Any]:
+        """kymatio's ``meta()``: ``'order'`` int64 (P,); ``'xi'``, ``'sigma'``,
+        ``'j'``, ``'n'`` float64 (P, max_order) padded with NaN; ``'key'`` a
+        list of P tuples ``()``, ``(n1,)`` or ``(n1, n2)``."""
     def scattering(
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
-    ) -> npt.NDArray[np.floating]: ...
+    ) -> npt.NDArray[np.floating]:
+        """Coefficients of ``x`` (..., N), float32 or float64, C-contiguous and
+        finite: an array (..., P, T_out) of the input's dtype (computed in
+        float64). Paths are ordered [order 0, order 1 by n1, order 2 by (n1, n2)].
+        ``num_threads`` in 1..256 uses a dedicated pool of that size."""
     def __call__(
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
-    ) -> npt.NDArray[np.floating]: ...
+    ) -> npt.NDArray[np.floating]:
+        """Same as :meth:`scattering`."""
 
 # ---------------------------------------------------------------- segmentation
 
