@@ -6,6 +6,8 @@ layout of SupContrast: ``features`` is ``(batch, n_views, dim)``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -69,3 +71,78 @@ def supcon_loss(
 def l2_normalise(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     """``x / ||x||`` along ``dim`` (eps-safe)."""
     return F.normalize(x, dim=dim)
+
+
+# --------------------------------------------------------------- DiffAug (soft contrastive)
+
+
+def log_heavy_tailed_kernel(sq_dist: torch.Tensor, nu: float) -> torch.Tensor:
+    """``log S_ν(d)`` for ``S_ν(d) = 2π g(ν)² (1 + d/ν)^-(ν+1)``, ``g(ν) = Γ((ν+1)/2) / (√(νπ) Γ(ν/2))``.
+
+    The DLME/DMT-EV similarity used by DiffAug (Zang et al. 2024) on *squared*
+    distances ``d``; ``g`` is the Student-t density at 0. Large ν is nearly
+    Gaussian, small ν very heavy-tailed. Computed in log space with lgamma and
+    log1p, so tiny ν (Γ(ν/2) ~ 2/ν) and large d stay finite. (The released code
+    writes 2π as 2·3.14; we use π.)
+    """
+    if nu <= 0:
+        raise ValueError(f"nu must be > 0, got {nu}")
+    log_g = math.lgamma((nu + 1.0) / 2.0) - 0.5 * math.log(nu * math.pi) - math.lgamma(nu / 2.0)
+    return math.log(2.0 * math.pi) + 2.0 * log_g - (nu + 1.0) * torch.log1p(sq_dist / nu)
+
+
+def heavy_tailed_kernel(sq_dist: torch.Tensor, nu: float) -> torch.Tensor:
+    """``S_ν(d)``, see :func:`log_heavy_tailed_kernel`."""
+    return torch.exp(log_heavy_tailed_kernel(sq_dist, nu))
+
+
+def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(n, m)`` squared Euclidean distances; no sqrt, so the gradient at d = 0 is finite."""
+    d = a.square().sum(1, keepdim=True) + b.square().sum(1)[None, :] - 2.0 * a @ b.T
+    return d.clamp_min(0.0)
+
+
+def soft_contrastive_loss(
+    code: torch.Tensor,
+    head: torch.Tensor,
+    head_pos: torch.Tensor,
+    nu_p: float = 100.0,
+    nu_q: float = 0.01,
+    eps: float = 1e-5,
+    detach_p: bool = False,
+) -> torch.Tensor:
+    """DiffAug's soft contrastive loss L_SCL (Zang et al. 2024; the released ``LossManifold``).
+
+    ``P_ij = S_{ν_P}(‖z_i − z_j‖²)`` between the encoder codes of the B
+    originals is a soft target: near-duplicates in code space are not pushed
+    apart as hard negatives. ``Q_ij = S_{ν_Q}(‖h_i − h⁺_j‖²)`` compares each
+    original's head output with every positive's. The loss is the mean over
+    (i, j) of the two-way cross-entropy
+    ``−[P_ij log(Q_ij + ε) + (1 − P_ij) log(1 − Q_ij + ε)]``.
+
+    As in the released code P keeps its gradient (``detach_p=False``), which
+    also spreads the codes apart; ``detach_p=True`` makes P a fixed target.
+
+    Args:
+        code: ``(B, c)`` encoder codes of the originals.
+        head: ``(B, h)`` projection-head outputs of the originals.
+        head_pos: ``(B, h)`` projection-head outputs of their positives (row i ↔ row i).
+        nu_p, nu_q: kernel degrees of freedom for P and Q.
+        eps: the released code's 1e-5 inside both logs.
+
+    Returns:
+        Scalar loss.
+    """
+    if code.ndim != 2 or head.ndim != 2 or head_pos.shape != head.shape or code.shape[0] != head.shape[0]:
+        raise ValueError(
+            "expected code (B, c), head (B, h), head_pos (B, h); got "
+            f"{tuple(code.shape)}, {tuple(head.shape)}, {tuple(head_pos.shape)}"
+        )
+    # float32 even under autocast: the kernels span many orders of magnitude.
+    code, head, head_pos = code.float(), head.float(), head_pos.float()
+    p = heavy_tailed_kernel(_squared_distances(code, code), nu_p)
+    if detach_p:
+        p = p.detach()
+    q = heavy_tailed_kernel(_squared_distances(head, head_pos), nu_q)
+    bce = -(p * torch.log(q + eps) + (1.0 - p) * torch.log(1.0 - q + eps))
+    return bce.mean()
