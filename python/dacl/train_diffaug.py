@@ -1,0 +1,427 @@
+"""DiffAug training: alternating E (encoder) and M (generator) phases, unsupervised.
+
+Schedule (Zang et al. 2024, Fig. 2; docs/diffaug-method.md §3):
+
+    E (warm-up, neighbour-mixup positives)  ->  [ M (generator)  ->  E (with generated positives) ] × cycles
+
+* **E phase**: Enc + Vis minimise the soft contrastive loss on ``[x; x⁺]``.
+  ``x⁺ = α x + (1 − α) x_nb`` with ``α ~ U(0, 1)`` and ``x_nb`` drawn from the
+  k nearest train-split neighbours of ``x``. In an E phase that follows an M
+  phase, the generated buffer is **regenerated** at the phase start (EMA
+  generator, condition ``Enc(x)``, fast sampler) and each positive is replaced
+  by its generated counterpart with probability ``gen_fraction`` (``rand < p``;
+  the released code's ``randn > 0.9`` gave ≈ 0.18 and its buffer was never
+  filled).
+* **M phase**: the conditional denoiser minimises ``diff_weight · L_diff``
+  (ε-MSE) with the condition ``sg[Enc(x)]``, Enc in eval mode; the EMA copy
+  is updated every step.
+
+No labels are read. Everything is seeded per epoch, so a resumed run repeats
+the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from dacl.config import Config, DiffAugSection, config_from_dict, to_toml
+from dacl.context import contextualise
+from dacl.dataset import FeatureSet
+from dacl.diffaug import (
+    EMA,
+    ConditionalDenoiser,
+    Diffusion,
+    ProjectionHead,
+    SemanticEncoder,
+    VectorScaler,
+    make_generator,
+)
+from dacl.losses import soft_contrastive_loss
+
+METHOD = "diffaug"
+
+
+# ------------------------------------------------------------------- helpers
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` = cuda if available, else cpu."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def phase_plan(cfg: DiffAugSection) -> list[tuple[str, int]]:
+    """``[("E", warmup), ("M", m), ("E", e), ...]``; zero-length phases dropped."""
+    plan = [("E", cfg.warmup_epochs)] + [p for _ in range(cfg.cycles) for p in (("M", cfg.m_epochs), ("E", cfg.e_epochs))]
+    return [p for p in plan if p[1] > 0]
+
+
+def _phase_of_epoch(plan: list[tuple[str, int]], epoch: int) -> tuple[int, str, bool]:
+    """``(phase index, kind, is first epoch of the phase)`` of a global epoch index."""
+    start = 0
+    for i, (kind, n) in enumerate(plan):
+        if epoch < start + n:
+            return i, kind, epoch == start
+        start += n
+    raise IndexError(f"epoch {epoch} is past the plan")
+
+
+def input_vectors(features: np.ndarray, config: Config, device: str = "cpu") -> np.ndarray:
+    """``(W, P, F)`` scattering features -> ``(W, D)`` vectors DiffAug works on (before scaling).
+
+    ``input = "context"``: the parameter-free contextualisation + pooling of
+    ``[context]``; ``"vae"``: the VAE posterior mean of the run ``vae_run``.
+    """
+    d = config.diffaug
+    if d.input == "context":
+        return contextualise(features, config.context)
+    if not d.vae_run:
+        raise ValueError("diffaug.input = 'vae' needs diffaug.vae_run (a trained `--method vae` run directory)")
+    from dacl.embedder import load_embedder
+
+    return np.asarray(load_embedder(d.vae_run, device=device).embed(features), dtype=np.float32)
+
+
+def neighbour_table(x: np.ndarray, k: int) -> np.ndarray:
+    """``(N, k')`` indices of each row's k nearest other rows (sklearn, exact), ``k' = min(k, N - 1)``."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = x.shape[0]
+    k = min(k, n - 1)
+    if k < 1:
+        raise ValueError(f"need at least 2 train windows for neighbour positives, got {n}")
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)
+    # Drop self; with duplicate rows self may not be column 0, so remove it explicitly.
+    out = np.empty((n, k), dtype=np.int64)
+    for i in range(n):
+        row = idx[i][idx[i] != i]
+        out[i] = row[:k]
+    return out
+
+
+# -------------------------------------------------------------------- models
+
+
+@dataclass
+class DiffAugModels:
+    """Everything a trained DiffAug run consists of."""
+
+    encoder: SemanticEncoder
+    head: ProjectionHead
+    denoiser: ConditionalDenoiser
+    ema: EMA
+    diffusion: Diffusion
+    scaler: VectorScaler
+    config: Config
+
+    @classmethod
+    def build(cls, config: Config, scaler: VectorScaler) -> DiffAugModels:
+        d = config.diffaug
+        dim = scaler.mean.shape[0]
+        encoder = SemanticEncoder(dim, d.enc_hidden, d.code_dim)
+        head = ProjectionHead(d.code_dim, d.head_hidden, d.head_dim)
+        denoiser = ConditionalDenoiser(
+            dim, d.code_dim, d.timesteps, d.den_hidden, d.den_blocks, d.cond_hidden, d.time_embedding  # type: ignore[arg-type]
+        )
+        diffusion = Diffusion.from_native(d.schedule, d.timesteps, d.variance, **d.schedule_params)  # type: ignore[arg-type]
+        return cls(encoder, head, denoiser, EMA(denoiser, d.ema_decay), diffusion, scaler, config)
+
+    def to(self, device: torch.device) -> DiffAugModels:
+        for m in (self.encoder, self.head, self.denoiser, self.ema.model, self.diffusion):
+            m.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.encoder.parameters()).device
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder.state_dict(),
+            "head": self.head.state_dict(),
+            "denoiser": self.denoiser.state_dict(),
+            "ema": self.ema.state_dict(),
+            "scaler": self.scaler.to_dict(),
+            "config": self.config.to_dict(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> DiffAugModels:
+        models = cls.build(config_from_dict(state["config"]), VectorScaler.from_dict(state["scaler"]))
+        models.encoder.load_state_dict(state["encoder"])
+        models.head.load_state_dict(state["head"])
+        models.denoiser.load_state_dict(state["denoiser"])
+        models.ema.load_state_dict(state["ema"])
+        return models
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> DiffAugModels:
+        path = Path(run_dir) / "model.pt"
+        if not path.is_file():
+            raise FileNotFoundError(f"no DiffAug model at {path} (train with `dacl train --method diffaug`)")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        return cls.from_state_dict(state).to(resolve_device(str(device)))
+
+    @torch.no_grad()
+    def encode(self, x_scaled: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+        """Enc codes (eval mode, batched) of scaled inputs."""
+        self.encoder.eval()
+        return torch.cat([self.encoder(x_scaled[i : i + batch_size]) for i in range(0, x_scaled.shape[0], batch_size)])
+
+    @torch.no_grad()
+    def generate(self, cond: torch.Tensor, generator: torch.Generator, batch_size: int = 4096) -> torch.Tensor:
+        """Scaled samples from the EMA generator, one per condition row, with the configured sampler."""
+        d = self.config.diffaug
+        clip = d.clip_x0 if d.clip_x0 > 0 else None
+        out = []
+        for i in range(0, cond.shape[0], batch_size):
+            c = cond[i : i + batch_size]
+            if d.sampler == "ddpm":
+                out.append(self.diffusion.sample_ddpm(self.ema.model, c, clip=clip, generator=generator))
+            else:
+                out.append(self.diffusion.sample_ddim(self.ema.model, c, d.sample_steps, d.eta, clip, generator))
+        return torch.cat(out)
+
+
+# ------------------------------------------------------------------ training
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches; drop the ragged last one (BatchNorm), unless it is the only one."""
+    perm = rng.permutation(n)
+    if n <= batch_size:
+        return [perm]
+    return [perm[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+def train_diffaug(
+    featureset: FeatureSet,
+    config: Config,
+    run_dir: str | Path,
+    device: str = "auto",
+    resume: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train DiffAug on the train-split windows of ``featureset``; returns ``run_dir``.
+
+    Writes ``config.toml``, ``checkpoint.pt`` (atomically, every
+    ``checkpoint_every`` epochs), ``history.json``, ``model.pt`` and
+    ``embedder.json``. ``resume=True`` continues from ``checkpoint.pt``.
+    """
+    d = config.diffaug
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    seed = config.train.seed
+    torch.manual_seed(seed)
+    plan = phase_plan(d)
+    n_epochs = sum(n for _, n in plan)
+    if n_epochs == 0:
+        raise ValueError("diffaug: warmup_epochs, m_epochs, e_epochs and cycles give zero epochs")
+
+    mask = featureset.window_mask(config.data.train_split)
+    if not mask.any():
+        raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
+    raw = input_vectors(featureset.features[mask], config, device=str(dev))
+    scaler = VectorScaler.fit(raw, d.clip_sigma)
+    x_np = scaler.transform(raw)
+    neighbours = neighbour_table(x_np, d.knn_k)
+    x = torch.from_numpy(x_np).to(dev)
+    n = x.shape[0]
+
+    models = DiffAugModels.build(config, scaler).to(dev)
+    enc_params = [*models.encoder.parameters(), *models.head.parameters()]
+    opt_e = torch.optim.AdamW(enc_params, lr=d.lr, weight_decay=d.weight_decay)
+    opt_g = torch.optim.AdamW(models.denoiser.parameters(), lr=d.gen_lr, weight_decay=d.weight_decay)
+    lr_step = max(1, n_epochs // 10)  # StepLR over the global epoch, as released
+    use_amp = dev.type == "cuda" and config.train.amp
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+
+    history: list[dict[str, Any]] = []
+    generated: torch.Tensor | None = None
+    start_epoch = 0
+    ckpt_path = run_dir / "checkpoint.pt"
+    if resume:
+        if not ckpt_path.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        models.encoder.load_state_dict(ck["models"]["encoder"])
+        models.head.load_state_dict(ck["models"]["head"])
+        models.denoiser.load_state_dict(ck["models"]["denoiser"])
+        models.ema.load_state_dict(ck["models"]["ema"])
+        opt_e.load_state_dict(ck["opt_e"])
+        opt_g.load_state_dict(ck["opt_g"])
+        history, start_epoch = ck["history"], ck["epoch"] + 1
+        generated = ck["generated"].to(dev) if ck["generated"] is not None else None
+    _atomic_write_text(run_dir / "config.toml", to_toml(config))
+
+    bar = tqdm(range(start_epoch, n_epochs), desc="diffaug", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        phase, kind, first = _phase_of_epoch(plan, epoch)
+        es = _epoch_seed(seed, epoch)
+        rng = np.random.default_rng(es)
+        gen = make_generator(dev, es)
+        record: dict[str, Any] = {"epoch": epoch, "phase": phase, "kind": kind}
+        decay = d.lr_gamma ** (epoch // lr_step)
+        for opt, base in ((opt_e, d.lr), (opt_g, d.gen_lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * decay
+        if kind == "E" and first and phase > 0:
+            # Fresh positives from the generator that the M phase just trained.
+            generated = models.generate(models.encode(x), gen)
+            record["regenerated"] = int(generated.shape[0])
+        losses = []
+        for idx_np in _batches(n, d.batch_size, rng):
+            idx = torch.from_numpy(idx_np).to(dev)
+            xb = x[idx]
+            if kind == "E":
+                models.encoder.train()
+                models.head.train()
+                alpha = torch.from_numpy(rng.random((len(idx_np), 1), dtype=np.float32)).to(dev)
+                nb_np = neighbours[idx_np, rng.integers(0, neighbours.shape[1], len(idx_np))]
+                pos = alpha * xb + (1.0 - alpha) * x[torch.from_numpy(nb_np).to(dev)]
+                if generated is not None and d.gen_fraction > 0:
+                    swap = torch.from_numpy(rng.random(len(idx_np)) < d.gen_fraction).to(dev)
+                    pos = torch.where(swap[:, None], generated[idx], pos)
+                with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                    code = models.encoder(torch.cat([xb, pos]))
+                    h = models.head(code)
+                b = len(idx_np)
+                loss = soft_contrastive_loss(code[:b], h[:b], h[b:], d.nu_p, d.nu_q, detach_p=d.detach_p)
+                opt_e.zero_grad(set_to_none=True)
+                loss.backward()
+                opt_e.step()
+            else:
+                models.encoder.eval()
+                models.denoiser.train()
+                with torch.no_grad():
+                    cond = models.encoder(xb)
+                with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                    loss = d.diff_weight * models.diffusion.loss(models.denoiser, xb, cond, gen)
+                opt_g.zero_grad(set_to_none=True)
+                loss.backward()
+                opt_g.step()
+                models.ema.update(models.denoiser)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"diffaug: non-finite {kind}-phase loss at epoch {epoch}")
+            losses.append(loss.detach())
+        record["loss"] = float(torch.stack(losses).mean())
+        record["seconds"] = time.perf_counter() - t0
+        record["device"] = str(dev)
+        history.append(record)
+        bar.set_postfix(phase=kind, loss=f"{record['loss']:.4g}")
+        if (epoch + 1) % d.checkpoint_every == 0 or epoch + 1 == n_epochs:
+            _atomic_torch_save(
+                {
+                    "epoch": epoch,
+                    "models": {k: v for k, v in models.state_dict().items() if k in ("encoder", "head", "denoiser", "ema")},
+                    "opt_e": opt_e.state_dict(),
+                    "opt_g": opt_g.state_dict(),
+                    "history": history,
+                    "generated": generated,
+                },
+                ckpt_path,
+            )
+            _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    bar.close()
+
+    _atomic_torch_save(models.state_dict(), run_dir / "model.pt")
+    _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    _atomic_write_text(
+        run_dir / "embedder.json",
+        json.dumps({"method": METHOD, "model": "model.pt", "input": d.input, "dim": d.code_dim}, indent=1),
+    )
+    return run_dir
+
+
+# ------------------------------------------------------------- inference hooks
+
+
+class DiffAugEmbedder:
+    """The Embedder of a DiffAug run: Enc's code of the scaled input vector."""
+
+    name = METHOD
+
+    def __init__(self, models: DiffAugModels, batch_size: int = 4096) -> None:
+        self.models = models
+        self.batch_size = batch_size
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        """``(W, P, F)`` float32 -> ``(W, code_dim)`` float32 (eval mode, batched, no grad)."""
+        raw = input_vectors(features, self.models.config, device=str(self.models.device))
+        x = torch.from_numpy(self.models.scaler.transform(raw)).to(self.models.device)
+        return self.models.encode(x, self.batch_size).float().cpu().numpy()
+
+
+def load_diffaug_embedder(run_dir: str | Path, device: str = "cpu") -> DiffAugEmbedder:
+    """What ``dacl.embedder.load_embedder`` calls for a run whose embedder.json says ``"diffaug"``."""
+    return DiffAugEmbedder(DiffAugModels.load(run_dir, device))
+
+
+def make_view_generator(
+    run_dir_or_models: str | Path | DiffAugModels,
+    n_views: int | None = None,
+    seed: int = 0,
+    device: str | None = None,
+) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    """Generated views for ``--method dacl+diffaug``: ``(z0 (B, D), labels) -> (B, K2, D)``.
+
+    ``z0`` must be in the DiffAug run's input space (``diffaug.input``, before
+    scaling); each row is scaled, encoded by Enc, and ``K2`` samples are drawn
+    from the EMA generator conditioned on that code (configured sampler), then
+    mapped back to the input space. Labels are ignored (DiffAug is
+    unsupervised). Views follow ``z0``'s device; the RNG is seeded once.
+    """
+    models = run_dir_or_models if isinstance(run_dir_or_models, DiffAugModels) else DiffAugModels.load(
+        run_dir_or_models, device or "cpu"
+    )
+    k = models.config.diffaug.views if n_views is None else n_views
+    if k < 1:
+        raise ValueError(f"n_views must be >= 1, got {k}")
+    dim = models.scaler.mean.shape[0]
+    generators: dict[torch.device, torch.Generator] = {}
+
+    @torch.no_grad()
+    def views(z0: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if z0.ndim != 2 or z0.shape[1] != dim:
+            raise ValueError(f"z0 must be (B, {dim}) in the DiffAug run's input space, got {tuple(z0.shape)}")
+        if models.device != z0.device:
+            models.to(z0.device)
+        g = generators.setdefault(z0.device, make_generator(z0.device, seed))
+        code = models.encode(models.scaler.transform_torch(z0.float()))
+        samples = models.generate(code.repeat_interleave(k, dim=0), g)
+        return models.scaler.inverse_torch(samples).reshape(z0.shape[0], k, dim).to(z0.dtype)
+
+    return views
+

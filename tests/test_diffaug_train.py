@@ -1,0 +1,130 @@
+"""DiffAug E -> M -> E training end to end on CPU (tiny config), resume, embedder, view generator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dacl.config import Config, load_config
+from dacl.dataset import FeatureSet
+from dacl.train_diffaug import (
+    DiffAugModels,
+    load_diffaug_embedder,
+    make_view_generator,
+    phase_plan,
+    train_diffaug,
+)
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def synthetic_featureset(n_records: int = 24, windows_per_record: int = 8, paths: int = 6, frames: int = 5) -> FeatureSet:
+    """Records from 3 classes; each class has its own mean scattering profile."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(n_records) % 3
+    profiles = rng.normal(0.0, 1.0, size=(3, paths))
+    record_index = np.repeat(np.arange(n_records), windows_per_record)
+    base = profiles[labels[record_index]][:, :, None]
+    features = (base + 0.3 * rng.normal(size=(len(record_index), paths, frames))).astype(np.float32)
+    split = np.array(["train" if i < 16 else "test" for i in range(n_records)])
+    return FeatureSet(
+        features=features,
+        record_index=record_index,
+        starts=np.zeros(len(record_index), dtype=np.int64),
+        record_ids=np.array([f"R{i:03d}" for i in range(n_records)]),
+        record_labels=labels.astype(np.int64),
+        record_split=split,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Config:
+    return load_config(CONFIGS / "diffaug-tiny.toml").replace(train={"device": "cpu"})
+
+
+def test_phase_plan(tiny: Config) -> None:
+    assert phase_plan(tiny.diffaug) == [("E", 2), ("M", 3), ("E", 2)]
+    two = tiny.replace(diffaug={"cycles": 2, "warmup_epochs": 0})
+    assert phase_plan(two.diffaug) == [("M", 3), ("E", 2), ("M", 3), ("E", 2)]
+
+
+def test_train_end_to_end_and_embed(tiny: Config, tmp_path: Path) -> None:
+    fs = synthetic_featureset()
+    run = train_diffaug(fs, tiny, tmp_path / "run", device="cpu", progress=False)
+    for name in ("config.toml", "checkpoint.pt", "model.pt", "history.json", "embedder.json"):
+        assert (run / name).is_file(), name
+    assert not list(run.glob("*.tmp"))
+    history = json.loads((run / "history.json").read_text())
+    assert [h["kind"] for h in history] == ["E", "E", "M", "M", "M", "E", "E"]
+    assert all(np.isfinite(h["loss"]) for h in history)
+    # The buffer is regenerated exactly once, at the start of the E phase after the M phase.
+    n_train = int(fs.window_mask("train").sum())
+    assert [h.get("regenerated") for h in history] == [None] * 5 + [n_train, None]
+    assert json.loads((run / "embedder.json").read_text())["method"] == "diffaug"
+
+    emb = load_diffaug_embedder(run, device="cpu").embed(fs.features)
+    assert emb.shape == (len(fs.features), tiny.diffaug.code_dim) and emb.dtype == np.float32
+    assert np.isfinite(emb).all()
+    # Eval mode, no randomness: embedding twice gives the same numbers.
+    np.testing.assert_array_equal(emb, load_diffaug_embedder(run).embed(fs.features))
+
+
+def test_resume_repeats_the_uninterrupted_run(tiny: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fs = synthetic_featureset()
+    full = train_diffaug(fs, tiny, tmp_path / "full", device="cpu", progress=False)
+
+    # Interrupt the second run when it regenerates the buffer (first epoch of the last E phase).
+    real_generate = DiffAugModels.generate
+
+    def interrupt(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DiffAugModels, "generate", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", progress=False)
+    assert not (tmp_path / "cut" / "model.pt").exists()
+    monkeypatch.setattr(DiffAugModels, "generate", real_generate)
+    resumed = train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", resume=True, progress=False)
+
+    a = torch.load(full / "model.pt", weights_only=False)
+    b = torch.load(resumed / "model.pt", weights_only=False)
+    for part in ("encoder", "head", "denoiser"):
+        for key in a[part]:
+            torch.testing.assert_close(a[part][key], b[part][key], rtol=0, atol=0, msg=f"{part}.{key}")
+    ha = json.loads((full / "history.json").read_text())
+    hb = json.loads((resumed / "history.json").read_text())
+    assert [h["loss"] for h in ha] == [h["loss"] for h in hb]
+
+
+def test_view_generator(tiny: Config, tmp_path: Path) -> None:
+    fs = synthetic_featureset()
+    run = train_diffaug(fs, tiny.replace(diffaug={"cycles": 1, "e_epochs": 0}), tmp_path / "run", device="cpu",
+                        progress=False)
+    from dacl.context import contextualise
+
+    z0 = torch.from_numpy(contextualise(fs.features[:5], tiny.context))
+    views = make_view_generator(run, n_views=3, seed=1)(z0, None)
+    assert views.shape == (5, 3, z0.shape[1]) and torch.isfinite(views).all()
+    again = make_view_generator(run, n_views=3, seed=1)(z0, None)
+    assert torch.equal(views, again)
+    with pytest.raises(ValueError, match="input space"):
+        make_view_generator(run, n_views=2)(z0[:, :3], None)
+
+
+def test_rejects_missing_train_split(tiny: Config, tmp_path: Path) -> None:
+    fs = synthetic_featureset()
+    fs.record_split[:] = "test"
+    with pytest.raises(ValueError, match="no windows in split 'train'"):
+        train_diffaug(fs, tiny, tmp_path / "run", device="cpu", progress=False)
