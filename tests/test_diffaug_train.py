@@ -128,3 +128,24 @@ def test_rejects_missing_train_split(tiny: Config, tmp_path: Path) -> None:
     fs.record_split[:] = "test"
     with pytest.raises(ValueError, match="no windows in split 'train'"):
         train_diffaug(fs, tiny, tmp_path / "run", device="cpu", progress=False)
+
+
+def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path) -> None:
+    """`dacl train --method diffaug` and `--method dacl+diffaug` go through the plug-in hooks."""
+    from dacl.embedder import load_embedder
+    from dacl.train import train
+
+    fs = synthetic_featureset()
+    run = train(tiny, fs, tmp_path / "da", progress=False)
+    emb = load_embedder(run).embed(fs.features[:7])
+    assert emb.shape == (7, tiny.diffaug.code_dim) and np.isfinite(emb).all()
+
+    combo = tiny.replace(
+        train={"method": "dacl+diffaug"},
+        vae={"epochs": 2, "latent_dim": 8, "hidden": [16], "batch_size": 64},
+        encoder={"epochs": 1, "channels": [4], "embed_dim": 8, "proj_dim": 4, "batch_size": 64},
+        diffusion={"timesteps": 100, "schedule": "cosine", "t_max": 10},
+    )
+    run2 = train(combo, fs, tmp_path / "combo", progress=False)
+    assert (run2 / "diffaug" / "model.pt").is_file()
+    assert np.isfinite(load_embedder(run2).embed(fs.features[:7])).all()

@@ -228,7 +228,7 @@ def train_diffaug(
     featureset: FeatureSet,
     config: Config,
     run_dir: str | Path,
-    device: str = "auto",
+    device: str | torch.device = "auto",
     resume: bool = False,
     progress: bool = True,
 ) -> Path:
@@ -238,21 +238,40 @@ def train_diffaug(
     ``checkpoint_every`` epochs), ``history.json``, ``model.pt`` and
     ``embedder.json``. ``resume=True`` continues from ``checkpoint.pt``.
     """
+    mask = featureset.window_mask(config.data.train_split)
+    if not mask.any():
+        raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
+    dev = resolve_device(str(device))
+    raw = input_vectors(featureset.features[mask], config, device=str(dev))
+    fit_diffaug(raw, config, run_dir, dev, resume=resume, progress=progress)
+    d = config.diffaug
+    _atomic_write_text(
+        Path(run_dir) / "embedder.json",
+        json.dumps({"method": METHOD, "model": "model.pt", "input": d.input, "dim": d.code_dim}, indent=1),
+    )
+    return Path(run_dir)
+
+
+def fit_diffaug(
+    raw: np.ndarray,
+    config: Config,
+    run_dir: str | Path,
+    device: str | torch.device = "auto",
+    resume: bool = False,
+    progress: bool = True,
+) -> DiffAugModels:
+    """The DiffAug E/M/E loop on ``(N, D)`` unscaled input vectors (no labels); see :func:`train_diffaug`."""
     d = config.diffaug
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    dev = resolve_device(device)
+    dev = resolve_device(str(device))
     seed = config.train.seed
     torch.manual_seed(seed)
     plan = phase_plan(d)
     n_epochs = sum(n for _, n in plan)
     if n_epochs == 0:
         raise ValueError("diffaug: warmup_epochs, m_epochs, e_epochs and cycles give zero epochs")
-
-    mask = featureset.window_mask(config.data.train_split)
-    if not mask.any():
-        raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
-    raw = input_vectors(featureset.features[mask], config, device=str(dev))
+    raw = np.asarray(raw, dtype=np.float32)
     scaler = VectorScaler.fit(raw, d.clip_sigma)
     x_np = scaler.transform(raw)
     neighbours = neighbour_table(x_np, d.knn_k)
@@ -358,11 +377,7 @@ def train_diffaug(
 
     _atomic_torch_save(models.state_dict(), run_dir / "model.pt")
     _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
-    _atomic_write_text(
-        run_dir / "embedder.json",
-        json.dumps({"method": METHOD, "model": "model.pt", "input": d.input, "dim": d.code_dim}, indent=1),
-    )
-    return run_dir
+    return models
 
 
 # ------------------------------------------------------------- inference hooks
@@ -425,3 +440,38 @@ def make_view_generator(
 
     return views
 
+
+
+# ------------------------------------------------------- `dacl train` plug-ins
+
+
+def _external_trainer(config: Config, features: FeatureSet, out: Path, *, device: torch.device,
+                      resume: bool, progress: bool) -> None:
+    train_diffaug(features, config, out, device=device, resume=resume, progress=progress)
+
+
+def _view_factory(config: Config, z0_train: torch.Tensor, y_train: torch.Tensor, device: torch.device,
+                  out_dir: Path) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    """``dacl+diffaug``: train DiffAug on DACL's frozen train latents z0 (labels unused), in ``out_dir/diffaug``.
+
+    The views are generated in the same latent space as DACL's forward-diffusion
+    views, conditioned on each sample's DiffAug code. A finished sub-run is reused.
+    """
+    sub = Path(out_dir) / "diffaug"
+    if (sub / "model.pt").is_file():
+        models = DiffAugModels.load(sub, device)
+    else:
+        models = fit_diffaug(z0_train.detach().float().cpu().numpy(), config, sub, device,
+                             resume=(sub / "checkpoint.pt").is_file(), progress=True)
+    return make_view_generator(models, seed=config.train.seed)
+
+
+def _register() -> None:
+    from dacl import embedder, train
+
+    train.EXTERNAL_TRAINERS[METHOD] = _external_trainer
+    train.EXTRA_VIEW_FACTORIES["dacl+diffaug"] = _view_factory
+    embedder.register_embedder(METHOD)(lambda run_dir, meta, device: load_diffaug_embedder(run_dir, str(device)))
+
+
+_register()
