@@ -198,17 +198,16 @@ pub fn resample_poly(x: &[f64], up: u64, down: u64) -> Vec<f64> {
     (0..n_out)
         .map(|k| {
             // upfirdn output m = k + pre_remove: y[m] = Σ_i x[i] h_pad[m·down - i·up].
+            // Only taps inside the unpadded filter, pre_pad <= pos - i·up < len_h, contribute.
             let pos = (k + pre_remove) * down_u;
-            let i_hi = (pos / up_u).min(n_in.saturating_sub(1));
+            if pos < pre_pad {
+                return 0.0;
+            }
+            let i_hi = ((pos - pre_pad) / up_u).min(n_in.saturating_sub(1));
             let i_lo = (pos + 1).saturating_sub(len_h).div_ceil(up_u);
             let mut acc = 0.0;
-            if i_lo <= i_hi {
-                for i in i_lo..=i_hi {
-                    let tap = pos - i * up_u;
-                    if tap >= pre_pad && tap < len_h {
-                        acc += x[i] * h[tap - pre_pad];
-                    }
-                }
+            for i in i_lo..=i_hi {
+                acc += x[i] * h[pos - i * up_u - pre_pad];
             }
             acc
         })
