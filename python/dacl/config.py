@@ -27,6 +27,7 @@ class TrainSection:
     seed: int = 0
     device: str = "auto"  # auto = cuda if available, else cpu
     amp: bool = True  # autocast (bf16 if supported, else fp16) on cuda only
+    threads: int = 0  # torch CPU threads; 0 = torch's default (tiny models run fastest on 1)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class DiffusionSection:
     t_max: int = 200  # views use t ~ U{1..t_max}: "early stage" diffusion (v3)
     n_views: int = 2  # K noisy views per sample
     include_clean: bool = False  # add z0 itself as one more view
+    # z-score the VAE means (train-split statistics) before diffusing them, so the noise
+    # scale sqrt(1 - ᾱ_t) means the same whatever the VAE's latent scale (the role of the
+    # latent scale factor of Rombach et al. 2022). Also applied to gauss-contrastive views.
+    normalise_latents: bool = True
 
 
 @dataclass(frozen=True)

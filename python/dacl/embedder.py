@@ -96,7 +96,9 @@ def _load_builtin(run_dir: Path, meta: dict[str, Any], device: torch.device) -> 
     bundle = torch.load(model_path, map_location="cpu", weights_only=True)
     config = config_from_dict(bundle["config"])
     method = bundle["method"]
-    std = Standardiser(mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy())
+    standardiser = Standardiser(
+        mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy()
+    )
     in_dim = int(bundle["in_dim"])
     net: Callable[[torch.Tensor], torch.Tensor]
     if method == "dae":
@@ -108,10 +110,11 @@ def _load_builtin(run_dir: Path, meta: dict[str, Any], device: torch.device) -> 
     elif method in ("dacl", "gauss-contrastive", "dacl+diffaug"):
         vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
         encoder = _frozen(build_encoder(config), bundle["encoder"], device)
-        net = lambda x: encoder.embed(vae.encode(x)[0])  # noqa: E731  clean view: t = 0
+        z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
+        net = lambda x: encoder.embed((vae.encode(x)[0] - z_mean) / z_std)  # noqa: E731  clean view: t = 0
     else:
         raise ValueError(f"{model_path}: unknown method {method!r}")
-    return TorchEmbedder(method, config.context, std, tuple(bundle["feature_shape"]), net, device)  # type: ignore[arg-type]
+    return TorchEmbedder(method, config.context, standardiser, tuple(bundle["feature_shape"]), net, device)  # type: ignore[arg-type]
 
 
 for _m in ("dacl", "gauss-contrastive", "dacl+diffaug", "vae", "dae"):

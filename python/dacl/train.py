@@ -62,7 +62,7 @@ CHECKPOINT, MODEL, HISTORY, EMBEDDER_JSON, CONFIG_TOML = (
     "checkpoint.pt", "model.pt", "history.json", "embedder.json", "config.toml",
 )
 #: Fields that may change between an interrupted run and its ``--resume``.
-RESUMABLE_CHANGES = {"epochs", "patience", "device", "amp", "features"}
+RESUMABLE_CHANGES = {"epochs", "patience", "device", "amp", "threads", "features"}
 
 
 # ----------------------------------------------------------------- utilities
@@ -242,6 +242,8 @@ class Trainer:
         self.on_epoch_end = on_epoch_end
         self.device = resolve_device(config.train.device)
         self.precision = Precision(self.device, config.train.amp)
+        if config.train.threads > 0:
+            torch.set_num_threads(config.train.threads)
         torch.manual_seed(config.train.seed)
         self.inputs = prepare_inputs(config, features, self.device)
         self.done: dict[str, dict[str, torch.Tensor]] = {}  # finished stage -> best weights
@@ -419,11 +421,21 @@ class Trainer:
         labels = y if self.config.encoder.supervised else None
         return supcon_loss(out.projection.reshape(b, v, -1), labels, self.config.encoder.temperature)
 
-    def train_encoder(self, vae: VAE) -> UNet1DEncoder:
-        cfg, d = self.config.encoder, self.config.diffusion
+    def clean_latents(self, vae: VAE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(z_train, z_val, mean, std)``: the frozen VAE's μ, z-scored with train statistics
+        when ``diffusion.normalise_latents`` (else mean 0, std 1)."""
         with torch.no_grad():
             z_train = vae.encode(self.inputs.x_train)[0]
             z_val = vae.encode(self.inputs.x_val)[0] if len(self.inputs.x_val) else z_train[:0]
+        if self.config.diffusion.normalise_latents:
+            mean, std = z_train.mean(dim=0), z_train.std(dim=0).clamp_min(1e-6)
+        else:
+            mean, std = torch.zeros_like(z_train[0]), torch.ones_like(z_train[0])
+        return (z_train - mean) / std, (z_val - mean) / std, mean, std
+
+    def train_encoder(self, vae: VAE) -> UNet1DEncoder:
+        cfg, d = self.config.encoder, self.config.diffusion
+        z_train, z_val, _, _ = self.clean_latents(vae)
         y_train, y_val = self.inputs.y_train, self.inputs.y_val
         abar = None
         if self.config.train.method != "gauss-contrastive":
@@ -493,6 +505,8 @@ class Trainer:
             if "encoder" in stages_of(method):
                 encoder = self.train_encoder(vae)
                 bundle["encoder"] = {k: v.cpu() for k, v in encoder.state_dict().items()}
+                _, _, mean, std = self.clean_latents(vae)
+                bundle["latent_norm"] = {"mean": mean.cpu(), "std": std.cpu()}
         if "dae" in stages_of(method):
             bundle["dae"] = {k: v.cpu() for k, v in self.train_dae().state_dict().items()}
         atomic_torch_save(bundle, self.out_dir / MODEL)
@@ -559,9 +573,7 @@ def train(
                       on_epoch_end=on_epoch_end)
     if method in EXTRA_VIEW_FACTORIES and extra_views is None:
         # The factory sees the frozen VAE latents of the train split; train the VAE first.
-        vae = trainer.train_vae()
-        with torch.no_grad():
-            z_train = vae.encode(trainer.inputs.x_train)[0]
+        z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
         trainer.extra_views = EXTRA_VIEW_FACTORIES[method](config, z_train, trainer.inputs.y_train, trainer.device, out)
     return trainer.run()
 
