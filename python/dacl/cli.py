@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "split": ("dacl.split", "record-level stratified train/val/test split of a features dataset"),
     "train": ("dacl.train", "train DACL, DiffAug or a baseline on a features dataset"),
     "evaluate": ("dacl.evaluate", "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"),
+    "demo": ("dacl.demo", "the main job end to end on the real sample shipped in the package"),
 }
 
 
