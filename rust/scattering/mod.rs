@@ -10,6 +10,8 @@
 pub mod filters;
 mod transform;
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 use rustfft::FftPlanner;
 
@@ -17,7 +19,7 @@ use crate::error::{DaclError, Result};
 use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
 pub use filters::Reduction;
 pub use transform::Sample;
-use transform::{Plans, Workspace};
+use transform::{Kernels, Workspace};
 
 /// Largest accepted `J`: beyond it the wavelet widths `0.1 / 2^J` vanish on any
 /// frequency grid a machine can hold.
@@ -60,17 +62,13 @@ pub struct Scattering1D {
     padding: Padding,
     family1: WaveletFamily,
     family2: WaveletFamily,
-    /// Low-pass at resolutions `L / 2^k`, `k = 0..=log2_t`.
-    phi: Vec<FourierFilter>,
-    /// First-order wavelets at full resolution.
-    psi1: Vec<FourierFilter>,
-    /// Second-order wavelets at the resolutions their parents need.
-    psi2: Vec<FourierFilter>,
+    /// Filters and FFT plans in float64, and in float32 once a float32 input came.
+    kernels: Kernels<f64>,
+    kernels32: OnceLock<Kernels<f32>>,
     first_order: Vec<FirstOrder>,
     /// Output crop at stride `2^log2_t`.
     out_start: usize,
     out_len: usize,
-    plans: Plans,
 }
 
 impl std::fmt::Debug for Scattering1D {
@@ -148,7 +146,7 @@ impl Scattering1D {
         };
 
         let phi0 = checked(morlet_fourier(&mut planner, len, None, SIGMA0 / t as f64), "low-pass filter")?;
-        let phi = (0..=log2_t).map(|k| FourierFilter::new(periodise(&phi0, k, reduction))).collect();
+        let phi: Vec<FourierFilter> = (0..=log2_t).map(|k| FourierFilter::new(periodise(&phi0, k, reduction))).collect();
 
         let mut psi1 = Vec::with_capacity(family1.len());
         for (&xi, &sigma) in family1.xi.iter().zip(&family1.sigma) {
@@ -196,7 +194,7 @@ impl Scattering1D {
 
         let out_start = halve_up(padding.left, log2_t);
         let out_end = halve_up(padding.left + n, log2_t);
-        let plans = Plans::new(len, log2_t);
+        let kernels = Kernels::new(&phi, &psi1, &psi2, len, log2_t);
         Ok(Scattering1D {
             j,
             n,
@@ -208,13 +206,11 @@ impl Scattering1D {
             padding,
             family1,
             family2,
-            phi,
-            psi1,
-            psi2,
+            kernels,
+            kernels32: OnceLock::new(),
             first_order,
             out_start,
             out_len: out_end - out_start,
-            plans,
         })
     }
 
@@ -280,14 +276,14 @@ impl Scattering1D {
                 self.n
             )));
         }
-        if let Some(i) = x.iter().position(|v| !v.to_f64().is_finite()) {
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
             return Err(DaclError::NonFinite { what: format!("signal {} of the batch", i / self.n), index: i % self.n });
         }
         let per_signal = self.n_paths() * self.out_len;
-        let mut out = vec![T::from_f64(0.0); x.len() / self.n * per_signal];
+        let mut out = vec![T::zero(); x.len() / self.n * per_signal];
         x.par_chunks(self.n)
             .zip(out.par_chunks_mut(per_signal))
-            .try_for_each_init(|| Workspace::new(self), |ws, (signal, coefs)| self.transform_one(signal, coefs, ws))?;
+            .try_for_each_init(|| Workspace::<T>::new(self), |ws, (signal, coefs)| self.transform_one(signal, coefs, ws))?;
         Ok(out)
     }
 }

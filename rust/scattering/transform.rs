@@ -11,64 +11,102 @@
 //! - the low-pass output is real, so `Re(IFFT(Z))` is a complex-to-real FFT of
 //!   the Hermitian part of `Z`.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::num_traits::Float;
+use rustfft::{Fft, FftNum, FftPlanner};
 
 use super::filters::FourierFilter;
 use super::Scattering1D;
 use crate::error::{DaclError, Result};
 
-/// Sample types the transform reads and writes (computation is in float64).
-pub trait Sample: Copy + Send + Sync + 'static {
-    fn to_f64(self) -> f64;
-    fn from_f64(v: f64) -> Self;
+/// Sample types the transform reads, computes in and writes: float64 input
+/// is computed in float64, float32 input in float32 (kymatio's torch frontend
+/// is float32 too).
+pub trait Sample: FftNum + Float {
+    /// Take the padded signal's spectrum in float64 before narrowing it: in
+    /// float32 the FFT's rounding, spread over all bins, would swamp the weak
+    /// high-frequency bands of an ECG (measured: per-path error 1.2e-5 instead
+    /// of 3e-6 against kymatio float64).
+    const WIDE_FIRST_SPECTRUM: bool;
+    fn narrow(v: f64) -> Self;
+    fn widen(self) -> f64;
+    /// The filters and plans at this precision.
+    fn kernels(plan: &Scattering1D) -> &Kernels<Self>;
 }
 
 impl Sample for f64 {
+    const WIDE_FIRST_SPECTRUM: bool = false;
     #[inline]
-    fn to_f64(self) -> f64 {
-        self
+    fn narrow(v: f64) -> Self {
+        v
     }
     #[inline]
-    fn from_f64(v: f64) -> Self {
-        v
+    fn widen(self) -> f64 {
+        self
+    }
+    fn kernels(plan: &Scattering1D) -> &Kernels<Self> {
+        &plan.kernels
     }
 }
 
 impl Sample for f32 {
+    const WIDE_FIRST_SPECTRUM: bool = true;
     #[inline]
-    fn to_f64(self) -> f64 {
-        self as f64
+    fn narrow(v: f64) -> Self {
+        v as f32
     }
     #[inline]
-    fn from_f64(v: f64) -> Self {
-        v as f32
+    fn widen(self) -> f64 {
+        self as f64
+    }
+    fn kernels(plan: &Scattering1D) -> &Kernels<Self> {
+        plan.kernels32.get_or_init(|| plan.kernels.to_f32())
+    }
+}
+
+/// A filter in Fourier at the compute precision, with its support.
+pub struct Kernel<F> {
+    values: Vec<F>,
+    support: Vec<Range<usize>>,
+}
+
+impl<F: Sample> Kernel<F> {
+    fn new(filter: &FourierFilter) -> Self {
+        Kernel { values: filter.values.iter().map(|&v| F::narrow(v)).collect(), support: filter.support.clone() }
     }
 }
 
 /// FFT plans at one resolution `L / 2^k`.
-struct LevelPlans {
-    forward: Arc<dyn RealToComplex<f64>>,
-    inverse: Arc<dyn Fft<f64>>,
+struct LevelPlans<F: Sample> {
+    forward: Arc<dyn RealToComplex<F>>,
+    inverse: Arc<dyn Fft<F>>,
 }
 
-/// All FFT plans a transform needs, made once per [`Scattering1D`].
-pub(super) struct Plans {
-    levels: Vec<LevelPlans>,
-    output: Arc<dyn ComplexToReal<f64>>,
+/// Filters and FFT plans at one precision, made once per [`Scattering1D`].
+/// Opaque outside this module.
+pub struct Kernels<F: Sample> {
+    /// Low-pass at resolutions `L / 2^k`, `k = 0..=log2_t`.
+    phi: Vec<Kernel<F>>,
+    /// First-order wavelets at full resolution.
+    psi1: Vec<Kernel<F>>,
+    /// Second-order wavelets at the resolutions their parents need.
+    psi2: Vec<Kernel<F>>,
+    levels: Vec<LevelPlans<F>>,
+    output: Arc<dyn ComplexToReal<F>>,
     scratch_len: usize,
 }
 
-impl Plans {
+impl<F: Sample> Kernels<F> {
     /// Plans for resolutions `n_padded / 2^k`, `k = 0..=log2_t`, and the
     /// inverse real FFT at the output resolution `n_padded / 2^log2_t`.
-    pub(super) fn new(n_padded: usize, log2_t: u32) -> Self {
-        let mut real = RealFftPlanner::<f64>::new();
-        let mut complex = FftPlanner::<f64>::new();
-        let levels: Vec<LevelPlans> = (0..=log2_t)
+    pub(super) fn new(phi: &[FourierFilter], psi1: &[FourierFilter], psi2: &[FourierFilter], n_padded: usize, log2_t: u32) -> Self {
+        let mut real = RealFftPlanner::<F>::new();
+        let mut complex = FftPlanner::<F>::new();
+        let levels: Vec<LevelPlans<F>> = (0..=log2_t)
             .map(|k| {
                 let len = n_padded >> k;
                 LevelPlans { forward: real.plan_fft_forward(len), inverse: complex.plan_fft_inverse(len) }
@@ -81,38 +119,60 @@ impl Plans {
             .chain([output.get_scratch_len()])
             .max()
             .unwrap_or(0);
-        Plans { levels, output, scratch_len }
+        let convert = |filters: &[FourierFilter]| filters.iter().map(Kernel::new).collect();
+        Kernels { phi: convert(phi), psi1: convert(psi1), psi2: convert(psi2), levels, output, scratch_len }
+    }
+
+    fn n_padded(&self) -> usize {
+        self.phi[0].values.len()
+    }
+}
+
+impl Kernels<f64> {
+    fn to_f32(&self) -> Kernels<f32> {
+        let back = |kernels: &[Kernel<f64>]| -> Vec<FourierFilter> {
+            kernels.iter().map(|k| FourierFilter { values: k.values.clone(), support: k.support.clone() }).collect()
+        };
+        let log2_t = self.levels.len() as u32 - 1;
+        Kernels::new(&back(&self.phi), &back(&self.psi1), &back(&self.psi2), self.n_padded(), log2_t)
     }
 }
 
 /// Per-thread buffers, sized for the finest resolution and reused across signals.
-pub(super) struct Workspace {
-    real: Vec<f64>,
-    u0_hat: Vec<Complex<f64>>,
-    u1_hat: Vec<Complex<f64>>,
-    u2_hat: Vec<Complex<f64>>,
-    complex: Vec<Complex<f64>>,
-    folded: Vec<Complex<f64>>,
-    half: Vec<Complex<f64>>,
-    low: Vec<f64>,
-    scratch: Vec<Complex<f64>>,
+pub(super) struct Workspace<F> {
+    real: Vec<F>,
+    u0_hat: Vec<Complex<F>>,
+    u1_hat: Vec<Complex<F>>,
+    u2_hat: Vec<Complex<F>>,
+    complex: Vec<Complex<F>>,
+    folded: Vec<Complex<F>>,
+    half: Vec<Complex<F>>,
+    low: Vec<F>,
+    scratch: Vec<Complex<F>>,
+    /// float64 buffers for the first spectrum (empty unless `WIDE_FIRST_SPECTRUM`).
+    wide_real: Vec<f64>,
+    wide_hat: Vec<Complex<f64>>,
+    wide_scratch: Vec<Complex<f64>>,
 }
 
-impl Workspace {
+impl<F: Sample> Workspace<F> {
     pub(super) fn new(plan: &Scattering1D) -> Self {
         let len = plan.padding.n_padded;
         let out_len = len >> plan.log2_t;
-        let zero = Complex::new(0.0, 0.0);
+        let zero = Complex::new(F::zero(), F::zero());
         Workspace {
-            real: vec![0.0; len],
+            real: vec![F::zero(); len],
             u0_hat: vec![zero; len / 2 + 1],
             u1_hat: vec![zero; len / 2 + 1],
             u2_hat: vec![zero; len / 2 + 1],
             complex: vec![zero; len],
             folded: vec![zero; out_len],
             half: vec![zero; out_len / 2 + 1],
-            low: vec![0.0; out_len],
-            scratch: vec![zero; plan.plans.scratch_len],
+            low: vec![F::zero(); out_len],
+            scratch: vec![zero; F::kernels(plan).scratch_len],
+            wide_real: if F::WIDE_FIRST_SPECTRUM { vec![0.0; len] } else { Vec::new() },
+            wide_hat: if F::WIDE_FIRST_SPECTRUM { vec![Complex::new(0.0, 0.0); len / 2 + 1] } else { Vec::new() },
+            wide_scratch: if F::WIDE_FIRST_SPECTRUM { vec![Complex::new(0.0, 0.0); plan.kernels.scratch_len] } else { Vec::new() },
         }
     }
 }
@@ -121,57 +181,76 @@ fn fft_failed(err: impl std::fmt::Display) -> DaclError {
     DaclError::invalid(format!("internal FFT error in the scattering transform: {err}"))
 }
 
-/// Accumulate `spectrum * filter`, folded onto `out.len()` bins, over the
-/// filter's support. `out.len()` is a power of two dividing `len`.
+/// `out = fold(spectrum * filter)`: the product over the filter's support,
+/// its bins summed modulo `out.len()` (a power of two dividing `len`).
+/// `half` is the non-negative half of the spectrum of a real signal of
+/// length `len`; bins above `len/2` are read as conjugates.
 #[inline]
-fn fold_product(half: &[Complex<f64>], len: usize, filter: &FourierFilter, out: &mut [Complex<f64>]) {
-    out.fill(Complex::new(0.0, 0.0));
-    let mask = out.len() - 1;
+fn fold_product<F: Sample>(half: &[Complex<F>], len: usize, filter: &Kernel<F>, out: &mut [Complex<F>]) {
+    out.fill(Complex::new(F::zero(), F::zero()));
+    let width = out.len();
     let nyquist = len / 2;
     for range in &filter.support {
-        for m in range.clone() {
-            let value = if m <= nyquist { half[m] } else { half[len - m].conj() };
-            out[m & mask] += value * filter.values[m];
+        let mut m = range.start;
+        while m < range.end {
+            // a stretch that neither wraps around `out` nor crosses Nyquist
+            let offset = m % width;
+            let mut end = range.end.min(m - offset + width);
+            if m <= nyquist {
+                end = end.min(nyquist + 1);
+                let acc = &mut out[offset..offset + end - m];
+                for ((a, h), &f) in acc.iter_mut().zip(&half[m..end]).zip(&filter.values[m..end]) {
+                    a.re = a.re + h.re * f;
+                    a.im = a.im + h.im * f;
+                }
+            } else {
+                let acc = &mut out[offset..offset + end - m];
+                let mirrored = half[len + 1 - end..=len - m].iter().rev();
+                for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(&filter.values[m..end]) {
+                    a.re = a.re + h.re * f;
+                    a.im = a.im - h.im * f;
+                }
+            }
+            m = end;
         }
     }
 }
 
 /// Reflect padding (mirror without repeating the edge sample, numpy's
-/// `mode='reflect'`) into `out`, converting to float64.
-fn pad_reflect<T: Sample>(x: &[T], left: usize, out: &mut [f64]) {
-    let n = x.len();
-    let right = out.len() - n - left;
-    for (o, &v) in out[left..left + n].iter_mut().zip(x) {
-        *o = v.to_f64();
-    }
+/// `mode='reflect'`) of the `n` samples already at `buf[left..left + n]`.
+fn pad_reflect_in_place<F: Copy>(buf: &mut [F], left: usize, n: usize) {
+    let right = buf.len() - n - left;
     for i in 0..left {
-        out[left - 1 - i] = x[i + 1].to_f64();
+        buf[left - 1 - i] = buf[left + i + 1];
     }
     for i in 0..right {
-        out[left + n + i] = x[n - 2 - i].to_f64();
+        buf[left + n + i] = buf[left + n - 2 - i];
     }
 }
 
 impl Scattering1D {
-    /// `|Dec_k(IDFT(spectrum * filter))|` into `ws.real[..len >> k]`, where
+    /// `|Dec_k(IDFT(spectrum * filter))|` into `real[..len >> k]`, where
     /// `spectrum` is the half spectrum of a real signal of length `len`.
-    fn band_pass_modulus(
+    /// Returns the output length.
+    #[allow(clippy::too_many_arguments)]
+    fn band_pass_modulus<F: Sample>(
         &self,
-        spectrum: &[Complex<f64>],
+        kernels: &Kernels<F>,
+        spectrum: &[Complex<F>],
         len: usize,
-        filter: &FourierFilter,
+        filter: &Kernel<F>,
         k: u32,
-        real: &mut [f64],
-        complex: &mut [Complex<f64>],
-        scratch: &mut [Complex<f64>],
+        real: &mut [F],
+        complex: &mut [Complex<F>],
+        scratch: &mut [Complex<F>],
     ) -> usize {
         let out_len = len >> k;
         let buf = &mut complex[..out_len];
         fold_product(spectrum, len, filter, buf);
-        let fft_level = (self.padding.n_padded.trailing_zeros() - out_len.trailing_zeros()) as usize;
-        self.plans.levels[fft_level].inverse.process_with_scratch(buf, scratch);
+        let level = (self.padding.n_padded.trailing_zeros() - out_len.trailing_zeros()) as usize;
+        kernels.levels[level].inverse.process_with_scratch(buf, scratch);
         // Block mean (1/2^k) and the inverse DFT's 1/out_len together.
-        let scale = 1.0 / len as f64;
+        let scale = F::one() / F::from_usize(len).unwrap_or_else(F::one);
         for (r, c) in real[..out_len].iter_mut().zip(buf.iter()) {
             *r = (c.re * c.re + c.im * c.im).sqrt() * scale;
         }
@@ -179,9 +258,16 @@ impl Scattering1D {
     }
 
     /// Forward real FFT of `real[..len]` (consumed) into `out[..len/2+1]`.
-    fn spectrum(&self, real: &mut [f64], len: usize, out: &mut [Complex<f64>], scratch: &mut [Complex<f64>]) -> Result<()> {
+    fn spectrum<F: Sample>(
+        &self,
+        kernels: &Kernels<F>,
+        real: &mut [F],
+        len: usize,
+        out: &mut [Complex<F>],
+        scratch: &mut [Complex<F>],
+    ) -> Result<()> {
         let level = (self.padding.n_padded.trailing_zeros() - len.trailing_zeros()) as usize;
-        self.plans.levels[level]
+        kernels.levels[level]
             .forward
             .process_with_scratch(&mut real[..len], &mut out[..len / 2 + 1], scratch)
             .map_err(fft_failed)
@@ -191,61 +277,77 @@ impl Scattering1D {
     /// to `out` (length `T_out`). `spectrum` is the half spectrum of a real
     /// signal of length `len`, and `phi` the low-pass at that resolution.
     #[allow(clippy::too_many_arguments)]
-    fn low_pass<T: Sample>(
+    fn low_pass<F: Sample>(
         &self,
-        spectrum: &[Complex<f64>],
+        kernels: &Kernels<F>,
+        spectrum: &[Complex<F>],
         len: usize,
-        phi: &FourierFilter,
-        folded: &mut [Complex<f64>],
-        half: &mut [Complex<f64>],
-        low: &mut [f64],
-        scratch: &mut [Complex<f64>],
-        out: &mut [T],
+        phi: &Kernel<F>,
+        folded: &mut [Complex<F>],
+        half: &mut [Complex<F>],
+        low: &mut [F],
+        scratch: &mut [Complex<F>],
+        out: &mut [F],
     ) -> Result<()> {
         fold_product(spectrum, len, phi, folded);
         // Re(IDFT(Z)) only sees the Hermitian part of Z.
         let m = folded.len();
+        let two = F::one() + F::one();
         for (r, h) in half.iter_mut().enumerate() {
             let mirror = folded[(m - r) & (m - 1)].conj();
-            *h = (folded[r] + mirror) * 0.5;
+            *h = (folded[r] + mirror) / two;
         }
-        half[0].im = 0.0;
-        half[m / 2].im = 0.0;
-        self.plans.output.process_with_scratch(half, low, scratch).map_err(fft_failed)?;
-        let scale = 1.0 / len as f64;
+        half[0].im = F::zero();
+        half[m / 2].im = F::zero();
+        kernels.output.process_with_scratch(half, low, scratch).map_err(fft_failed)?;
+        let scale = F::one() / F::from_usize(len).unwrap_or_else(F::one);
         for (o, &v) in out.iter_mut().zip(&low[self.out_start..self.out_start + self.out_len]) {
-            *o = T::from_f64(v * scale);
+            *o = v * scale;
         }
         Ok(())
     }
 
     /// The scattering coefficients of one signal `x` (length `N`) into `out`
     /// (`n_paths * T_out`, paths in kymatio's order).
-    pub(super) fn transform_one<T: Sample>(&self, x: &[T], out: &mut [T], ws: &mut Workspace) -> Result<()> {
+    pub(super) fn transform_one<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+        let kernels = F::kernels(self);
         let len0 = self.padding.n_padded;
         let t_out = self.out_len;
-        let Workspace { real, u0_hat, u1_hat, u2_hat, complex, folded, half, low, scratch } = ws;
+        let Workspace { real, u0_hat, u1_hat, u2_hat, complex, folded, half, low, scratch, wide_real, wide_hat, wide_scratch } =
+            ws;
 
-        pad_reflect(x, self.padding.left, real);
-        self.spectrum(real, len0, u0_hat, scratch)?;
-        self.low_pass(u0_hat, len0, &self.phi[0], folded, half, low, scratch, &mut out[..t_out])?;
+        if F::WIDE_FIRST_SPECTRUM {
+            for (w, &v) in wide_real[self.padding.left..self.padding.left + x.len()].iter_mut().zip(x) {
+                *w = v.widen();
+            }
+            pad_reflect_in_place(wide_real, self.padding.left, x.len());
+            self.spectrum(&self.kernels, wide_real, len0, wide_hat, wide_scratch)?;
+            for (u, w) in u0_hat.iter_mut().zip(wide_hat.iter()) {
+                *u = Complex::new(F::narrow(w.re), F::narrow(w.im));
+            }
+        } else {
+            real[self.padding.left..self.padding.left + x.len()].copy_from_slice(x);
+            pad_reflect_in_place(real, self.padding.left, x.len());
+            self.spectrum(kernels, real, len0, u0_hat, scratch)?;
+        }
+        self.low_pass(kernels, u0_hat, len0, &kernels.phi[0], folded, half, low, scratch, &mut out[..t_out])?;
 
         let n_first = self.first_order.len();
         let mut second_index = 1 + n_first;
         for (n1, path) in self.first_order.iter().enumerate() {
-            let len1 = self.band_pass_modulus(u0_hat, len0, &self.psi1[n1], path.k1, real, complex, scratch);
-            self.spectrum(real, len1, u1_hat, scratch)?;
+            let len1 = self.band_pass_modulus(kernels, u0_hat, len0, &kernels.psi1[n1], path.k1, real, complex, scratch);
+            self.spectrum(kernels, real, len1, u1_hat, scratch)?;
             let row = 1 + n1;
             let s1 = &mut out[row * t_out..(row + 1) * t_out];
-            self.low_pass(u1_hat, len1, &self.phi[path.k1 as usize], folded, half, low, scratch, s1)?;
+            self.low_pass(kernels, u1_hat, len1, &kernels.phi[path.k1 as usize], folded, half, low, scratch, s1)?;
 
             for child in &path.second {
-                let psi2 = &self.psi2[child.filter];
-                let len2 = self.band_pass_modulus(u1_hat, len1, psi2, child.k2, real, complex, scratch);
-                self.spectrum(real, len2, u2_hat, scratch)?;
+                let psi2 = &kernels.psi2[child.filter];
+                let len2 = self.band_pass_modulus(kernels, u1_hat, len1, psi2, child.k2, real, complex, scratch);
+                self.spectrum(kernels, real, len2, u2_hat, scratch)?;
                 let s2 = &mut out[second_index * t_out..(second_index + 1) * t_out];
-                let phi = &self.phi[(path.k1 + child.k2) as usize];
-                self.low_pass(u2_hat, len2, phi, folded, half, low, scratch, s2)?;
+                let phi = &kernels.phi[(path.k1 + child.k2) as usize];
+                self.low_pass(kernels, u2_hat, len2, phi, folded, half, low, scratch, s2)?;
                 second_index += 1;
             }
         }
@@ -259,9 +361,8 @@ mod tests {
 
     #[test]
     fn reflect_padding_mirrors_without_the_edge() {
-        let x = [1.0f64, 2.0, 3.0, 4.0];
-        let mut out = [0.0; 9];
-        pad_reflect(&x, 2, &mut out);
+        let mut out = [0.0, 0.0, 1.0f64, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0];
+        pad_reflect_in_place(&mut out, 2, 4);
         assert_eq!(out, [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.0]);
     }
 }
