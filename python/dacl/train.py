@@ -136,10 +136,11 @@ def _rng_state(generator: torch.Generator) -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    generator.set_state(state["generator"])
+    # RNG states are CPU byte tensors, whatever map_location moved them to.
+    torch.set_rng_state(state["torch"].cpu())
+    generator.set_state(state["generator"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 # ------------------------------------------------------------------- inputs
@@ -627,5 +628,11 @@ def run(args: argparse.Namespace) -> int:
     features = load_features(config.data.features)
     out = args.out if args.out is not None else Path("runs") / config.train.method.replace("+", "_")
     train(config, features, out, resume=args.resume, progress=not args.no_progress)
+    history = json.loads((out / HISTORY).read_text()) if (out / HISTORY).is_file() else {}
+    for stage, rows in history.get("stages", {}).items():
+        best = history.get("best_epoch", {}).get(stage)
+        last = rows[-1] if rows else {}
+        print(f"dacl train: {stage}: {len(rows)} epochs, last train loss {last.get('train_loss', float('nan')):.4f}, "
+              f"best epoch {best}")
     print(f"dacl train: {config.train.method} run written to {out}")
     return 0
