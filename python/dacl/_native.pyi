@@ -60,8 +60,10 @@ class Scattering1D:
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
     ) -> npt.NDArray[np.floating]:
         """Coefficients of ``x`` (..., N), float32 or float64, C-contiguous and
-        finite: an array (..., P, T_out) of the input's dtype (computed in
-        float64). Paths are ordered [order 0, order 1 by n1, order 2 by (n1, n2)].
+        finite: an array (..., P, T_out) of the input's dtype. float64 is
+        computed in float64 (per-path error vs kymatio ~1e-14); float32 in
+        float32 after a float64 first FFT (~3e-6 on real ECG, kymatio torch:
+        ~7e-6). Paths are ordered [order 0, order 1 by n1, order 2 by (n1, n2)].
         ``num_threads`` in 1..256 uses a dedicated pool of that size."""
     def __call__(
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
