@@ -19,7 +19,7 @@ use crate::error::{DaclError, Result};
 use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
 pub use filters::Reduction;
 pub use transform::Sample;
-use transform::{Kernels, Workspace};
+use transform::{Kernels, Loan, WorkspacePool};
 
 /// Largest accepted `J`: beyond it the wavelet widths `0.1 / 2^J` vanish on any
 /// frequency grid a machine can hold.
@@ -65,6 +65,8 @@ pub struct Scattering1D {
     /// Filters and FFT plans in float64, and in float32 once a float32 input came.
     kernels: Kernels<f64>,
     kernels32: OnceLock<Kernels<f32>>,
+    workspaces: WorkspacePool<f64>,
+    workspaces32: WorkspacePool<f32>,
     first_order: Vec<FirstOrder>,
     /// Output crop at stride `2^log2_t`.
     out_start: usize,
@@ -208,6 +210,8 @@ impl Scattering1D {
             family2,
             kernels,
             kernels32: OnceLock::new(),
+            workspaces: WorkspacePool::default(),
+            workspaces32: WorkspacePool::default(),
             first_order,
             out_start,
             out_len: out_end - out_start,
@@ -283,7 +287,7 @@ impl Scattering1D {
         let mut out = vec![T::zero(); x.len() / self.n * per_signal];
         x.par_chunks(self.n)
             .zip(out.par_chunks_mut(per_signal))
-            .try_for_each_init(|| Workspace::<T>::new(self), |ws, (signal, coefs)| self.transform_one(signal, coefs, ws))?;
+            .try_for_each_init(|| Loan::<T>::take(self), |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()))?;
         Ok(out)
     }
 }
