@@ -184,11 +184,15 @@ def test_properties_and_defaults():
         transform.J = 3
 
 
-def test_thread_count_does_not_change_the_result():
-    transform = Scattering1D(6, 2048, Q=8)
-    x = np.random.default_rng(5).standard_normal((5, 2048))
+@pytest.mark.parametrize("batch", [1, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_thread_count_does_not_change_the_result(batch, dtype):
+    # batches smaller than the pool spread each signal's paths over the threads
+    transform = Scattering1D(6, 2048, Q=(8, 2))
+    x = np.random.default_rng(5).standard_normal((batch, 2048)).astype(dtype)
     one = transform(x, num_threads=1)
-    np.testing.assert_array_equal(transform.scattering(x, num_threads=2), one)
+    for threads in (2, 4):
+        np.testing.assert_array_equal(transform.scattering(x, num_threads=threads), one)
     np.testing.assert_array_equal(transform(x), one)
 
 

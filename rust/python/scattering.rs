@@ -82,10 +82,8 @@ impl PyScattering1D {
     ) -> PyResult<Self> {
         let j = int_arg(J, "J")?;
         let j = u32::try_from(j).map_err(|_| PyValueError::new_err(format!("J must be >= 0, got {j}")))?;
-        let n = match int_or_tuple(shape, "shape", 1)?.as_slice() {
-            [n] => non_negative(*n, "shape")?,
-            _ => unreachable!("int_or_tuple returns 1 value for max 1"),
-        };
+        let n = int_or_tuple(shape, "shape", 1)?.first().copied().unwrap_or(0);
+        let n = non_negative(n, "shape")?;
         let q = match Q {
             None => (1, 1),
             Some(q) => {

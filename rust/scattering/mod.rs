@@ -285,9 +285,18 @@ impl Scattering1D {
         }
         let per_signal = self.n_paths() * self.out_len;
         let mut out = vec![T::zero(); x.len() / self.n * per_signal];
-        x.par_chunks(self.n)
-            .zip(out.par_chunks_mut(per_signal))
-            .try_for_each_init(|| Loan::<T>::take(self), |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()))?;
+        if x.len() / self.n < rayon::current_num_threads() {
+            // Too few signals to keep the pool busy: spread each one's paths.
+            let mut loan = Loan::<T>::take(self);
+            for (signal, coefs) in x.chunks(self.n).zip(out.chunks_mut(per_signal)) {
+                self.transform_one_by_branches(signal, coefs, loan.get())?;
+            }
+        } else {
+            x.par_chunks(self.n).zip(out.par_chunks_mut(per_signal)).try_for_each_init(
+                || Loan::<T>::take(self),
+                |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()),
+            )?;
+        }
         Ok(out)
     }
 }
@@ -370,8 +379,11 @@ mod tests {
             let single = s.transform(&x[b * 300..(b + 1) * 300]).unwrap();
             assert_eq!(&batch[b * per..(b + 1) * per], &single[..]);
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        assert_eq!(pool.install(|| s.transform(&x).unwrap()), batch);
+        for threads in [1, 2, 4] {
+            // 4 threads > 3 signals: the paths of each signal are spread instead
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            assert_eq!(pool.install(|| s.transform(&x).unwrap()), batch);
+        }
     }
 
     #[test]

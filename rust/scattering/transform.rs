@@ -14,6 +14,7 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::num_complex::Complex;
 use rustfft::num_traits::Float;
@@ -395,49 +396,106 @@ impl Scattering1D {
         Ok(())
     }
 
-    /// The scattering coefficients of one signal `x` (length `N`) into `out`
-    /// (`n_paths * T_out`, paths in kymatio's order).
-    pub(super) fn transform_one<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+    /// Pads `x`, takes its spectrum into `ws.u0_hat` and writes S0 to `s0`.
+    fn zeroth_order<F: Sample>(&self, x: &[F], s0: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
         let kernels = F::kernels(self);
         let len0 = self.padding.n_padded;
-        let t_out = self.out_len;
-        let Workspace { real, u0_hat, u1_hat, u2_hat, complex, folded, half, low, scratch, wide_real, wide_hat, wide_scratch } =
-            ws;
-
+        let Workspace { real, u0_hat, folded, half, low, scratch, wide_real, wide_hat, wide_scratch, .. } = ws;
+        let left = self.padding.left;
         if F::WIDE_FIRST_SPECTRUM {
-            for (w, &v) in wide_real[self.padding.left..self.padding.left + x.len()].iter_mut().zip(x) {
+            for (w, &v) in wide_real[left..left + x.len()].iter_mut().zip(x) {
                 *w = v.widen();
             }
-            pad_reflect_in_place(wide_real, self.padding.left, x.len());
+            pad_reflect_in_place(wide_real, left, x.len());
             self.spectrum(&self.kernels, wide_real, len0, wide_hat, wide_scratch)?;
             for (u, w) in u0_hat.iter_mut().zip(wide_hat.iter()) {
                 *u = Complex::new(F::narrow(w.re), F::narrow(w.im));
             }
         } else {
-            real[self.padding.left..self.padding.left + x.len()].copy_from_slice(x);
-            pad_reflect_in_place(real, self.padding.left, x.len());
+            real[left..left + x.len()].copy_from_slice(x);
+            pad_reflect_in_place(real, left, x.len());
             self.spectrum(kernels, real, len0, u0_hat, scratch)?;
         }
-        self.low_pass(kernels, u0_hat, len0, &kernels.phi[0], folded, half, low, scratch, &mut out[..t_out])?;
+        self.low_pass(kernels, u0_hat, len0, &kernels.phi[0], folded, half, low, scratch, s0)
+    }
 
+    /// The first-order path `n1` (row `s1`) and its second-order children
+    /// (rows `s2`, in order), from the padded signal's spectrum `u0_hat`.
+    fn branch<F: Sample>(
+        &self,
+        n1: usize,
+        u0_hat: &[Complex<F>],
+        s1: &mut [F],
+        s2: &mut [F],
+        ws: &mut Workspace<F>,
+    ) -> Result<()> {
+        let kernels = F::kernels(self);
+        let len0 = self.padding.n_padded;
+        let t_out = self.out_len;
+        let path = &self.first_order[n1];
+        let Workspace { real, u1_hat, u2_hat, complex, folded, half, low, scratch, .. } = ws;
+        let len1 = self.band_pass_modulus(kernels, u0_hat, len0, &kernels.psi1[n1], path.k1, real, complex, scratch);
+        self.spectrum(kernels, real, len1, u1_hat, scratch)?;
+        self.low_pass(kernels, u1_hat, len1, &kernels.phi[path.k1 as usize], folded, half, low, scratch, s1)?;
+        for (child, row) in path.second.iter().zip(s2.chunks_exact_mut(t_out)) {
+            let psi2 = &kernels.psi2[child.filter];
+            let len2 = self.band_pass_modulus(kernels, u1_hat, len1, psi2, child.k2, real, complex, scratch);
+            self.spectrum(kernels, real, len2, u2_hat, scratch)?;
+            let phi = &kernels.phi[(path.k1 + child.k2) as usize];
+            self.low_pass(kernels, u2_hat, len2, phi, folded, half, low, scratch, row)?;
+        }
+        Ok(())
+    }
+
+    /// The scattering coefficients of one signal `x` (length `N`) into `out`
+    /// (`n_paths * T_out`, paths in kymatio's order), on the calling thread.
+    pub(super) fn transform_one<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+        let t_out = self.out_len;
         let n_first = self.first_order.len();
-        let mut second_index = 1 + n_first;
-        for (n1, path) in self.first_order.iter().enumerate() {
-            let len1 = self.band_pass_modulus(kernels, u0_hat, len0, &kernels.psi1[n1], path.k1, real, complex, scratch);
-            self.spectrum(kernels, real, len1, u1_hat, scratch)?;
-            let row = 1 + n1;
-            let s1 = &mut out[row * t_out..(row + 1) * t_out];
-            self.low_pass(kernels, u1_hat, len1, &kernels.phi[path.k1 as usize], folded, half, low, scratch, s1)?;
-
-            for child in &path.second {
-                let psi2 = &kernels.psi2[child.filter];
-                let len2 = self.band_pass_modulus(kernels, u1_hat, len1, psi2, child.k2, real, complex, scratch);
-                self.spectrum(kernels, real, len2, u2_hat, scratch)?;
-                let s2 = &mut out[second_index * t_out..(second_index + 1) * t_out];
-                let phi = &kernels.phi[(path.k1 + child.k2) as usize];
-                self.low_pass(kernels, u2_hat, len2, phi, folded, half, low, scratch, s2)?;
-                second_index += 1;
+        let (s0, rest) = out.split_at_mut(t_out);
+        let (mut s1_rows, mut s2_rows) = rest.split_at_mut(n_first * t_out);
+        self.zeroth_order(x, s0, ws)?;
+        // The branches read u0_hat while writing the other buffers.
+        let u0_hat = std::mem::take(&mut ws.u0_hat);
+        let mut result = Ok(());
+        for n1 in 0..n_first {
+            let (s1, s1_next) = s1_rows.split_at_mut(t_out);
+            let (s2, s2_next) = s2_rows.split_at_mut(self.first_order[n1].second.len() * t_out);
+            (s1_rows, s2_rows) = (s1_next, s2_next);
+            result = self.branch(n1, &u0_hat, s1, s2, ws);
+            if result.is_err() {
+                break;
             }
+        }
+        ws.u0_hat = u0_hat;
+        result
+    }
+
+    /// Same as [`Self::transform_one`], with the first-order branches spread
+    /// over the rayon pool (for batches smaller than the pool). Each branch is
+    /// computed exactly as in the sequential version.
+    pub(super) fn transform_one_by_branches<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+        let t_out = self.out_len;
+        self.zeroth_order(x, &mut out[..t_out], ws)?;
+        let u0_hat = &ws.u0_hat;
+        let branches: Vec<(Vec<F>, Vec<F>)> = (0..self.first_order.len())
+            .into_par_iter()
+            .map_init(
+                || Loan::<F>::take(self),
+                |loan, n1| {
+                    let mut s1 = vec![F::zero(); t_out];
+                    let mut s2 = vec![F::zero(); self.first_order[n1].second.len() * t_out];
+                    self.branch(n1, u0_hat, &mut s1, &mut s2, loan.get())?;
+                    Ok((s1, s2))
+                },
+            )
+            .collect::<Result<_>>()?;
+        let n_first = self.first_order.len();
+        let mut second = (1 + n_first) * t_out;
+        for (n1, (s1, s2)) in branches.iter().enumerate() {
+            out[(1 + n1) * t_out..(2 + n1) * t_out].copy_from_slice(s1);
+            out[second..second + s2.len()].copy_from_slice(s2);
+            second += s2.len();
         }
         Ok(())
     }
