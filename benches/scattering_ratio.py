@@ -7,7 +7,8 @@ Each implementation is warmed up once, then timed `--repeats` times on the same
 batch; the median batch time is reported per signal. Rust runs on float64 (the
 numpy comparison) and on float32 (the torch comparison, which is float32-only).
 The machine may be shared: run the script when it is idle, and read ratios
-rather than absolute times.
+rather than absolute times. CPU time (summed over threads) is printed too:
+on a busy machine it is the steadier measure of work.
 """
 
 import argparse
@@ -17,14 +18,16 @@ import time
 import numpy as np
 
 
-def median_seconds(fn, repeats: int) -> float:
+def median_seconds(fn, repeats: int) -> tuple[float, float]:
+    """Median wall time and median process CPU time (all threads) of `fn()`."""
     fn()  # warm-up: plans, caches, thread pools
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -46,14 +49,14 @@ def main() -> None:
     per_signal = {}
 
     rust = Scattering1D(args.J, args.n, Q=args.Q)
-    per_signal["rust float64"] = median_seconds(lambda: rust(x64), args.repeats) / args.batch
-    per_signal["rust float32"] = median_seconds(lambda: rust(x32), args.repeats) / args.batch
+    per_signal["rust float64"] = median_seconds(lambda: rust(x64), args.repeats)
+    per_signal["rust float32"] = median_seconds(lambda: rust(x32), args.repeats)
 
     if not args.skip_kymatio:
         from kymatio.numpy import Scattering1D as KymatioNumpy
 
         kn = KymatioNumpy(J=args.J, shape=args.n, Q=args.Q)
-        per_signal["kymatio numpy float64"] = median_seconds(lambda: kn(x64), args.repeats) / args.batch
+        per_signal["kymatio numpy float64"] = median_seconds(lambda: kn(x64), args.repeats)
 
         import torch
         from kymatio.torch import Scattering1D as KymatioTorch
@@ -62,14 +65,17 @@ def main() -> None:
         kt = KymatioTorch(J=args.J, shape=args.n, Q=args.Q)
         xt = torch.from_numpy(x32)
         with torch.no_grad():
-            per_signal["kymatio torch float32"] = median_seconds(lambda: kt(xt), args.repeats) / args.batch
+            per_signal["kymatio torch float32"] = median_seconds(lambda: kt(xt), args.repeats)
 
-    print(f"N={args.n} J={args.J} Q={args.Q} B={args.batch}, median of {args.repeats}")
-    for name, seconds in per_signal.items():
-        print(f"  {name:24s} {seconds * 1e3:8.3f} ms/signal")
-    if "kymatio numpy float64" in per_signal:
-        print(f"  speed-up vs kymatio numpy (float64): {per_signal['kymatio numpy float64'] / per_signal['rust float64']:.1f}x")
-        print(f"  speed-up vs kymatio torch (float32): {per_signal['kymatio torch float32'] / per_signal['rust float32']:.1f}x")
+    print(f"N={args.n} J={args.J} Q={args.Q} B={args.batch}, median of {args.repeats}, ms per signal")
+    print(f"  {'':24s} {'wall':>9s} {'cpu':>9s}")
+    for name, (wall, cpu) in per_signal.items():
+        print(f"  {name:24s} {wall / args.batch * 1e3:9.3f} {cpu / args.batch * 1e3:9.3f}")
+    for reference, ours in [("kymatio numpy float64", "rust float64"), ("kymatio torch float32", "rust float32")]:
+        if reference in per_signal:
+            wall = per_signal[reference][0] / per_signal[ours][0]
+            cpu = per_signal[reference][1] / per_signal[ours][1]
+            print(f"  speed-up of {ours} over {reference}: {wall:.1f}x wall, {cpu:.1f}x cpu")
 
 
 if __name__ == "__main__":

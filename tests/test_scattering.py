@@ -21,7 +21,8 @@ from dacl import Scattering1D
 kymatio_numpy = pytest.importorskip("kymatio.numpy")
 
 # (N, J, Q, T, max_order): ECG length with the paper's J=8/Q=8, the spec's
-# examples, T not 2^J (and not a power of two), Q=1, first order only, tiny N.
+# examples, T below 2^J (also not a power of two) and above it, Q=1, first
+# order only, tiny N.
 PARAMS = [
     (9000, 8, 8, None, 2),
     (2048, 6, (8, 2), None, 2),
@@ -31,6 +32,7 @@ PARAMS = [
     (512, 6, 16, None, 1),
     (9000, 6, 8, None, 1),
     (64, 3, 2, None, 2),
+    (2048, 4, 4, 128, 2),
 ]
 PARAM_IDS = [f"N{n}-J{j}-Q{q}-T{t}-o{o}" for n, j, q, t, o in PARAMS]
 
