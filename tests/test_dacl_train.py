@@ -168,3 +168,23 @@ def test_cli_train_writes_a_run_that_load_embedder_reads(tmp_path: Path, capsys:
     assert cli_main([*args, "--resume"]) == 0
     assert cli_main(["train", "--config", str(TINY), "--out", str(out), "--set", "vae.nope=1"]) == 2
     assert "unknown key" in capsys.readouterr().err
+
+
+def test_embedder_reproduces_the_trained_pipeline(tmp_path: Path) -> None:
+    """load_embedder = context pooling -> train-split z-score -> VAE μ -> latent z-score -> U-Net embedding."""
+    from dacl.context import Standardiser
+    from dacl.train import build_encoder, build_vae
+
+    fs = xor_featureset(n_records=30, seed=5)
+    cfg = small_config("dacl", epochs=2)
+    run = train(cfg, fs, tmp_path / "run", progress=False)
+    bundle = torch.load(run / "model.pt", weights_only=True)
+    train_vectors = contextualise(fs.features[fs.window_mask("train")], cfg.context)
+    x = torch.from_numpy(Standardiser.fit(train_vectors).transform(contextualise(fs.features[:6], cfg.context)))
+    vae, enc = build_vae(cfg, x.shape[1]), build_encoder(cfg)
+    vae.load_state_dict(bundle["vae"])
+    enc.load_state_dict(bundle["encoder"])
+    with torch.no_grad():
+        z = (vae.encode(x)[0] - bundle["latent_norm"]["mean"]) / bundle["latent_norm"]["std"]
+        expected = enc.eval().embed(z).numpy()
+    np.testing.assert_allclose(load_embedder(run).embed(fs.features[:6]), expected, rtol=1e-5, atol=1e-6)
