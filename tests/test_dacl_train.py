@@ -188,3 +188,17 @@ def test_embedder_reproduces_the_trained_pipeline(tmp_path: Path) -> None:
         z = (vae.encode(x)[0] - bundle["latent_norm"]["mean"]) / bundle["latent_norm"]["std"]
         expected = enc.eval().embed(z).numpy()
     np.testing.assert_allclose(load_embedder(run).embed(fs.features[:6]), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_weights_whatever_the_ambient_thread_count(tmp_path: Path) -> None:
+    """[train] threads pins torch's CPU threads while training, so the caller's setting does not matter."""
+    fs = xor_featureset(n_records=30, seed=6)
+    cfg = small_config("dacl", epochs=2).replace(train={"threads": 1})
+    torch.set_num_threads(2)
+    train(cfg, fs, tmp_path / "a", progress=False)
+    assert torch.get_num_threads() == 2  # restored afterwards
+    torch.set_num_threads(1)
+    train(cfg, fs, tmp_path / "b", progress=False)
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)

@@ -27,7 +27,10 @@ class TrainSection:
     seed: int = 0
     device: str = "auto"  # auto = cuda if available, else cpu
     amp: bool = True  # autocast (bf16 if supported, else fp16) on cuda only
-    threads: int = 0  # torch CPU threads; 0 = torch's default (tiny models run fastest on 1)
+    # torch CPU threads during training. CPU float reductions split across threads round
+    # differently, so only a fixed count makes a seed give the same weights on any machine;
+    # 0 = torch's default (faster on many free cores, bit-reproducible only on the same count).
+    threads: int = 1
 
 
 @dataclass(frozen=True)

@@ -243,8 +243,10 @@ class Trainer:
         self.on_epoch_end = on_epoch_end
         self.device = resolve_device(config.train.device)
         self.precision = Precision(self.device, config.train.amp)
-        if config.train.threads > 0:
-            torch.set_num_threads(config.train.threads)
+        if self.device.type == "cuda":
+            # cuDNN may pick nondeterministic or run-dependent kernels otherwise.
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
         torch.manual_seed(config.train.seed)
         self.inputs = prepare_inputs(config, features, self.device)
         self.done: dict[str, dict[str, torch.Tensor]] = {}  # finished stage -> best weights
@@ -552,7 +554,26 @@ def train(
     Returns:
         The run directory.
     """
-    out = Path(out_dir)
+    threads_before = torch.get_num_threads()
+    if config.train.threads > 0:
+        torch.set_num_threads(config.train.threads)
+    try:
+        return _train(config, features, Path(out_dir), resume=resume, progress=progress,
+                      extra_views=extra_views, on_epoch_end=on_epoch_end)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(
+    config: Config,
+    features: FeatureSet,
+    out: Path,
+    *,
+    resume: bool,
+    progress: bool,
+    extra_views: ExtraViews | None,
+    on_epoch_end: Callable[[str, int, float], None] | None,
+) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     method = config.train.method
     if method in PLUGIN_MODULES and method not in EXTERNAL_TRAINERS and method not in EXTRA_VIEW_FACTORIES:
