@@ -1,0 +1,22 @@
+"""The README's Python example runs as written and gives what its comments say."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) == 1, "README should hold exactly one python example"
+    ns: dict = {"__name__": "readme_example"}
+    exec(compile(blocks[0], str(README), "exec"), ns)
+    W = len(ns["windows"])
+    assert ns["windows"].shape == (W, 3000) and len(ns["record_index"]) == W
+    assert ns["Sx"].shape == (W, 234, 12) and ns["Sx"].dtype == np.float64
+    assert sorted(set(ns["order"].tolist())) == [0, 1, 2]
+    assert ns["z_t"].shape == ns["eps"].shape == (16, 4, 32)
+    assert ns["fs"].features.shape[1:] == (234, ns["fs"].features.shape[2])
+    assert len(ns["fs"].record_ids) == 40
