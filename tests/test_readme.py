@@ -15,7 +15,7 @@ def test_readme_python_example_runs():
     exec(compile(blocks[0], str(README), "exec"), ns)
     W = len(ns["windows"])
     assert ns["windows"].shape == (W, 3000) and len(ns["record_index"]) == W
-    assert ns["Sx"].shape == (W, 234, 12) and ns["Sx"].dtype == np.float64
+    assert ns["Sx"].shape == (W, 234, 11) and ns["Sx"].dtype == np.float64
     assert sorted(set(ns["order"].tolist())) == [0, 1, 2]
     assert ns["z_t"].shape == ns["eps"].shape == (16, 4, 32)
     assert ns["fs"].features.shape[1:] == (234, ns["fs"].features.shape[2])
