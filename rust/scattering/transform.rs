@@ -12,7 +12,7 @@
 //!   the Hermitian part of `Z`.
 
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -81,11 +81,99 @@ impl Sample for f32 {
 pub struct Kernel<F> {
     values: Vec<F>,
     support: Vec<Range<usize>>,
+    /// How the filter folds onto the one output width it is used with, made
+    /// on first use.
+    fold: OnceLock<FoldPlan>,
 }
 
 impl<F: Sample> Kernel<F> {
     fn new(filter: &FourierFilter) -> Self {
-        Kernel { values: filter.values.iter().map(|&v| F::narrow(v)).collect(), support: filter.support.clone() }
+        Kernel {
+            values: filter.values.iter().map(|&v| F::narrow(v)).collect(),
+            support: filter.support.clone(),
+            fold: OnceLock::new(),
+        }
+    }
+
+    /// The fold plan for output width `width` (cached for the first width asked).
+    fn fold_plan(&self, len: usize, width: usize) -> std::borrow::Cow<'_, FoldPlan> {
+        let plan = self.fold.get_or_init(|| FoldPlan::new(&self.support, len, width));
+        if plan.width == width && plan.len == len {
+            std::borrow::Cow::Borrowed(plan)
+        } else {
+            std::borrow::Cow::Owned(FoldPlan::new(&self.support, len, width))
+        }
+    }
+}
+
+/// A stretch of filter bins `src..src + len` landing on output bins
+/// `out..out + len`, read from the negative half (`mirrored`, as conjugates)
+/// or not, and either the first to land there (`assign`) or added.
+#[derive(Clone, Debug)]
+struct Segment {
+    out: usize,
+    src: usize,
+    len: usize,
+    mirrored: bool,
+    assign: bool,
+}
+
+/// The folding of a filter's support onto `width` output bins: the stretches
+/// in the order the plain "zero, then accumulate" loop visits them, so the
+/// sums are the same, but the first stretch on a bin assigns instead of
+/// adding to zero and only the bins no stretch reaches are zeroed (zeroing
+/// the whole buffer was a fifth of the transform's instructions).
+#[derive(Clone, Debug)]
+struct FoldPlan {
+    len: usize,
+    width: usize,
+    segments: Vec<Segment>,
+    zeros: Vec<Range<usize>>,
+}
+
+impl FoldPlan {
+    fn new(support: &[Range<usize>], len: usize, width: usize) -> Self {
+        let nyquist = len / 2;
+        let mut covered = vec![false; width];
+        let mut segments = Vec::new();
+        for range in support {
+            let mut m = range.start;
+            while m < range.end {
+                // a stretch that neither wraps around the output nor crosses Nyquist
+                let offset = m % width;
+                let mut end = range.end.min(m - offset + width);
+                let mirrored = m > nyquist;
+                if !mirrored {
+                    end = end.min(nyquist + 1);
+                }
+                // split where the output bins change from untouched to touched
+                let mut i = 0;
+                while i < end - m {
+                    let assign = !covered[offset + i];
+                    let start = i;
+                    while i < end - m && covered[offset + i] != assign {
+                        covered[offset + i] = true;
+                        i += 1;
+                    }
+                    segments.push(Segment { out: offset + start, src: m + start, len: i - start, mirrored, assign });
+                }
+                m = end;
+            }
+        }
+        let mut zeros = Vec::new();
+        let mut i = 0;
+        while i < width {
+            if covered[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < width && !covered[i] {
+                i += 1;
+            }
+            zeros.push(start..i);
+        }
+        FoldPlan { len, width, segments, zeros }
     }
 }
 
@@ -278,31 +366,41 @@ unsafe fn fold_product_avx2<F: Sample>(half: &[Complex<F>], len: usize, filter: 
 
 #[inline(always)]
 fn fold_product_portable<F: Sample>(half: &[Complex<F>], len: usize, filter: &Kernel<F>, out: &mut [Complex<F>]) {
-    out.fill(Complex::new(F::zero(), F::zero()));
-    let width = out.len();
-    let nyquist = len / 2;
-    for range in &filter.support {
-        let mut m = range.start;
-        while m < range.end {
-            // a stretch that neither wraps around `out` nor crosses Nyquist
-            let offset = m % width;
-            let mut end = range.end.min(m - offset + width);
-            if m <= nyquist {
-                end = end.min(nyquist + 1);
-                let acc = &mut out[offset..offset + end - m];
-                for ((a, h), &f) in acc.iter_mut().zip(&half[m..end]).zip(&filter.values[m..end]) {
+    let plan = filter.fold_plan(len, out.len());
+    let zero = Complex::new(F::zero(), F::zero());
+    for range in &plan.zeros {
+        out[range.clone()].fill(zero);
+    }
+    for seg in &plan.segments {
+        let acc = &mut out[seg.out..seg.out + seg.len];
+        let values = &filter.values[seg.src..seg.src + seg.len];
+        match (seg.mirrored, seg.assign) {
+            (false, true) => {
+                for ((a, h), &f) in acc.iter_mut().zip(&half[seg.src..seg.src + seg.len]).zip(values) {
+                    *a = Complex::new(h.re * f, h.im * f);
+                }
+            }
+            (false, false) => {
+                for ((a, h), &f) in acc.iter_mut().zip(&half[seg.src..seg.src + seg.len]).zip(values) {
                     a.re = a.re + h.re * f;
                     a.im = a.im + h.im * f;
                 }
-            } else {
-                let acc = &mut out[offset..offset + end - m];
-                let mirrored = half[len + 1 - end..=len - m].iter().rev();
-                for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(&filter.values[m..end]) {
-                    a.re = a.re + h.re * f;
-                    a.im = a.im - h.im * f;
+            }
+            (true, assign) => {
+                // bin m > len/2 holds the conjugate of bin len - m
+                let end = seg.src + seg.len;
+                let mirrored = half[len + 1 - end..=len - seg.src].iter().rev();
+                if assign {
+                    for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(values) {
+                        *a = Complex::new(h.re * f, -(h.im * f));
+                    }
+                } else {
+                    for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(values) {
+                        a.re = a.re + h.re * f;
+                        a.im = a.im - h.im * f;
+                    }
                 }
             }
-            m = end;
         }
     }
 }
