@@ -475,7 +475,9 @@ def run(args: argparse.Namespace) -> int:
             if not run_dir.is_dir():
                 raise FileNotFoundError(f"run directory not found: {run_dir}")
             emb = load_embedder(run_dir, device=args.device)
-            t_max = _find_key(run_config(run_dir), "t_max")
+            # Only methods whose views come from the diffusion forward process have a t_max;
+            # the other configs carry the [diffusion] section unused.
+            t_max = _find_key(run_config(run_dir), "t_max") if emb.name in ("dacl", "dacl+diffaug") else None
             embedders.append((emb, {"run_dir": str(run_dir), "t_max": t_max}))
 
     names = [e.name for e, _ in embedders]
