@@ -1,7 +1,7 @@
 //! Profiling driver for the Rust scattering (see benches/PROFILE.md).
 //!
 //! ```text
-//! cargo run --release --example scattering_profile -- [transform|floor] N J Q1 Q2 B ROUNDS [f64|f32]
+//! cargo run --release --example scattering_profile -- [transform|floor|stages] N J Q1 Q2 B ROUNDS [f64|f32]
 //! ```
 //!
 //! `transform` times `Scattering1D::transform` on `B` signals, `ROUNDS` times,
@@ -9,6 +9,7 @@
 //! same FFT plans (realfft forward real FFTs, rustfft complex inverse FFTs,
 //! realfft complex-to-real output FFTs) on the same lengths and in the same
 //! order: the part of the transform no rewrite of the glue code can remove.
+//! `stages` times the floor's FFTs split by stage (order and direction).
 //! It prints thread CPU time per signal (`/proc/thread-self/schedstat`, steady
 //! on a loaded machine) and wall time per signal. Under callgrind, wrap with
 //! `--toggle-collect='*profile_region*'` to count only the timed region.
@@ -43,8 +44,8 @@ fn noise(len: usize, seed: u64) -> Vec<f64> {
 /// FFT lengths per signal: (forward real, complex inverse) per stage, and
 /// the number of output complex-to-real FFTs, derived from the path rules.
 struct FftWork {
-    /// (length, is_complex_inverse) in the transform's order.
-    calls: Vec<(usize, bool)>,
+    /// (length, is_complex_inverse, order) in the transform's order.
+    calls: Vec<(usize, bool, usize)>,
     outputs: usize,
 }
 
@@ -52,20 +53,20 @@ fn fft_work(s: &Scattering1D) -> FftWork {
     let log2_t = s.t().trailing_zeros();
     let len0 = s.n_padded();
     let (f1, f2) = s.families();
-    let mut calls = vec![(len0, false)];
+    let mut calls = vec![(len0, false, 0)];
     let mut outputs = 1;
     for &j1 in &f1.j {
         let k1 = (j1 as u32).min(log2_t);
         let len1 = len0 >> k1;
-        calls.push((len1, true));
-        calls.push((len1, false));
+        calls.push((len1, true, 1));
+        calls.push((len1, false, 1));
         outputs += 1;
         if s.max_order() == 2 {
             for &j2 in f2.j.iter().filter(|&&j2| j2 > j1) {
                 let k2 = (j2 as u32).min(log2_t).saturating_sub(k1);
                 let len2 = len1 >> k2;
-                calls.push((len2, true));
-                calls.push((len2, false));
+                calls.push((len2, true, 2));
+                calls.push((len2, false, 2));
                 outputs += 1;
             }
         }
@@ -78,7 +79,15 @@ fn profile_region<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-fn floor<F: FftNum>(work: &FftWork, out_len: usize, signals: usize, rounds: usize) -> (f64, f64) {
+/// Time the FFTs of `work` whose (order, inverse) passes `keep`; outputs too if `outputs`.
+fn floor<F: FftNum>(
+    work: &FftWork,
+    out_len: usize,
+    signals: usize,
+    rounds: usize,
+    keep: impl Fn(usize, bool) -> bool,
+    outputs: bool,
+) -> (f64, f64) {
     let mut real = RealFftPlanner::<F>::new();
     let mut complex = FftPlanner::<F>::new();
     let lengths: std::collections::BTreeSet<usize> = work.calls.iter().map(|c| c.0).collect();
@@ -95,7 +104,8 @@ fn floor<F: FftNum>(work: &FftWork, out_len: usize, signals: usize, rounds: usiz
     let mut out_real = vec![F::zero(); out_len];
     let mut run = || {
         for _ in 0..signals {
-            for &(len, inverse) in &work.calls {
+            for &(len, inverse, order) in work.calls.iter().filter(|c| keep(c.2, c.1)) {
+                let _ = order;
                 let (forward, inv) = &plans[&len];
                 if inverse {
                     inv.process_with_scratch(&mut buf_complex[..len], &mut scratch);
@@ -103,7 +113,7 @@ fn floor<F: FftNum>(work: &FftWork, out_len: usize, signals: usize, rounds: usiz
                     forward.process_with_scratch(&mut buf_real[..len], &mut half[..len / 2 + 1], &mut scratch).unwrap();
                 }
             }
-            for _ in 0..work.outputs {
+            for _ in 0..if outputs { work.outputs } else { 0 } {
                 out_half[0].im = F::zero();
                 out_half[out_len / 2].im = F::zero();
                 output.process_with_scratch(&mut out_half, &mut out_real, &mut scratch).unwrap();
@@ -154,13 +164,32 @@ fn main() {
     let (cpu, wall) = match (mode.as_str(), dtype.as_str()) {
         ("transform", "f64") => transform(&s, &x64, b, rounds),
         ("transform", "f32") => transform(&s, &x32, b, rounds),
-        ("floor", "f64") => floor::<f64>(&work, out_len, b, rounds),
-        ("floor", "f32") => floor::<f32>(&work, out_len, b, rounds),
+        ("floor", "f64") => floor::<f64>(&work, out_len, b, rounds, |_, _| true, true),
+        ("floor", "f32") => floor::<f32>(&work, out_len, b, rounds, |_, _| true, true),
+        ("stages", _) => {
+            let stages: [(&str, Box<dyn Fn(usize, bool) -> bool>, bool); 6] = [
+                ("order-0 forward real", Box::new(|o, _| o == 0), false),
+                ("order-1 complex inverse", Box::new(|o, i| o == 1 && i), false),
+                ("order-1 forward real", Box::new(|o, i| o == 1 && !i), false),
+                ("order-2 complex inverse", Box::new(|o, i| o == 2 && i), false),
+                ("order-2 forward real", Box::new(|o, i| o == 2 && !i), false),
+                ("low-pass output C2R", Box::new(|_, _| false), true),
+            ];
+            for (name, keep, outputs) in stages {
+                let (cpu, wall) = if dtype == "f32" {
+                    floor::<f32>(&work, out_len, b, rounds, keep, outputs)
+                } else {
+                    floor::<f64>(&work, out_len, b, rounds, keep, outputs)
+                };
+                println!("  stage {name:24}: cpu {cpu:.4} ms/signal, wall {wall:.4} ms/signal");
+            }
+            (f64::NAN, f64::NAN)
+        }
         other => panic!("unknown mode/dtype {other:?}"),
     };
     let mut by_len = std::collections::BTreeMap::<(usize, bool), usize>::new();
     for &c in &work.calls {
-        *by_len.entry(c).or_default() += 1;
+        *by_len.entry((c.0, c.1)).or_default() += 1;
     }
     println!(
         "{mode} {dtype} N={n} J={j} Q=({q1},{q2}) B={b} rounds={rounds}: cpu {cpu:.4} ms/signal, wall {wall:.4} ms/signal"
