@@ -5,6 +5,7 @@ Usage::
     .venv/bin/python benches/compare.py --out benches/results            # full grid (~20 min idle)
     .venv/bin/python benches/compare.py --out /tmp/smoke --quick         # smoke run (~1 min)
     .venv/bin/python benches/compare.py --out DIR --configs 9000:8:8 --batches 1 64 512
+    .venv/bin/python benches/compare.py --out DIR --from-json DIR/results.json   # redraw only
 
 For every parameter set ``N:J:Q`` (``Q`` is ``8`` or ``8,2``) each competitor
 runs in its own child process (so its peak RSS, ``ru_maxrss``, is its own):
@@ -206,6 +207,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -217,19 +219,21 @@ def plots(results: dict[str, Any], out: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for ax, (ours, ref) in zip(axes, PAIRS):
-        for cfg, comp in results["timings"].items():
+        for i, (cfg, comp) in enumerate(results["timings"].items()):
+            # one colour per parameter set: solid Rust, dashed kymatio
             for name, style in [(ours, "-o"), (ref, "--s")]:
                 if name in comp:
                     rows = comp[name]["rows"]
                     ax.plot([r["batch"] for r in rows], [r["cpu_ms_per_signal"] for r in rows], style,
-                            label=f"{name} {cfg}")
+                            color=f"C{i % 10}", label=f"{name} {cfg}")
         ax.set(xscale="log", yscale="log", xlabel="batch size B", title=f"{ours} vs kymatio {ref}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, ncol=2)
     axes[0].set_ylabel("CPU ms per signal (all threads)")
     fig.tight_layout()
     with tempfile.NamedTemporaryFile(dir=out, suffix=".png", delete=False) as tmp:
         fig.savefig(tmp.name, dpi=110)
+    os.chmod(tmp.name, 0o644)
     os.replace(tmp.name, out / "time_vs_batch.png")
     plt.close(fig)
 
@@ -249,6 +253,7 @@ def plots(results: dict[str, Any], out: Path) -> None:
         fig.tight_layout()
         with tempfile.NamedTemporaryFile(dir=out, suffix=".png", delete=False) as tmp:
             fig.savefig(tmp.name, dpi=110)
+        os.chmod(tmp.name, 0o644)
         os.replace(tmp.name, out / "scaling.png")
         plt.close(fig)
 
@@ -335,6 +340,7 @@ def main() -> None:
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--scaling-batch", type=int, default=16)
     parser.add_argument("--note", default="", help="free text written into the report (e.g. 'under load')")
+    parser.add_argument("--from-json", type=Path, help="only rewrite report.md and the plots from this results.json")
     # child-process arguments
     parser.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--_scaling", action="store_true", help=argparse.SUPPRESS)
@@ -345,6 +351,14 @@ def main() -> None:
     args = parser.parse_args()
     if args._child:
         (scaling_child if args._scaling else child)(args)
+        return
+
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        args.out.mkdir(parents=True, exist_ok=True)
+        plots(results, args.out)
+        write_atomic(args.out / "report.md", report_md(results).encode())
+        print(f"wrote {args.out / 'report.md'}")
         return
 
     configs = args.configs or (QUICK_CONFIGS if args.quick else FULL_CONFIGS)
