@@ -650,6 +650,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path("runs") / config.train.method.replace("+", "_")
     train(config, features, out, resume=args.resume, progress=not args.no_progress)
     history = json.loads((out / HISTORY).read_text()) if (out / HISTORY).is_file() else {}
+    if not isinstance(history, dict):  # external trainers (DiffAug) write their own per-epoch list
+        history = {}
     for stage, rows in history.get("stages", {}).items():
         best = history.get("best_epoch", {}).get(stage)
         last = rows[-1] if rows else {}
