@@ -58,6 +58,19 @@ fn int_or_tuple(value: &Bound<'_, PyAny>, name: &str, max: usize) -> PyResult<Ve
     Ok(vec![int_arg(value, name)?])
 }
 
+/// `Q`: an int `q1` (meaning `(q1, 1)`) or a tuple `(q1,)` / `(q1, q2)`, all >= 1.
+fn q_arg(value: &Bound<'_, PyAny>) -> PyResult<(usize, usize)> {
+    let q = int_or_tuple(value, "Q", 2)?;
+    if q.iter().any(|&v| v < 1) {
+        return Err(PyValueError::new_err(format!("Q should always be >= 1, got {q:?}")));
+    }
+    Ok((q[0] as usize, q.get(1).map_or(1, |&v| v as usize)))
+}
+
+fn max_order_arg(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    non_negative(int_arg(value, "max_order")?, "max_order")
+}
+
 /// 1-D wavelet scattering, numerically identical to kymatio's Scattering1D.
 #[pyclass(module = "dacl._native", name = "Scattering1D", frozen)]
 pub struct PyScattering1D {
@@ -68,32 +81,23 @@ pub struct PyScattering1D {
 impl PyScattering1D {
     #[new]
     #[pyo3(
-        signature = (J, shape, Q=None, T=None, max_order=None, reduction="mean"),
+        signature = (J, shape, Q=(1, 1), T=None, max_order=2, reduction="mean"),
+        // Written out because pyo3 renders a tuple default as `...`.
         text_signature = "(J, shape, Q=1, T=None, max_order=2, reduction='mean')"
     )]
     #[allow(non_snake_case)]
     fn new(
         J: &Bound<'_, PyAny>,
         shape: &Bound<'_, PyAny>,
-        Q: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = q_arg)] Q: (usize, usize),
         T: Option<&Bound<'_, PyAny>>,
-        max_order: Option<&Bound<'_, PyAny>>,
+        #[pyo3(from_py_with = max_order_arg)] max_order: usize,
         reduction: &str,
     ) -> PyResult<Self> {
         let j = int_arg(J, "J")?;
         let j = u32::try_from(j).map_err(|_| PyValueError::new_err(format!("J must be >= 0, got {j}")))?;
         let n = int_or_tuple(shape, "shape", 1)?.first().copied().unwrap_or(0);
         let n = non_negative(n, "shape")?;
-        let q = match Q {
-            None => (1, 1),
-            Some(q) => {
-                let q = int_or_tuple(q, "Q", 2)?;
-                if q.iter().any(|&v| v < 1) {
-                    return Err(PyValueError::new_err(format!("Q should always be >= 1, got {q:?}")));
-                }
-                (q[0] as usize, q.get(1).map_or(1, |&v| v as usize))
-            }
-        };
         let t = match T {
             None => None,
             Some(t) if t.is_none() => None,
@@ -101,10 +105,6 @@ impl PyScattering1D {
                 let t = int_arg(t, "T")?;
                 Some(usize::try_from(t).map_err(|_| PyValueError::new_err(format!("T must be >= 1, got {t}")))?)
             }
-        };
-        let max_order = match max_order {
-            None => 2,
-            Some(m) => non_negative(int_arg(m, "max_order")?, "max_order")?,
         };
         let reduction = match reduction {
             "mean" => Reduction::Mean,
@@ -115,7 +115,7 @@ impl PyScattering1D {
                 )))
             }
         };
-        Ok(PyScattering1D { inner: Scattering1D::new(j, n, q, t, max_order, reduction)? })
+        Ok(PyScattering1D { inner: Scattering1D::new(j, n, Q, t, max_order, reduction)? })
     }
 
     #[getter(J)]

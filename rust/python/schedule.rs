@@ -31,6 +31,10 @@ fn u64_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
     })
 }
 
+fn offset_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+    u64_arg(obj, "offset")
+}
+
 fn timesteps_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     let v = int_arg(obj, "timesteps")?;
     if v <= 0 {
@@ -200,22 +204,18 @@ impl PyNoiseSchedule {
     }
 
     /// z_t = sqrt(ᾱ_t) z0 + sqrt(1 - ᾱ_t) ε. Returns `(z_t, eps)`.
-    #[pyo3(signature = (z0, t, seed, offset=None, num_threads=None))]
+    #[pyo3(signature = (z0, t, seed, offset=0, num_threads=None))]
     fn q_sample<'py>(
         &self,
         py: Python<'py>,
         z0: &Bound<'py, PyAny>,
         t: &Bound<'py, PyAny>,
         seed: &Bound<'py, PyAny>,
-        offset: Option<Bound<'py, PyAny>>,
+        #[pyo3(from_py_with = offset_arg)] offset: u64,
         num_threads: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         let is_f64 = check_z0(z0)?;
         let seed = u64_arg(seed, "seed")?;
-        let offset = match &offset {
-            Some(o) if !o.is_none() => u64_arg(o, "offset")?,
-            _ => 0,
-        };
         let threads = threads_arg(num_threads.as_ref())?;
         let t_arr = t
             .cast::<PyUntypedArray>()
@@ -246,12 +246,12 @@ impl PyNoiseSchedule {
 /// Standard normals (float64) at stream positions `offset .. offset + size`
 /// of `seed`: the same numbers `q_sample` uses for its ε.
 #[pyfunction]
-#[pyo3(signature = (shape_or_n, seed, offset=None))]
+#[pyo3(signature = (shape_or_n, seed, offset=0))]
 fn standard_normal<'py>(
     py: Python<'py>,
     shape_or_n: &Bound<'py, PyAny>,
     seed: &Bound<'py, PyAny>,
-    offset: Option<Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = offset_arg)] offset: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let shape: Vec<usize> = if let Ok(tuple) = shape_or_n.cast::<PyTuple>() {
         tuple
@@ -278,10 +278,6 @@ fn standard_normal<'py>(
         .filter(|&s| s <= (1usize << 40))
         .ok_or_else(|| PyValueError::new_err("requested size is too large"))?;
     let seed = u64_arg(seed, "seed")?;
-    let offset = match &offset {
-        Some(o) if !o.is_none() => u64_arg(o, "offset")?,
-        _ => 0,
-    };
     const CHUNK: usize = 1 << 14;
     let mut out = vec![0.0f64; size];
     py.detach(|| {
@@ -315,7 +311,12 @@ fn py_cosine_betas<'py>(py: Python<'py>, timesteps: &Bound<'py, PyAny>, s: f64, 
 
 /// Sigmoid β (Jabri et al. 2022), clipped to [0, `max_beta`].
 #[pyfunction]
-#[pyo3(name = "sigmoid_betas", signature = (timesteps, start=-3.0, end=3.0, tau=1.0, max_beta=0.999))]
+// Written out because pyo3 renders the negative default `start=-3.0` as `...`.
+#[pyo3(
+    name = "sigmoid_betas",
+    signature = (timesteps, start=-3.0, end=3.0, tau=1.0, max_beta=0.999),
+    text_signature = "(timesteps, start=-3.0, end=3.0, tau=1.0, max_beta=0.999)"
+)]
 fn py_sigmoid_betas<'py>(
     py: Python<'py>,
     timesteps: &Bound<'py, PyAny>,

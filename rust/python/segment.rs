@@ -156,6 +156,10 @@ fn run_flat<'py, T: Real + Element>(
     to_python(py, seg)
 }
 
+fn band_order_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
+    positive_arg(obj, "band_order")
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_params(
     fs: f64,
@@ -163,7 +167,7 @@ fn build_params(
     hop: &Bound<'_, PyAny>,
     tail: &str,
     band: Option<(f64, f64)>,
-    band_order: &Bound<'_, PyAny>,
+    band_order: usize,
     zscore: bool,
     target_fs: Option<f64>,
 ) -> PyResult<SegmentParams> {
@@ -173,7 +177,7 @@ fn build_params(
         hop: positive_arg(hop, "hop")?,
         tail: Tail::parse(tail)?,
         band,
-        band_order: positive_arg(band_order, "band_order")?,
+        band_order,
         zscore,
         target_fs,
     })
@@ -182,7 +186,7 @@ fn build_params(
 /// Cut records into fixed windows: resample → zero-phase band-pass → windows
 /// → per-window z-score. Returns `(windows, record_index, starts)`.
 #[pyfunction]
-#[pyo3(signature = (signals, fs, window, hop, *, tail="drop", band=None, band_order=None, zscore=false, target_fs=None, num_threads=None))]
+#[pyo3(signature = (signals, fs, window, hop, *, tail="drop", band=None, band_order=2, zscore=false, target_fs=None, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn segment<'py>(
     py: Python<'py>,
@@ -192,13 +196,12 @@ fn segment<'py>(
     hop: &Bound<'py, PyAny>,
     tail: &str,
     band: Option<(f64, f64)>,
-    band_order: Option<Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = band_order_arg)] band_order: usize,
     zscore: bool,
     target_fs: Option<f64>,
     num_threads: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let order = band_order.unwrap_or_else(|| 2i64.into_pyobject(py).unwrap().into_any());
-    let params = build_params(fs, window, hop, tail, band, &order, zscore, target_fs)?;
+    let params = build_params(fs, window, hop, tail, band, band_order, zscore, target_fs)?;
     let threads = threads_arg(num_threads.as_ref())?;
     if signals.cast::<PyUntypedArray>().is_ok_and(|a| a.ndim() == 1) {
         return Err(PyTypeError::new_err(
@@ -234,7 +237,7 @@ fn segment<'py>(
 /// `segment` for records concatenated in one buffer: record `i` is
 /// `buffer[offsets[i]:offsets[i+1]]`.
 #[pyfunction]
-#[pyo3(signature = (buffer, offsets, fs, window, hop, *, tail="drop", band=None, band_order=None, zscore=false, target_fs=None, num_threads=None))]
+#[pyo3(signature = (buffer, offsets, fs, window, hop, *, tail="drop", band=None, band_order=2, zscore=false, target_fs=None, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn segment_flat<'py>(
     py: Python<'py>,
@@ -245,13 +248,12 @@ fn segment_flat<'py>(
     hop: &Bound<'py, PyAny>,
     tail: &str,
     band: Option<(f64, f64)>,
-    band_order: Option<Bound<'py, PyAny>>,
+    #[pyo3(from_py_with = band_order_arg)] band_order: usize,
     zscore: bool,
     target_fs: Option<f64>,
     num_threads: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let order = band_order.unwrap_or_else(|| 2i64.into_pyobject(py).unwrap().into_any());
-    let params = build_params(fs, window, hop, tail, band, &order, zscore, target_fs)?;
+    let params = build_params(fs, window, hop, tail, band, band_order, zscore, target_fs)?;
     let threads = threads_arg(num_threads.as_ref())?;
     let kind = check_1d_float(buffer, "buffer")?;
     let off_arr = offsets
