@@ -8,15 +8,28 @@ with the GIL released, on rayon threads: ``num_threads=None`` uses rayon's
 global pool (all cores, or ``RAYON_NUM_THREADS``).
 """
 
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Sequence, final
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 
+__all__ = [
+    "__version__",
+    "Scattering1D",
+    "segment",
+    "segment_flat",
+    "NoiseSchedule",
+    "standard_normal",
+    "linear_betas",
+    "cosine_betas",
+    "sigmoid_betas",
+]
+
 # ---------------------------------------------------------------- scattering
 
+@final
 class Scattering1D:
     """1-D wavelet scattering, numerically identical to kymatio's Scattering1D.
 
@@ -27,15 +40,15 @@ class Scattering1D:
     (``ValueError`` otherwise). Filters, padding and FFT plans are built once.
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         J: int,
         shape: int | tuple[int],
         Q: int | tuple[int] | tuple[int, int] = 1,
         T: int | None = None,
         max_order: int = 2,
         reduction: Literal["mean", "sum"] = "mean",
-    ) -> None: ...
+    ) -> Scattering1D: ...
     @property
     def J(self) -> int: ...
     @property
@@ -144,6 +157,7 @@ def sigmoid_betas(
 ) -> npt.NDArray[np.float64]:
     """Sigmoid β schedule (Jabri et al. 2022), clipped to [0, max_beta]."""
 
+@final
 class NoiseSchedule:
     """Diffusion noise schedule with forward noising.
 
@@ -155,11 +169,11 @@ class NoiseSchedule:
     diffusion step ``t + 1``; ``alphas_cumprod[t] = prod(1 - betas[:t+1])``.
     """
 
-    def __init__(
-        self, kind: Literal["linear", "cosine", "sigmoid"], timesteps: int, **params: float
-    ) -> None: ...
+    def __new__(
+        cls, kind: Literal["linear", "cosine", "sigmoid"], timesteps: int, **params: float
+    ) -> NoiseSchedule: ...
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> Literal["linear", "cosine", "sigmoid"]: ...
     @property
     def timesteps(self) -> int: ...
     @property
