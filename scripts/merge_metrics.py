@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from dacl import report
-from dacl.evaluate import write_json_atomic
+from dacl.atomic import write_json
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         curves += other.get("robustness") or []
     if curves:
         doc["robustness"] = curves
-    write_json_atomic(a.results / "metrics.json", doc)
+    write_json(a.results / "metrics.json", doc)
     print(f"wrote {report.write_report(a.results)}")
 
 

@@ -16,7 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from dacl.cli import main as cli_main
 from dacl.config import Config, load_config
 from dacl.context import contextualise
-from dacl.dataset import FeatureSet, write_json_atomic, write_records_csv
+from dacl.atomic import write_json
+from dacl.dataset import FeatureSet, write_records_csv
 from dacl.embedder import load_embedder
 from dacl.train import train
 
@@ -147,7 +148,7 @@ def write_dataset(fs: FeatureSet, path: Path) -> None:
         {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
         for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split)
     ])
-    write_json_atomic(path / "manifest.json", {"status": "complete", "n_shards": 1})
+    write_json(path / "manifest.json", {"status": "complete", "n_shards": 1})
 
 
 def test_cli_train_writes_a_run_that_load_embedder_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,6 @@ Small settings keep it quick: short windows, a small scattering, few records per
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

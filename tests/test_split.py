@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from dacl.cli import main as cli_main
-from dacl.dataset import read_manifest, read_records_csv, write_json_atomic, write_records_csv
+from dacl.atomic import write_json
+from dacl.dataset import read_manifest, read_records_csv, write_records_csv
 from dacl.split import assign_splits, split_dataset
 
 
@@ -87,7 +88,7 @@ def _fake_dataset(path: Path, status="complete") -> list[dict]:
     rows[5].update(status="error", error="signal is empty", n_windows=0)
     path.mkdir()
     write_records_csv(path, rows)
-    write_json_atomic(path / "manifest.json", {"format": "dacl-features", "status": status})
+    write_json(path / "manifest.json", {"format": "dacl-features", "status": status})
     return rows
 
 

@@ -12,12 +12,13 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+
+from dacl.atomic import write_bytes
 
 #: PhysioNet 2017 classes, in the order used for integer labels everywhere.
 CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
@@ -71,28 +72,6 @@ RECORD_COLUMNS: tuple[str, ...] = (
 SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts")
 
 
-def _fsync_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    with open(path, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        _fsync_write(tmp, lambda f: f.write(data))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
-
-
 def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\n", extrasaction="ignore")
@@ -103,7 +82,7 @@ def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
 
 def write_records_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
     """Atomically (re)write ``records.csv`` of the dataset at ``path``."""
-    write_bytes_atomic(Path(path) / RECORDS_CSV, records_csv_bytes(rows))
+    write_bytes(Path(path) / RECORDS_CSV, records_csv_bytes(rows))
 
 
 def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:

@@ -123,7 +123,7 @@ for _m in ("dacl", "gauss-contrastive", "dacl+diffaug", "vae", "dae"):
 
 def load_embedder(run_dir: str | Path, device: str = "cpu") -> Embedder:
     """The frozen embedder of the run written to ``run_dir`` by ``dacl train``."""
-    from dacl.train import resolve_device
+    from dacl.devices import resolve_device
 
     run_dir = Path(run_dir)
     meta_path = run_dir / "embedder.json"

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import tempfile
 import tomllib
 import warnings
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from dacl import metrics
+from dacl.atomic import atomic_output, write_json
 from dacl.dataset import CLASSES, FeatureSet
 
 PROBES = ("logreg", "svm")
@@ -319,34 +318,6 @@ def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
 # ------------------------------------------------------------------- outputs
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
-    """Write JSON via a temp file in the same folder + rename (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_npz_atomic(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
     """The split's provenance (seed, fractions, ...) as recorded in the manifest."""
     info = manifest.get("split")
@@ -394,17 +365,18 @@ def write_results(
     doc = results_document(results, features, features_path)
     for i, r in enumerate(results):
         name = f"embeddings_{i}.npz"
-        save_npz_atomic(
-            out / name,
-            record_ids=r.test_record_ids.astype(str),
-            labels=r.test_labels,
-            probs=r.test_probs,
-            embeddings=r.test_embeddings,
-        )
+        with atomic_output(out / name) as f:
+            np.savez(
+                f,
+                record_ids=r.test_record_ids.astype(str),
+                labels=r.test_labels,
+                probs=r.test_probs,
+                embeddings=r.test_embeddings,
+            )
         doc["methods"][i]["test_records_file"] = name
     if robustness is not None:
         doc["robustness"] = robustness
-    write_json_atomic(out / "metrics.json", doc)
+    write_json(out / "metrics.json", doc, strict=True)
     return out / "metrics.json"
 
 

@@ -62,6 +62,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from dacl.atomic import write_json
 from dacl.corpus import Corpus, Record, RecordError, open_corpus
 from dacl.dataset import (
     MANIFEST,
@@ -72,7 +73,6 @@ from dacl.dataset import (
     read_records_csv,
     records_csv_bytes,
     shard_dirs,
-    write_json_atomic,
     write_records_csv,
 )
 
@@ -430,7 +430,7 @@ def preprocess(
             "runs": [],
         }
         out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out / MANIFEST, manifest)  # first, so `out` is recognisable as ours from now on
+        write_json(out / MANIFEST, manifest)  # first, so `out` is recognisable as ours from now on
     shards_root = out / SHARDS_DIR
     shards_root.mkdir(exist_ok=True)
     for stale in shards_root.glob(".tmp-*"):  # from an interrupted run
@@ -507,7 +507,7 @@ def preprocess(
     })
     complete = len(shard_dirs(out)) == n_chunks
     if not complete:
-        write_json_atomic(out / MANIFEST, manifest)
+        write_json(out / MANIFEST, manifest)
         return out
 
     rows = [row for shard in shard_dirs(out) for row in read_records_csv(shard)]
@@ -522,7 +522,7 @@ def preprocess(
         seconds_total=round(sum(run["seconds"] for run in manifest["runs"]), 3),
     )
     manifest.pop("split", None)
-    write_json_atomic(out / MANIFEST, manifest)
+    write_json(out / MANIFEST, manifest)
     if split is not None:
         from dacl.split import split_dataset
 

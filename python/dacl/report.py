@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from dacl.atomic import atomic_output, write_text
 from dacl.dataset import CLASSES
 
 #: What the DACL paper (arXiv 2509.20048) reports, for reference only; see
@@ -71,14 +71,8 @@ def load_metrics(paths: list[Path]) -> tuple[dict[str, Any], list[tuple[Path, di
 
 def _save(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=130, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as f:
+        fig.savefig(f, format="png", dpi=130, bbox_inches="tight")
 
 
 # --------------------------------------------------------------------- plots
@@ -273,8 +267,5 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
     lines += ["## Protocol", ""] + [f"- {k}: {v}" for k, v in doc.get("protocol", {}).items()] + [""]
 
     path = out / "report.md"
-    fd, tmp = tempfile.mkstemp(prefix=".report.md.", suffix=".tmp", dir=out)
-    with os.fdopen(fd, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, path)
+    write_text(path, "\n".join(lines))
     return path

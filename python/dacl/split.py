@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from dacl.dataset import CLASSES, read_manifest, read_records_csv, write_json_atomic, write_records_csv
+from dacl.atomic import write_json
+from dacl.dataset import CLASSES, read_manifest, read_records_csv, write_records_csv
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -121,7 +122,7 @@ def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIO
     }
     write_records_csv(path, rows)
     manifest["split"] = entry
-    write_json_atomic(path / "manifest.json", manifest)
+    write_json(path / "manifest.json", manifest)
     return entry
 
 

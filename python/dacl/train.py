@@ -41,9 +41,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from dacl.atomic import torch_save, write_text
 from dacl.config import METHODS, Config, config_from_dict, load_config, parse_override, to_toml
 from dacl.context import Standardiser, contextualise
 from dacl.dataset import FeatureSet
+from dacl.devices import resolve_device
 from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views
 from dacl.losses import supcon_loss
 from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
@@ -66,37 +68,6 @@ RESUMABLE_CHANGES = {"epochs", "patience", "device", "amp", "threads", "features
 
 
 # ----------------------------------------------------------------- utilities
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda if available, else cpu."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temp file beside ``path``, then ``os.replace`` (no half-written file)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 class Precision:
     """Autocast on CUDA only (bf16 where supported, else fp16 with loss scaling)."""
@@ -345,7 +316,7 @@ class Trainer:
         self.history.setdefault("best_epoch", {})[stage] = best["epoch"] if best["state"] is not None else len(rows)
         self.resume_state = None
         # Stage finished (also by early stopping): a resume must not train it further.
-        atomic_torch_save({"config": self.config.to_dict(), "stage": None, "done": self.done,
+        torch_save({"config": self.config.to_dict(), "stage": None, "done": self.done,
                            "history": self.history}, self.out_dir / CHECKPOINT)
 
     def _save_checkpoint(
@@ -365,8 +336,8 @@ class Trainer:
             "done": self.done,
             "history": self.history,
         }
-        atomic_torch_save(state, self.out_dir / CHECKPOINT)
-        atomic_write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
+        torch_save(state, self.out_dir / CHECKPOINT)
+        write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
 
     # ---- stages
     def train_vae(self) -> VAE:
@@ -512,9 +483,9 @@ class Trainer:
                 bundle["latent_norm"] = {"mean": mean.cpu(), "std": std.cpu()}
         if "dae" in stages_of(method):
             bundle["dae"] = {k: v.cpu() for k, v in self.train_dae().state_dict().items()}
-        atomic_torch_save(bundle, self.out_dir / MODEL)
-        atomic_write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
-        atomic_write_text(
+        torch_save(bundle, self.out_dir / MODEL)
+        write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
+        write_text(
             self.out_dir / EMBEDDER_JSON,
             json.dumps({"method": method, "model": MODEL, "config": CONFIG_TOML}, indent=2) + "\n",
         )
@@ -582,7 +553,7 @@ def _train(
         except ModuleNotFoundError as err:
             raise ValueError(f"method {method!r} needs {PLUGIN_MODULES[method]}, which is not available: {err}") from err
     if method in EXTERNAL_TRAINERS:
-        atomic_write_text(out / CONFIG_TOML, to_toml(config))
+        write_text(out / CONFIG_TOML, to_toml(config))
         EXTERNAL_TRAINERS[method](config, features, out, device=resolve_device(config.train.device),
                                   resume=resume, progress=progress)
         return out
@@ -590,7 +561,7 @@ def _train(
         raise ValueError(f"method {method!r} has no trainer registered (is {PLUGIN_MODULES.get(method)} complete?)")
     if method == "dacl+diffaug" and extra_views is None and method not in EXTRA_VIEW_FACTORIES:
         raise ValueError("method 'dacl+diffaug' needs DiffAug views: dacl.train_diffaug registered no view factory")
-    atomic_write_text(out / CONFIG_TOML, to_toml(config))
+    write_text(out / CONFIG_TOML, to_toml(config))
     trainer = Trainer(config, features, out, resume=resume, progress=progress, extra_views=extra_views,
                       on_epoch_end=on_epoch_end)
     if method in EXTRA_VIEW_FACTORIES and extra_views is None:

@@ -23,7 +23,6 @@ the uninterrupted one.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from dacl.atomic import torch_save, write_text
 from dacl.config import Config, DiffAugSection, config_from_dict, to_toml
 from dacl.context import contextualise
 from dacl.dataset import FeatureSet
@@ -46,34 +46,13 @@ from dacl.diffaug import (
     VectorScaler,
     make_generator,
 )
+from dacl.devices import resolve_device
 from dacl.losses import soft_contrastive_loss
 
 METHOD = "diffaug"
 
 
 # ------------------------------------------------------------------- helpers
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` = cuda if available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available")
-    return dev
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def phase_plan(cfg: DiffAugSection) -> list[tuple[str, int]]:
@@ -245,7 +224,7 @@ def train_diffaug(
     raw = input_vectors(featureset.features[mask], config, device=str(dev))
     fit_diffaug(raw, config, run_dir, dev, resume=resume, progress=progress)
     d = config.diffaug
-    _atomic_write_text(
+    write_text(
         Path(run_dir) / "embedder.json",
         json.dumps({"method": METHOD, "model": "model.pt", "input": d.input, "dim": d.code_dim}, indent=1),
     )
@@ -302,7 +281,7 @@ def fit_diffaug(
         opt_g.load_state_dict(ck["opt_g"])
         history, start_epoch = ck["history"], ck["epoch"] + 1
         generated = ck["generated"].to(dev) if ck["generated"] is not None else None
-    _atomic_write_text(run_dir / "config.toml", to_toml(config))
+    write_text(run_dir / "config.toml", to_toml(config))
 
     bar = tqdm(range(start_epoch, n_epochs), desc="diffaug", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
@@ -361,7 +340,7 @@ def fit_diffaug(
         history.append(record)
         bar.set_postfix(phase=kind, loss=f"{record['loss']:.4g}")
         if (epoch + 1) % d.checkpoint_every == 0 or epoch + 1 == n_epochs:
-            _atomic_torch_save(
+            torch_save(
                 {
                     "epoch": epoch,
                     "models": {k: v for k, v in models.state_dict().items() if k in ("encoder", "head", "denoiser", "ema")},
@@ -372,11 +351,11 @@ def fit_diffaug(
                 },
                 ckpt_path,
             )
-            _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+            write_text(run_dir / "history.json", json.dumps(history, indent=1))
     bar.close()
 
-    _atomic_torch_save(models.state_dict(), run_dir / "model.pt")
-    _atomic_write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    torch_save(models.state_dict(), run_dir / "model.pt")
+    write_text(run_dir / "history.json", json.dumps(history, indent=1))
     return models
 
 

@@ -1,0 +1,57 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Everything dacl writes that another run may read (manifests, shards' CSVs,
+checkpoints, metrics, plots) goes through here: the bytes go to a temp file in
+the destination folder, are flushed to disk, and ``os.replace`` renames the
+temp file over the destination (atomic on POSIX and Windows within one file
+system). If writing fails or is interrupted, the temp file is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """A binary file object whose contents replace ``path`` when the block exits cleanly."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_output(path) as f:
+        f.write(data)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """``torch.save`` atomically (checkpoints: an interrupted save must not spoil ``--resume``)."""
+    import torch  # only the training commands need torch; keep `import dacl.atomic` light
+
+    with atomic_output(path) as f:
+        torch.save(obj, f)
+
+
+def write_json(path: str | os.PathLike[str], obj: Any, *, strict: bool = False) -> None:
+    """Indented JSON; ``strict=True`` refuses NaN/inf (which plain JSON readers reject)."""
+    write_text(path, json.dumps(obj, indent=2, allow_nan=not strict) + "\n")
