@@ -1,0 +1,26 @@
+"""dacl.atomic: a failed write leaves the old file and no temp file behind."""
+
+import json
+
+import pytest
+
+from dacl.atomic import atomic_output, write_json
+
+
+def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "manifest.json"
+    write_json(target, {"version": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as f:
+            f.write(b'{"version": 2, "half')
+            raise RuntimeError("interrupted")
+    assert json.loads(target.read_text()) == {"version": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+
+
+def test_strict_json_refuses_nan(tmp_path):
+    with pytest.raises(ValueError):
+        write_json(tmp_path / "m.json", {"auroc": float("nan")}, strict=True)
+    assert list(tmp_path.iterdir()) == []
+    write_json(tmp_path / "m.json", {"auroc": float("nan")})  # manifests may hold NaN (kymatio meta)
+    assert "NaN" in (tmp_path / "m.json").read_text()
