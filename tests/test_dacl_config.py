@@ -39,3 +39,12 @@ def test_parse_override() -> None:
     assert parse_override("train.device=cpu") == ("train", "device", "cpu")
     with pytest.raises(ValueError, match="section.key=value"):
         parse_override("t_max=50")
+
+
+def test_bare_name_loads_the_config_shipped_in_the_package(tmp_path: Path, monkeypatch) -> None:
+    from dacl.config import load_config
+
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    assert load_config("tiny") == load_config(CONFIGS / "tiny.toml")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        load_config("nope")

@@ -241,11 +241,24 @@ def config_from_dict(d: dict[str, Any]) -> Config:
     return Config(**sections)
 
 
+def bundled_config(name: str) -> Path:
+    """Path of a config shipped in the package: ``dacl``, ``diffaug``, ``tiny``, ``diffaug-tiny``."""
+    from importlib.resources import files
+
+    return Path(str(files("dacl") / "configs" / f"{name}.toml"))
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Read a TOML config (``None`` = all defaults)."""
+    """Read a TOML config (``None`` = all defaults).
+
+    ``path`` is a file, or the bare name of a config shipped with the package
+    (``--config dacl`` works from any folder, also with dacl installed from a wheel).
+    """
     if path is None:
         return Config()
     path = Path(path)
+    if not path.is_file() and path.suffix == "" and path.parent == Path("."):
+        path = bundled_config(path.name)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     try:

@@ -10,21 +10,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from importlib import resources
 from pathlib import Path
 
 from dacl import cli
-
-
-def _tiny_config() -> Path:
-    """The tiny training config, from a source checkout or the installed package."""
-    for candidate in (
-        Path(__file__).resolve().parents[2] / "configs" / "tiny.toml",
-        Path(str(resources.files("dacl") / "configs" / "tiny.toml")),
-    ):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("configs/tiny.toml not found next to the package")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         ("preprocess the shipped sample", ["preprocess", "--sample", "--out", str(features), "--seed", str(args.seed)]),
         (
             "train DACL (tiny config)",
-            ["train", "--config", str(_tiny_config()), "--features", str(features), "--out", str(run_dir),
+            ["train", "--config", "tiny", "--features", str(features), "--out", str(run_dir),
              "--device", args.device, "--seed", str(args.seed)]
             + (["--resume"] if (run_dir / "checkpoint.pt").exists() else []),
         ),
