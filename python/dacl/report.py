@@ -269,3 +269,100 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
     path = out / "report.md"
     write_text(path, "\n".join(lines))
     return path
+
+
+# ------------------------------------------------------- DiffAug generated views
+
+
+def plot_generated_views(
+    originals: np.ndarray,
+    generated: np.ndarray,
+    others: np.ndarray,
+    path: str | os.PathLike[str],
+    labels: list[str] | None = None,
+    title: str = "DiffAug: original vs generated views",
+    xlabel: str = "input dimension",
+    dim_groups: list[tuple[int, str]] | None = None,
+    max_lines: int = 4,
+) -> None:
+    """Originals ``(n, D)``, their generated views ``(n, K, D)`` and other points ``(m, D)``.
+
+    Left, one row per sample (at most ``max_lines``): the original vector
+    (black) and its K views (colour) as lines over the dimensions;
+    ``dim_groups`` ``[(start, name), ...]`` marks named dimension ranges.
+    Right: a 2-D PCA fitted on originals + others, with the others in grey,
+    each original as a large marker and its views as small markers of the
+    same colour joined to it.
+    """
+    from matplotlib.gridspec import GridSpec
+    from sklearn.decomposition import PCA
+
+    originals, generated, others = (np.asarray(a, dtype=np.float64) for a in (originals, generated, others))
+    if originals.ndim != 2 or generated.ndim != 3 or generated.shape[0] != originals.shape[0] \
+            or generated.shape[2] != originals.shape[1]:
+        raise ValueError(f"expected originals (n, D) and generated (n, K, D); got {originals.shape}, {generated.shape}")
+    if others.ndim != 2 or others.shape[1] != originals.shape[1]:
+        raise ValueError(f"others must be (m, {originals.shape[1]}), got {others.shape}")
+    n, k, dim = generated.shape
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"labels has {len(labels)} entries for {n} samples")
+    names = labels if labels is not None else [f"sample {i}" for i in range(n)]
+    rows = min(n, max_lines)
+
+    fig = Figure(figsize=(14, max(4.5, 2.1 * rows)))
+    grid = GridSpec(rows, 2, figure=fig, width_ratios=[1.6, 1.0], wspace=0.18, hspace=0.12)
+    dims = np.arange(dim)
+    lo = min(originals[:rows].min(), generated[:rows].min())
+    hi = max(originals[:rows].max(), generated[:rows].max())
+    pad = 0.05 * (hi - lo if hi > lo else 1.0)
+    for i in range(rows):
+        ax = fig.add_subplot(grid[i, 0])
+        colour = f"C{i}"
+        for j in range(k):
+            ax.plot(dims, generated[i, j], color=colour, lw=0.6, alpha=0.45, label="generated views" if j == 0 else None)
+        ax.plot(dims, originals[i], color="black", lw=1.0, label="original")
+        for start, name in dim_groups or []:
+            if start > 0:
+                ax.axvline(start - 0.5, color="0.4", ls="--", lw=0.8)
+            ax.text(start + 0.005 * dim, hi + 0.5 * pad, name, fontsize=7, va="top", color="0.3")
+        ax.set_xlim(-0.5, dim - 0.5)
+        ax.set_ylim(lo - pad, hi + 2 * pad)
+        ax.set_ylabel(names[i], fontsize=8, color=colour)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.25)
+        if i == 0:
+            ax.legend(fontsize=7, loc="lower right", ncol=2)
+        if i < rows - 1:
+            ax.tick_params(labelbottom=False)
+        else:
+            ax.set_xlabel(xlabel, fontsize=8)
+
+    ax = fig.add_subplot(grid[:, 1])
+    fit_on = np.concatenate([originals, others])
+    n_comp = min(2, fit_on.shape[0], dim)
+    pca = PCA(n_components=n_comp).fit(fit_on)
+
+    def project(a: np.ndarray) -> np.ndarray:
+        xy = pca.transform(a)
+        return xy if xy.shape[1] == 2 else np.column_stack([xy, np.zeros((len(xy), 2 - xy.shape[1]))])
+
+    if len(others):
+        o = project(others)
+        ax.scatter(o[:, 0], o[:, 1], s=5, color="0.7", alpha=0.6, edgecolors="none", label=f"other windows ({len(o)})")
+    xo = project(originals)
+    xg = project(generated.reshape(n * k, dim)).reshape(n, k, 2)
+    for i in range(n):
+        colour = f"C{i}"
+        for j in range(k):
+            ax.plot([xo[i, 0], xg[i, j, 0]], [xo[i, 1], xg[i, j, 1]], color=colour, lw=0.5, alpha=0.5)
+        ax.scatter(xg[i, :, 0], xg[i, :, 1], s=14, color=colour, edgecolors="none", alpha=0.9)
+        ax.scatter(xo[i, 0], xo[i, 1], s=110, marker="*", color=colour, edgecolors="black", linewidths=0.7,
+                   label=names[i], zorder=3)
+    ratio = pca.explained_variance_ratio_
+    ax.set(xlabel=f"PC 1 ({ratio[0]:.0%} var.)", ylabel=f"PC 2 ({ratio[1]:.0%} var.)" if len(ratio) > 1 else "PC 2",
+           title="PCA (fitted on originals + others); ★ original, • its views")
+    ax.title.set_fontsize(9)
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=7, loc="best", markerscale=0.8)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, Path(path))
