@@ -126,6 +126,7 @@ class DiffAugSection:
     time_embedding: str = "sinusoidal"
     diff_weight: float = 0.01
     ema_decay: float = 0.9999
+    ema_warmup: bool = True  # decay min(ema_decay, (1+n)/(10+n)) at update n; see diffaug.EMA
     sampler: str = "ddim"  # how positives are generated: "ddim" (fast) or "ddpm" (all T steps)
     sample_steps: int = 50
     eta: float = 1.0

@@ -129,7 +129,7 @@ class DiffAugModels:
             dim, d.code_dim, d.timesteps, d.den_hidden, d.den_blocks, d.cond_hidden, d.time_embedding  # type: ignore[arg-type]
         )
         diffusion = Diffusion.from_native(d.schedule, d.timesteps, d.variance, **d.schedule_params)  # type: ignore[arg-type]
-        return cls(encoder, head, denoiser, EMA(denoiser, d.ema_decay), diffusion, scaler, config)
+        return cls(encoder, head, denoiser, EMA(denoiser, d.ema_decay, warmup=d.ema_warmup), diffusion, scaler, config)
 
     def to(self, device: torch.device) -> DiffAugModels:
         for m in (self.encoder, self.head, self.denoiser, self.ema.model, self.diffusion):
