@@ -16,10 +16,21 @@ from dacl._native import (
     standard_normal,
 )
 
+from dacl.corpus import Record, RecordError, open_corpus
+from dacl.dataset import CLASSES, FeatureSet, load_features
+from dacl.preprocess import PreprocessConfig
+
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "CLASSES",
+    "FeatureSet",
+    "PreprocessConfig",
+    "Record",
+    "RecordError",
+    "load_features",
+    "open_corpus",
     "NoiseSchedule",
     "Scattering1D",
     "cosine_betas",
