@@ -61,6 +61,22 @@ def test_evaluate_separable_data_scores_high_with_consistent_cis() -> None:
     assert set(r.test_record_ids) == set(fs.record_ids[fs.record_split == "test"])
 
 
+def test_knn_accuracy_is_on_record_mean_embeddings_train_to_test() -> None:
+    from dacl import metrics
+
+    fs = synthetic_features()
+    r = ev.evaluate(fs, MeanEmbedder(), n_boot=20)
+    emb = MeanEmbedder().embed(fs.features)
+    train, test = fs.window_mask("train"), fs.window_mask("test")
+    tr_rec, tr_emb = metrics.aggregate_by_record(emb[train], fs.record_index[train])
+    te_rec, te_emb = metrics.aggregate_by_record(emb[test], fs.record_index[test])
+    expected = metrics.knn_accuracy(tr_emb, fs.record_labels[tr_rec], te_emb, fs.record_labels[te_rec], k=5)
+    assert r.knn_accuracy == expected > 0.7  # separable classes: well above the 0.25 of chance
+    noise = ev.evaluate(synthetic_features(200, informative=False, seed=1), MeanEmbedder(), n_boot=20)
+    assert noise.knn_accuracy < 0.45
+    assert r.to_dict()["knn_accuracy"] == r.knn_accuracy
+
+
 def test_uninformative_features_score_chance() -> None:
     r = ev.evaluate(synthetic_features(200, informative=False, seed=1), MeanEmbedder(), n_boot=200)
     auc = r.metrics["auroc_af"]

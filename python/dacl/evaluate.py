@@ -102,6 +102,9 @@ class EvalResult:
     test_probs: np.ndarray
     test_embeddings: np.ndarray  # record-mean embeddings, for the 2-D map
     model: Any = field(repr=False, default=None)
+    #: 5-NN accuracy on record-mean embeddings, train records -> test records (the
+    #: DiffAug papers' weight-free probe); NaN when there are fewer than 5 train records.
+    knn_accuracy: float = float("nan")
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -119,6 +122,7 @@ class EvalResult:
             "n_windows": self.n_windows,
             "seed": self.seed,
             "n_boot": self.n_boot,
+            "knn_accuracy": None if np.isnan(self.knn_accuracy) else self.knn_accuracy,
             "notes": self.notes,
             **self.extra,
         }
@@ -278,6 +282,10 @@ def evaluate(
     cm = metrics.confusion_matrix(y_test, probs.argmax(axis=1))
 
     _, rec_emb = metrics.aggregate_by_record(z_test, fs.record_index[test])
+    train_records, train_rec_emb = metrics.aggregate_by_record(z_train, fs.record_index[train])
+    knn = float("nan")
+    if len(train_records) >= 5:
+        knn = metrics.knn_accuracy(train_rec_emb, fs.record_labels[train_records], rec_emb, y_test, k=5)
     n_records, n_windows = split_sizes(fs)
     name = method or (embedder.name if probe == "logreg" else f"{embedder.name} ({probe})")
     return EvalResult(
@@ -298,6 +306,7 @@ def evaluate(
         test_probs=probs,
         test_embeddings=rec_emb.astype(np.float32),
         model=model,
+        knn_accuracy=knn,
         notes=notes,
     )
 
@@ -467,7 +476,7 @@ def run(args: argparse.Namespace) -> int:
         m = r.metrics
         print(
             f"  AUROC AF {_fmt(m['auroc_af'])}  macro {_fmt(m['auroc_macro_ovr'])}  "
-            f"F1 {_fmt(m['f1_challenge'])}  ({r.n_records['test']} test records)",
+            f"F1 {_fmt(m['f1_challenge'])}  5-NN acc {r.knn_accuracy:.4f}  ({r.n_records['test']} test records)",
             flush=True,
         )
 

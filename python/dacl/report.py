@@ -203,10 +203,12 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
               "Per-record scores (mean of window probabilities), test split; value [95 % bootstrap CI "
               "over records]. Probe fitted on train-split windows only.", ""]
     keys = list(METRIC_LABELS)
-    lines += ["| method | probe | " + " | ".join(METRIC_LABELS[k] for k in keys) + " | test records |",
-              "|---|---|" + "---|" * len(keys) + "---:|"]
+    lines += ["| method | probe | " + " | ".join(METRIC_LABELS[k] for k in keys) + " | 5-NN accuracy | test records |",
+              "|---|---|" + "---|" * len(keys) + "---:|---:|"]
     for m in ms:
         cells = [_ci(m["metrics"].get(k)) for k in keys]
+        knn = m.get("knn_accuracy")
+        cells.append("—" if knn is None else f"{knn:.4f}")
         lines += [f"| {m['method']} | {m['probe']} | " + " | ".join(cells) + f" | {m['n_records']['test']} |"]
     lines += ["", "Per-class one-vs-rest AUROC and F1:", "",
               "| method | " + " | ".join(f"AUROC {c}" for c in CLASSES) + " | " + " | ".join(f"F1 {c}" for c in CLASSES) + " |",
