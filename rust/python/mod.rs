@@ -4,6 +4,9 @@
 //! borrow numpy arrays without copying where the layout allows, and run the
 //! Rust work with the GIL released (`py.detach`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -12,6 +15,22 @@ use crate::error::DaclError;
 mod scattering;
 mod schedule;
 mod segment;
+
+/// Rayon pools for explicit `num_threads`, built once per size.
+pub(crate) fn thread_pool(num_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(pool) = pools.get(&num_threads) {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(num_threads)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("cannot start {num_threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(num_threads, pool.clone());
+    Ok(pool)
+}
 
 impl From<DaclError> for PyErr {
     fn from(err: DaclError) -> PyErr {

@@ -1,33 +1,15 @@
 //! `dacl._native.Scattering1D`: the Python face of [`crate::scattering`].
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use numpy::{IxDyn, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyTuple};
 
+use super::thread_pool;
 use crate::scattering::{PathKind, Reduction, Sample, Scattering1D};
 
 /// Most threads one call may ask for.
 const MAX_THREADS: usize = 256;
-
-/// Rayon pools for explicit `num_threads`, built once per size.
-fn thread_pool(num_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(pool) = pools.get(&num_threads) {
-        return Ok(pool.clone());
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(num_threads)
-        .build()
-        .map_err(|e| PyValueError::new_err(format!("cannot start {num_threads} threads: {e}")))?;
-    let pool = Arc::new(pool);
-    pools.insert(num_threads, pool.clone());
-    Ok(pool)
-}
 
 /// A Python int (not bool) as i64; TypeError otherwise, ValueError if huge.
 fn int_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {

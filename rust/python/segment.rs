@@ -19,13 +19,7 @@ pub(super) fn with_threads<T: Send>(num_threads: Option<usize>, f: impl FnOnce()
     match num_threads {
         None => Ok(f()),
         Some(0) => Err(PyValueError::new_err("num_threads must be >= 1 (or None for all cores)")),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}")))?;
-            Ok(pool.install(f))
-        }
+        Some(n) => Ok(super::thread_pool(n)?.install(f)),
     }
 }
 
