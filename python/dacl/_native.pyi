@@ -5,7 +5,9 @@ validates its inputs and raises ``ValueError``/``TypeError`` with a message
 naming the problem; none of them panics. Array inputs must be C-contiguous
 numpy arrays of the stated dtype (they are borrowed, not copied). Work runs
 with the GIL released, on rayon threads: ``num_threads=None`` uses rayon's
-global pool (all cores, or ``RAYON_NUM_THREADS``).
+global pool (all cores, or ``RAYON_NUM_THREADS``), an int in 1..256 a
+dedicated pool of that size. Integer arguments take ``int`` or numpy integers;
+``bool`` and ``float`` are a ``TypeError``.
 """
 
 from typing import Any, Literal, Sequence, final

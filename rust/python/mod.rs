@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 
 use crate::error::DaclError;
 
+mod args;
 mod scattering;
 mod schedule;
 mod segment;

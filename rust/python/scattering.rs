@@ -3,24 +3,11 @@
 use numpy::{IxDyn, PyArray1, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyInt, PyTuple};
+use pyo3::types::{PyDict, PyTuple};
 
+use super::args::{int_arg, threads_arg};
 use super::thread_pool;
 use crate::scattering::{PathKind, Reduction, Sample, Scattering1D};
-
-/// Most threads one call may ask for.
-const MAX_THREADS: usize = 256;
-
-/// A Python int (not bool) as i64; TypeError otherwise, ValueError if huge.
-fn int_arg(value: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
-    if !value.is_instance_of::<PyInt>() || value.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name} must be an int, got {}",
-            value.get_type().name()?
-        )));
-    }
-    value.extract::<i64>().map_err(|_| PyValueError::new_err(format!("{name} is out of range")))
-}
 
 fn non_negative(value: i64, name: &str) -> PyResult<usize> {
     usize::try_from(value).map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
@@ -196,18 +183,7 @@ impl PyScattering1D {
         x: &Bound<'py, PyAny>,
         num_threads: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let num_threads = match num_threads {
-            Some(v) if !v.is_none() => {
-                let threads = int_arg(v, "num_threads")?;
-                if !(1..=MAX_THREADS as i64).contains(&threads) {
-                    return Err(PyValueError::new_err(format!(
-                        "num_threads must be between 1 and {MAX_THREADS}, got {threads}"
-                    )));
-                }
-                Some(threads as usize)
-            }
-            _ => None,
-        };
+        let num_threads = threads_arg(num_threads)?;
         if let Ok(array) = x.cast::<PyArrayDyn<f64>>() {
             return self.run(py, array, num_threads);
         }

@@ -7,29 +7,16 @@ use numpy::{
     dtype, Element, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods,
     PyUntypedArray, PyUntypedArrayMethods, ToPyArray,
 };
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use rayon::prelude::*;
 
-use super::segment::{int_arg, threads_arg, with_threads};
+use super::args::{int_arg, threads_arg, u64_arg};
+use super::segment::with_threads;
 use crate::real::Real;
 use crate::rng::fill_standard_normal;
 use crate::schedule::{cosine_betas, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind};
-
-/// A `u64` argument (seed, offset): negative or too large is a `ValueError`.
-fn u64_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
-    if obj.is_instance_of::<pyo3::types::PyFloat>() {
-        return Err(PyTypeError::new_err(format!("{name} must be an int, got a float")));
-    }
-    obj.extract::<u64>().map_err(|e| {
-        if e.is_instance_of::<PyOverflowError>(obj.py()) {
-            PyValueError::new_err(format!("{name} must be in [0, 2**64)"))
-        } else {
-            PyTypeError::new_err(format!("{name} must be an int"))
-        }
-    })
-}
 
 fn offset_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     u64_arg(obj, "offset")

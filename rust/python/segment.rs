@@ -6,10 +6,11 @@ use numpy::{
     dtype, Element, IntoPyArray, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
     PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
+use super::args::{int_arg, threads_arg};
 use crate::error::DaclError;
 use crate::real::Real;
 use crate::segment::{segment as segment_core, split_flat, SegmentParams, Segments, Tail};
@@ -23,21 +24,6 @@ pub(super) fn with_threads<T: Send>(num_threads: Option<usize>, f: impl FnOnce()
     }
 }
 
-/// An integer argument as `i64`; a too-large int is a `ValueError` (not
-/// `OverflowError`), a non-int a `TypeError`.
-pub(super) fn int_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
-    if obj.is_instance_of::<pyo3::types::PyFloat>() {
-        return Err(PyTypeError::new_err(format!("{name} must be an int, got a float")));
-    }
-    obj.extract::<i64>().map_err(|e| {
-        if e.is_instance_of::<PyOverflowError>(obj.py()) {
-            PyValueError::new_err(format!("{name} is out of range"))
-        } else {
-            PyTypeError::new_err(format!("{name} must be an int"))
-        }
-    })
-}
-
 /// A positive count argument (`window`, `hop`, ...).
 pub(super) fn positive_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
     let v = int_arg(obj, name)?;
@@ -45,20 +31,6 @@ pub(super) fn positive_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<usize
         return Err(PyValueError::new_err(format!("{name} must be > 0, got {v}")));
     }
     Ok(v as usize)
-}
-
-pub(super) fn threads_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
-    match obj {
-        None => Ok(None),
-        Some(o) if o.is_none() => Ok(None),
-        Some(o) => {
-            let v = int_arg(o, "num_threads")?;
-            if v <= 0 {
-                return Err(PyValueError::new_err(format!("num_threads must be >= 1 (or None), got {v}")));
-            }
-            Ok(Some(v as usize))
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
