@@ -31,6 +31,15 @@ def test_mistakes_are_named() -> None:
         Config().replace(train={"method": "simclr"})
     with pytest.raises(FileNotFoundError, match="nope.toml"):
         load_config("nope.toml")
+    with pytest.raises(ValueError, match="normalise_latents must be one of"):
+        Config().replace(diffusion={"normalise_latents": "zscore"})
+
+
+def test_old_boolean_latent_normalisation_still_loads() -> None:
+    # runs written before normalise_latents took a mode stored true/false
+    assert config_from_dict({"diffusion": {"normalise_latents": True}}).diffusion.normalise_latents == "per_dim"
+    assert config_from_dict({"diffusion": {"normalise_latents": False}}).diffusion.normalise_latents == "none"
+    assert Config().replace(diffusion={"normalise_latents": "global"}).diffusion.normalise_latents == "global"
 
 
 def test_parse_override() -> None:

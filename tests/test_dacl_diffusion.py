@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from dacl._native import NoiseSchedule
-from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, q_sample, sample_timesteps
+from dacl.diffusion import (
+    alphas_cumprod,
+    diffusion_views,
+    gaussian_views,
+    latent_standardiser,
+    q_sample,
+    sample_timesteps,
+)
 
 
 def test_alphas_cumprod_comes_from_rust_with_clean_step_prepended() -> None:
@@ -75,3 +82,22 @@ def test_gaussian_views_statistics() -> None:
     assert views.shape == (20000, 2, 2)
     torch.testing.assert_close(views.mean((0, 1)), z0[0], atol=0.01, rtol=0)
     torch.testing.assert_close(views.std((0, 1)), torch.full((2,), 0.3), atol=0.01, rtol=0)
+
+
+def test_latent_standardiser_modes() -> None:
+    g = torch.Generator().manual_seed(0)
+    # two informative dimensions and one the VAE barely uses
+    z = torch.randn(4000, 3, generator=g) * torch.tensor([2.0, 1.0, 0.01]) + torch.tensor([5.0, -1.0, 3.0])
+    mean, std = latent_standardiser(z, "per_dim")
+    zs = (z - mean) / std
+    torch.testing.assert_close(zs.std(dim=0), torch.ones(3))
+    mean, std = latent_standardiser(z, "global")
+    zg = (z - mean) / std
+    torch.testing.assert_close(zg.mean(dim=0), torch.zeros(3), atol=1e-5, rtol=0)
+    assert torch.all(std == std[0])  # one scale for every dimension
+    torch.testing.assert_close(zg.std(dim=0).pow(2).mean(), torch.tensor(1.0), atol=1e-5, rtol=0)
+    assert zg.std(dim=0)[2] < 0.02  # the unused dimension stays small: forward noise swamps it
+    mean, std = latent_standardiser(z, "none")
+    assert torch.equal((z - mean) / std, z)
+    with pytest.raises(ValueError, match="per_dim"):
+        latent_standardiser(z, "zscore")

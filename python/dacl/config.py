@@ -53,6 +53,9 @@ class VAESection:
     patience: int = 0  # early stopping on val loss; 0 = off (best-val weights are still kept)
 
 
+LATENT_NORMS = ("per_dim", "global", "none")
+
+
 @dataclass(frozen=True)
 class DiffusionSection:
     schedule: str = "linear"  # dacl._native.NoiseSchedule kind
@@ -61,10 +64,21 @@ class DiffusionSection:
     t_max: int = 200  # views use t ~ U{1..t_max}: "early stage" diffusion (v3)
     n_views: int = 2  # K noisy views per sample
     include_clean: bool = False  # add z0 itself as one more view
-    # z-score the VAE means (train-split statistics) before diffusing them, so the noise
+    # Standardise the VAE means (train-split statistics) before diffusing them, so the noise
     # scale sqrt(1 - ᾱ_t) means the same whatever the VAE's latent scale (the role of the
     # latent scale factor of Rombach et al. 2022). Also applied to gauss-contrastive views.
-    normalise_latents: bool = True
+    # "per_dim": z-score each dimension; "global": centre, then divide by one scale (the RMS
+    # of the per-dimension stds), which keeps near-collapsed dimensions small instead of
+    # blowing them up to unit variance (large latents with small β have many, measured);
+    # "none". true/false (older configs) mean "per_dim"/"none".
+    normalise_latents: str | bool = "per_dim"
+
+    def __post_init__(self) -> None:
+        norm = self.normalise_latents
+        if isinstance(norm, bool):
+            object.__setattr__(self, "normalise_latents", "per_dim" if norm else "none")
+        elif norm not in LATENT_NORMS:
+            raise ValueError(f"diffusion.normalise_latents must be one of {LATENT_NORMS}, got {norm!r}")
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,21 @@ def gaussian_views(z0: torch.Tensor, n_views: int, sigma: float, generator: torc
     """``(B, K, D)`` views ``z0 + sigma * ε`` (the paper's "Contrastive+GaussianAug" baseline)."""
     noise = torch.randn((z0.shape[0], n_views, z0.shape[1]), generator=generator, device=z0.device, dtype=z0.dtype)
     return z0[:, None, :] + sigma * noise
+
+
+def latent_standardiser(z_train: torch.Tensor, mode: str = "per_dim") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean, std)``, each ``(D,)``, so that ``(z - mean) / std`` is the space the views live in.
+
+    ``"per_dim"`` z-scores every dimension; ``"global"`` centres and divides by
+    one scale, the RMS of the per-dimension stds, so dimensions the VAE barely
+    uses stay small rather than being scaled up to the size of the informative
+    ones; ``"none"`` is the identity.
+    """
+    if mode == "none":
+        return torch.zeros_like(z_train[0]), torch.ones_like(z_train[0])
+    mean, std = z_train.mean(dim=0), z_train.std(dim=0)
+    if mode == "per_dim":
+        return mean, std.clamp_min(1e-6)
+    if mode == "global":
+        return mean, std.pow(2).mean().sqrt().clamp_min(1e-6).expand_as(std).clone()
+    raise ValueError(f"latent standardisation must be 'per_dim', 'global' or 'none', got {mode!r}")

@@ -46,7 +46,7 @@ from dacl.config import METHODS, Config, config_from_dict, load_config, parse_ov
 from dacl.context import Standardiser, contextualise
 from dacl.dataset import FeatureSet
 from dacl.devices import resolve_device
-from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views
+from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
 from dacl.losses import supcon_loss
 from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
 
@@ -396,15 +396,12 @@ class Trainer:
         return supcon_loss(out.projection.reshape(b, v, -1), labels, self.config.encoder.temperature)
 
     def clean_latents(self, vae: VAE) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(z_train, z_val, mean, std)``: the frozen VAE's μ, z-scored with train statistics
-        when ``diffusion.normalise_latents`` (else mean 0, std 1)."""
+        """``(z_train, z_val, mean, std)``: the frozen VAE's μ, standardised with train
+        statistics as ``diffusion.normalise_latents`` says."""
         with torch.no_grad():
             z_train = vae.encode(self.inputs.x_train)[0]
             z_val = vae.encode(self.inputs.x_val)[0] if len(self.inputs.x_val) else z_train[:0]
-        if self.config.diffusion.normalise_latents:
-            mean, std = z_train.mean(dim=0), z_train.std(dim=0).clamp_min(1e-6)
-        else:
-            mean, std = torch.zeros_like(z_train[0]), torch.ones_like(z_train[0])
+        mean, std = latent_standardiser(z_train, self.config.diffusion.normalise_latents)
         return (z_train - mean) / std, (z_val - mean) / std, mean, std
 
     def train_encoder(self, vae: VAE) -> UNet1DEncoder:
