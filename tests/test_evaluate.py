@@ -210,6 +210,22 @@ def test_cli_writes_metrics_json_and_report(tmp_path, monkeypatch) -> None:
     assert not list(out.glob(".*tmp"))
 
 
+def test_methods_are_compared_with_the_first_on_the_same_records() -> None:
+    fs = synthetic_features()
+    base = ev.evaluate(fs, ev.ScatteringPoolEmbedder(), n_boot=50)
+    same = ev.evaluate(fs, ev.ScatteringPoolEmbedder(), n_boot=50)
+    diff = ev.compare_results(same, base, n_boot=50)
+    assert all(e.value == e.low == e.high == 0.0 for e in diff.values())
+    mean_only = ev.evaluate(fs, MeanEmbedder(), n_boot=50)
+    diff = ev.compare_results(mean_only, base, n_boot=50)
+    for key, est in diff.items():
+        assert est.value == pytest.approx(mean_only.metrics[key].value - base.metrics[key].value)
+        assert est.low <= est.value <= est.high
+    other = ev.evaluate(synthetic_features(seed=1), MeanEmbedder(), n_boot=50)
+    with pytest.raises(ValueError, match="not scored on the same test records"):
+        ev.compare_results(other, base)
+
+
 def test_cli_without_methods_is_an_error(capsys, monkeypatch) -> None:
     from dacl import cli, dataset
 
@@ -259,3 +275,25 @@ def test_report_needs_metrics(tmp_path) -> None:
 
     with pytest.raises(FileNotFoundError, match="metrics"):
         report.write_report(tmp_path)
+
+
+def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, capsys) -> None:
+    from dacl import cli, dataset, embedder
+
+    fs = synthetic_features()
+    monkeypatch.setattr(dataset, "load_features", lambda path: fs)
+    monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": MeanEmbedder())
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.toml").write_text("")
+    out = tmp_path / "report"
+    rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
+                   "--n-boot", "50"])
+    assert rc == 0
+    base, other = json.loads((out / "metrics.json").read_text())["methods"]
+    assert "difference_to" not in base
+    d = other["difference_to"]
+    assert d["method"] == "scattering-pool"
+    assert d["auroc_af"]["value"] == pytest.approx(other["metrics"]["auroc_af"]["value"] - base["metrics"]["auroc_af"]["value"])
+    assert "Difference to scattering-pool" in (out / "report.md").read_text()
+    assert "difference to scattering-pool" in capsys.readouterr().out

@@ -134,3 +134,33 @@ def test_roc_points_span_unit_square() -> None:
     assert pts["fpr"][-1] == 1.0 and pts["tpr"][-1] == 1.0
     # Trapezoidal area under the returned points is the AUROC.
     assert np.trapezoid(pts["tpr"], pts["fpr"]) == pytest.approx(metrics.auroc_af_vs_rest(y, probs))
+
+
+def test_paired_difference_of_a_method_with_itself_is_exactly_zero() -> None:
+    y, probs = _synthetic(200, 11)
+    diff = metrics.paired_difference(y, probs, probs, n_boot=100, seed=0)
+    for est in diff.values():
+        assert est.value == est.low == est.high == 0.0
+
+
+def test_paired_difference_detects_a_small_real_gain_that_unpaired_cis_miss() -> None:
+    # B = A plus a little extra evidence for the true class on every record: a small,
+    # consistent gain. Per-method CIs overlap; the paired CI of A - B excludes 0.
+    y, probs_b = _synthetic(400, 12)
+    boost = np.zeros_like(probs_b)
+    boost[np.arange(len(y)), y] = 0.03
+    probs_a = (probs_b + boost) / (probs_b + boost).sum(axis=1, keepdims=True)
+    diff = metrics.paired_difference(y, probs_a, probs_b, n_boot=300, seed=0)["auroc_af"]
+    a = metrics.score_records(y, probs_a, n_boot=300, seed=0)["auroc_af"]
+    b = metrics.score_records(y, probs_b, n_boot=300, seed=0)["auroc_af"]
+    assert a.low < b.high  # the per-method intervals overlap ...
+    assert 0.0 < diff.low <= diff.value <= diff.high  # ... the paired one does not include 0
+    assert diff.value == pytest.approx(a.value - b.value)
+    swapped = metrics.paired_difference(y, probs_b, probs_a, n_boot=300, seed=0)["auroc_af"]
+    assert swapped.value == pytest.approx(-diff.value) and swapped.high < 0.0
+
+
+def test_paired_difference_checks_shapes() -> None:
+    y, probs = _synthetic(50, 13)
+    with pytest.raises(ValueError, match="probs_b"):
+        metrics.paired_difference(y, probs, probs[:-1], n_boot=10)

@@ -480,6 +480,18 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    if len(results) > 1:
+        reference = results[0]  # the training-free baseline when --baseline-scattering is given
+        print(f"difference to {reference.method} (paired bootstrap over the same test records):")
+        for r in results[1:]:
+            diff = compare_results(r, reference, n_boot=args.n_boot, seed=args.seed)
+            r.extra["difference_to"] = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
+            print(
+                f"  {r.method}: AUROC AF {_fmt(diff['auroc_af'], signed=True)}  "
+                f"macro {_fmt(diff['auroc_macro_ovr'], signed=True)}  F1 {_fmt(diff['f1_challenge'], signed=True)}",
+                flush=True,
+            )
+
     curves = None
     if args.robustness:
         from dacl import robustness
@@ -501,5 +513,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(e: metrics.Estimate) -> str:
-    return f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
+def compare_results(a: EvalResult, b: EvalResult, *, n_boot: int = 1000, seed: int = 0) -> dict[str, metrics.Estimate]:
+    """``a - b`` for every metric, paired over the test records both were scored on."""
+    if not np.array_equal(a.test_record_ids, b.test_record_ids) or not np.array_equal(a.test_labels, b.test_labels):
+        raise ValueError(f"{a.method} and {b.method} were not scored on the same test records; cannot pair them")
+    return metrics.paired_difference(a.test_labels, a.test_probs, b.test_probs, n_boot=n_boot, seed=seed)
+
+
+def _fmt(e: metrics.Estimate, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    return f"{e.value:{sign}.4f} [{e.low:{sign}.4f}, {e.high:{sign}.4f}]"

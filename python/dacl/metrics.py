@@ -306,6 +306,36 @@ def score_records(
     }
 
 
+def paired_difference(
+    y_true: np.ndarray,
+    probs_a: np.ndarray,
+    probs_b: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] | None = None,
+) -> dict[str, Estimate]:
+    """``metric(a) - metric(b)`` on the same records, with a paired bootstrap CI.
+
+    Both methods are scored on each resample of the records, so the interval is
+    that of the *difference*: two overlapping per-method CIs do not say whether
+    A beats B, an interval of A - B that excludes 0 does.
+    """
+    y = _check_labels(y_true)
+    pa, pb = _check_probs(probs_a, y.size, "probs_a"), _check_probs(probs_b, y.size, "probs_b")
+    metrics = METRICS if metrics is None else metrics
+    points = {name: fn(y, pa) - fn(y, pb) for name, fn in metrics.items()}
+    samples: dict[str, list[float]] = {name: [] for name in metrics}
+    for idx in bootstrap_indices(y, n_boot, seed):
+        for name, fn in metrics.items():
+            samples[name].append(fn(y[idx], pa[idx]) - fn(y[idx], pb[idx]))
+    return {
+        name: Estimate(points[name], *percentile_interval(np.array(samples[name]), level), level)
+        for name in metrics
+    }
+
+
 def knn_accuracy(
     train_emb: np.ndarray,
     train_labels: np.ndarray,

@@ -217,6 +217,18 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
         auc = [f"{m['auroc_per_class'][c]:.4f}" if c in m["auroc_per_class"] else "—" for c in CLASSES]
         f1 = [f"{m['f1_per_class'][c]:.4f}" if m["f1_per_class"].get(c) is not None else "—" for c in CLASSES]
         lines += [f"| {m['method']} | " + " | ".join(auc + f1) + " |"]
+    diffs = [m for m in ms if "difference_to" in m]
+    if diffs:
+        ref = diffs[0]["difference_to"]["method"]
+        lines += ["", f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
+                  "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
+                  "of none):", "",
+                  "| method | " + " | ".join(f"Δ {METRIC_LABELS[k]}" for k in keys) + " |",
+                  "|---|" + "---|" * len(keys)]
+        for m in diffs:
+            d = m["difference_to"]
+            cells = ["—" if k not in d else f"{d[k]['value']:+.4f} [{d[k]['low']:+.4f}, {d[k]['high']:+.4f}]" for k in keys]
+            lines += [f"| {m['method']} | " + " | ".join(cells) + " |"]
     notes = [f"- {m['method']}: {n}" for m in ms for n in m.get("notes", [])]
     if notes:
         lines += ["", "Notes:", *notes]
