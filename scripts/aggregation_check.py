@@ -1,0 +1,54 @@
+"""Val-split check of how window probabilities are pooled per record (mean, max, geometric mean, q75).
+
+The same probe as ``dacl evaluate`` (fitted on train windows), scored on val records
+(test records dropped first, as in ``scripts/val_probe.py``). ``dacl evaluate`` uses the mean.
+
+    .venv/bin/python scripts/aggregation_check.py DATASET_DIR [RUN_DIR]   # no RUN_DIR: scattering baseline
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from val_probe import val_view
+
+from dacl.dataset import load_features
+from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4
+
+POOLS = {
+    "mean": lambda p: p.mean(axis=0),
+    "max": lambda p: p.max(axis=0),
+    "geometric mean": lambda p: np.exp(np.log(p + 1e-9).mean(axis=0)),
+    "q75": lambda p: np.quantile(p, 0.75, axis=0),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("features")
+    parser.add_argument("run", nargs="?")
+    args = parser.parse_args()
+    fs = val_view(load_features(args.features))
+    if args.run:
+        from dacl.embedder import load_embedder
+
+        embedder = load_embedder(args.run)
+    else:
+        embedder = ScatteringPoolEmbedder()
+    x = embedder.embed(fs.features)
+    ri, split, labels = np.asarray(fs.record_index), np.asarray(fs.record_split), np.asarray(fs.record_labels)
+    train, val = split[ri] == "train", split[ri] == "test"  # val_view renames val to "test"
+    model = make_probe("logreg", 0).fit(x[train], labels[ri[train]])
+    probs, rec = predict_proba4(model, x[val]), ri[val]
+    records = np.unique(rec)
+    y = labels[records]
+    for name, pool in POOLS.items():
+        p = np.stack([pool(probs[rec == r]) for r in records])
+        macro = np.mean([roc_auc_score(y == c, p[:, c]) for c in range(4)])
+        print(f"{name:15s} val AUROC AF {roc_auc_score(y == 1, p[:, 1]):.4f}  macro {macro:.4f}")
+
+
+if __name__ == "__main__":
+    main()
