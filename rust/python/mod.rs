@@ -33,6 +33,14 @@ pub(crate) fn thread_pool(num_threads: usize) -> PyResult<Arc<rayon::ThreadPool>
     Ok(pool)
 }
 
+/// Run `f` on a rayon pool of `num_threads` threads (`None`: the global pool).
+pub(crate) fn with_threads<T: Send>(num_threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    match num_threads {
+        None => Ok(f()),
+        Some(n) => Ok(thread_pool(n)?.install(f)),
+    }
+}
+
 impl From<DaclError> for PyErr {
     fn from(err: DaclError) -> PyErr {
         match err {

@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyTuple};
 use rayon::prelude::*;
 
 use super::args::{int_arg, threads_arg, u64_arg};
-use super::segment::with_threads;
+use super::with_threads;
 use crate::real::Real;
 use crate::rng::fill_standard_normal;
 use crate::schedule::{cosine_betas, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind};
@@ -77,6 +77,7 @@ fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 impl PyNoiseSchedule {
+    #[allow(clippy::too_many_arguments)]
     fn q_sample_typed<'py, T: Real + Element>(
         &self,
         py: Python<'py>,

@@ -11,18 +11,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::args::{int_arg, threads_arg};
+use super::with_threads;
 use crate::error::DaclError;
 use crate::real::Real;
 use crate::segment::{segment as segment_core, split_flat, SegmentParams, Segments, Tail};
-
-/// Run `f` on a rayon pool of `num_threads` threads (`None`: the global pool).
-pub(super) fn with_threads<T: Send>(num_threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
-    match num_threads {
-        None => Ok(f()),
-        Some(0) => Err(PyValueError::new_err("num_threads must be >= 1 (or None for all cores)")),
-        Some(n) => Ok(super::thread_pool(n)?.install(f)),
-    }
-}
 
 /// A positive count argument (`window`, `hop`, ...).
 pub(super) fn positive_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<usize> {
