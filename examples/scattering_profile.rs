@@ -91,8 +91,10 @@ fn floor<F: FftNum>(
     let mut real = RealFftPlanner::<F>::new();
     let mut complex = FftPlanner::<F>::new();
     let lengths: std::collections::BTreeSet<usize> = work.calls.iter().map(|c| c.0).collect();
-    let plans: std::collections::HashMap<usize, _> =
-        lengths.iter().map(|&l| (l, (real.plan_fft_forward(l), complex.plan_fft_inverse(l)))).collect();
+    let plans: std::collections::HashMap<usize, _> = lengths
+        .iter()
+        .map(|&l| (l, (real.plan_fft_forward(l), complex.plan_fft_inverse(l))))
+        .collect();
     let output = real.plan_fft_inverse(out_len);
     let max = *lengths.iter().max().unwrap();
     let zero = Complex::new(F::zero(), F::zero());
@@ -110,13 +112,17 @@ fn floor<F: FftNum>(
                 if inverse {
                     inv.process_with_scratch(&mut buf_complex[..len], &mut scratch);
                 } else {
-                    forward.process_with_scratch(&mut buf_real[..len], &mut half[..len / 2 + 1], &mut scratch).unwrap();
+                    forward
+                        .process_with_scratch(&mut buf_real[..len], &mut half[..len / 2 + 1], &mut scratch)
+                        .unwrap();
                 }
             }
             for _ in 0..if outputs { work.outputs } else { 0 } {
                 out_half[0].im = F::zero();
                 out_half[out_len / 2].im = F::zero();
-                output.process_with_scratch(&mut out_half, &mut out_real, &mut scratch).unwrap();
+                output
+                    .process_with_scratch(&mut out_half, &mut out_real, &mut scratch)
+                    .unwrap();
             }
         }
     };
@@ -126,7 +132,10 @@ fn floor<F: FftNum>(
         profile_region(&mut run);
     }
     let per = (rounds * signals) as f64;
-    ((thread_cpu_ns() - cpu0) as f64 / 1e6 / per, t0.elapsed().as_secs_f64() * 1e3 / per)
+    (
+        (thread_cpu_ns() - cpu0) as f64 / 1e6 / per,
+        t0.elapsed().as_secs_f64() * 1e3 / per,
+    )
 }
 
 fn transform<F: _native::scattering::Sample>(s: &Scattering1D, x: &[F], signals: usize, rounds: usize) -> (f64, f64) {
@@ -194,8 +203,16 @@ fn main() {
     println!(
         "{mode} {dtype} N={n} J={j} Q=({q1},{q2}) B={b} rounds={rounds}: cpu {cpu:.4} ms/signal, wall {wall:.4} ms/signal"
     );
-    println!("  FFTs per signal ({} paths, {} output C2R of length {out_len}):", s.n_paths(), work.outputs);
+    println!(
+        "  FFTs per signal ({} paths, {} output C2R of length {out_len}):",
+        s.n_paths(),
+        work.outputs
+    );
     for ((len, inverse), count) in by_len.iter().rev() {
-        println!("    {:>6} x {count:>3} {}", len, if *inverse { "complex inverse" } else { "real forward" });
+        println!(
+            "    {:>6} x {count:>3} {}",
+            len,
+            if *inverse { "complex inverse" } else { "real forward" }
+        );
     }
 }

@@ -32,7 +32,10 @@ impl DaclError {
 /// Index of the first non-finite value, if any.
 pub fn check_finite(what: &str, values: &[f64]) -> Result<()> {
     match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(DaclError::NonFinite { what: what.to_string(), index }),
+        Some(index) => Err(DaclError::NonFinite {
+            what: what.to_string(),
+            index,
+        }),
         None => Ok(()),
     }
 }

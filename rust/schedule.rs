@@ -26,7 +26,9 @@ fn check_timesteps(timesteps: usize) -> Result<()> {
 
 fn check_max_beta(max_beta: f64) -> Result<()> {
     if !(max_beta > 0.0 && max_beta < 1.0) {
-        return Err(DaclError::invalid(format!("max_beta must be in (0, 1), got {max_beta}")));
+        return Err(DaclError::invalid(format!(
+            "max_beta must be in (0, 1), got {max_beta}"
+        )));
     }
     Ok(())
 }
@@ -58,7 +60,9 @@ pub fn cosine_betas(timesteps: usize, s: f64, max_beta: f64) -> Result<Vec<f64>>
     check_timesteps(timesteps)?;
     check_max_beta(max_beta)?;
     if !(s.is_finite() && s >= 0.0) {
-        return Err(DaclError::invalid(format!("cosine schedule needs a finite offset s >= 0, got {s}")));
+        return Err(DaclError::invalid(format!(
+            "cosine schedule needs a finite offset s >= 0, got {s}"
+        )));
     }
     let big_t = timesteps as f64;
     let f = |k: usize| {
@@ -170,7 +174,14 @@ impl NoiseSchedule {
         let alphas_cumprod = alphas_cumprod(&betas);
         let sqrt_abar = alphas_cumprod.iter().map(|a| a.sqrt()).collect();
         let sqrt_one_minus_abar = alphas_cumprod.iter().map(|a| (1.0 - a).sqrt()).collect();
-        NoiseSchedule { kind, betas, alphas, alphas_cumprod, sqrt_abar, sqrt_one_minus_abar }
+        NoiseSchedule {
+            kind,
+            betas,
+            alphas,
+            alphas_cumprod,
+            sqrt_abar,
+            sqrt_one_minus_abar,
+        }
     }
 
     pub fn timesteps(&self) -> usize {
@@ -207,7 +218,11 @@ impl NoiseSchedule {
         }
         let big_t = self.timesteps();
         if let Some(i) = t.iter().position(|&s| s < 0 || s as u64 >= big_t as u64) {
-            let at = if views == 1 { format!("t[{i}]") } else { format!("t[{}, {}]", i / views, i % views) };
+            let at = if views == 1 {
+                format!("t[{i}]")
+            } else {
+                format!("t[{}, {}]", i / views, i % views)
+            };
             return Err(DaclError::invalid(format!(
                 "{at} = {} is outside [0, {big_t}) (index t means diffusion step t+1)",
                 t[i]
@@ -257,7 +272,9 @@ mod tests {
     }
 
     fn cosine_f(k: f64, big_t: f64, s: f64) -> f64 {
-        (((k / big_t + s) / (1.0 + s)) * std::f64::consts::PI / 2.0).cos().powi(2)
+        (((k / big_t + s) / (1.0 + s)) * std::f64::consts::PI / 2.0)
+            .cos()
+            .powi(2)
     }
 
     #[test]
@@ -306,10 +323,15 @@ mod tests {
         let b = sigmoid_betas(big_t, start, end, tau, 0.999).unwrap();
         let ab = alphas_cumprod(&b);
         let sg = |x: f64| 1.0 / (1.0 + (-x).exp());
-        let gamma = |x: f64| (sg(end / tau) - sg((x * (end - start) + start) / tau)) / (sg(end / tau) - sg(start / tau));
+        let gamma =
+            |x: f64| (sg(end / tau) - sg((x * (end - start) + start) / tau)) / (sg(end / tau) - sg(start / tau));
         for k in 1..big_t {
             // ᾱ(T) = 0 exactly in closed form, so the last step is clipped.
-            assert_relative_eq!(ab[k - 1], gamma(k as f64 / big_t as f64) / gamma(0.0), max_relative = 1e-9);
+            assert_relative_eq!(
+                ab[k - 1],
+                gamma(k as f64 / big_t as f64) / gamma(0.0),
+                max_relative = 1e-9
+            );
         }
         assert_eq!(b[big_t - 1], 0.999);
     }
@@ -334,7 +356,9 @@ mod tests {
         let t: Vec<i64> = (0..batch * views).map(|i| (i * 13 % 100) as i64).collect();
         let mut z = vec![0.0; batch * views * dim];
         let mut e = vec![0.0; batch * views * dim];
-        sched.q_sample(&z0, batch, dim, &t, views, 42, 11, &mut z, &mut e).unwrap();
+        sched
+            .q_sample(&z0, batch, dim, &t, views, 42, 11, &mut z, &mut e)
+            .unwrap();
         for r in 0..batch * views {
             let ab = sched.alphas_cumprod[t[r] as usize];
             for j in 0..dim {
@@ -348,7 +372,17 @@ mod tests {
         let mut e2 = vec![0.0; 2 * views * dim];
         let off = 11 + (3 * views * dim) as u64;
         sched
-            .q_sample(&z0[3 * dim..], 2, dim, &t[3 * views..], views, 42, off, &mut z2, &mut e2)
+            .q_sample(
+                &z0[3 * dim..],
+                2,
+                dim,
+                &t[3 * views..],
+                views,
+                42,
+                off,
+                &mut z2,
+                &mut e2,
+            )
             .unwrap();
         assert_eq!(&z[3 * views * dim..], &z2[..]);
         assert_eq!(&e[3 * views * dim..], &e2[..]);
@@ -356,7 +390,9 @@ mod tests {
         let bad = vec![0i64, 100];
         let mut zz = vec![0.0; 2 * dim];
         let mut ee = vec![0.0; 2 * dim];
-        let err = sched.q_sample(&z0[..2 * dim], 2, dim, &bad, 1, 0, 0, &mut zz, &mut ee).unwrap_err();
+        let err = sched
+            .q_sample(&z0[..2 * dim], 2, dim, &bad, 1, 0, 0, &mut zz, &mut ee)
+            .unwrap_err();
         assert!(err.to_string().contains("t[1] = 100"), "{err}");
     }
 }

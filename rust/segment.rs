@@ -63,7 +63,9 @@ impl Tail {
             "drop" => Ok(Tail::Drop),
             "pad" => Ok(Tail::Pad),
             "reflect" => Ok(Tail::Reflect),
-            other => Err(DaclError::invalid(format!("tail must be 'drop', 'pad' or 'reflect', got {other:?}"))),
+            other => Err(DaclError::invalid(format!(
+                "tail must be 'drop', 'pad' or 'reflect', got {other:?}"
+            ))),
         }
     }
 }
@@ -122,7 +124,10 @@ pub fn rational_ratio(fs: f64, target: f64) -> Result<(u64, u64)> {
             break;
         }
         let a_u = a as u64;
-        let (p2, q2) = (a_u.saturating_mul(p1).saturating_add(p0), a_u.saturating_mul(q1).saturating_add(q0));
+        let (p2, q2) = (
+            a_u.saturating_mul(p1).saturating_add(p0),
+            a_u.saturating_mul(q1).saturating_add(q0),
+        );
         if p2 > MAX_RATE_FACTOR || q2 > MAX_RATE_FACTOR {
             break;
         }
@@ -250,7 +255,9 @@ fn nearest(zeros: &[f64], to: Complex<f64>) -> usize {
 /// circle last, each with its nearest zeros) and the gain in the first section.
 pub fn butter_bandpass(order: usize, lo: f64, hi: f64, fs: f64) -> Result<Vec<Sos>> {
     if order == 0 || order > MAX_BAND_ORDER {
-        return Err(DaclError::invalid(format!("band_order must be in [1, {MAX_BAND_ORDER}], got {order}")));
+        return Err(DaclError::invalid(format!(
+            "band_order must be in [1, {MAX_BAND_ORDER}], got {order}"
+        )));
     }
     let nyq = fs / 2.0;
     if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo < hi && hi < nyq) {
@@ -292,7 +299,10 @@ pub fn butter_bandpass(order: usize, lo: f64, hi: f64, fs: f64) -> Result<Vec<So
     let mut poles: Vec<Complex<f64>> = cplx;
     poles.extend(reals.iter().map(|&r| Complex::new(r, 0.0)));
     // N zeros at z = +1 (from s = 0) and N at z = -1 (from s = ∞).
-    let mut zeros: Vec<f64> = std::iter::repeat(-1.0).take(n).chain(std::iter::repeat(1.0).take(n)).collect();
+    let mut zeros: Vec<f64> = std::iter::repeat(-1.0)
+        .take(n)
+        .chain(std::iter::repeat(1.0).take(n))
+        .collect();
 
     let mut sos = vec![[0.0; 6]; n];
     for si in (0..n).rev() {
@@ -372,7 +382,11 @@ pub fn sosfiltfilt(sos: &[Sos], x: &[f64]) -> Result<Vec<f64>> {
     let edge = sosfiltfilt_padlen(sos);
     let n = x.len();
     if n <= edge {
-        return Err(DaclError::TooShort { what: "signal to band-pass".into(), len: n, needed: edge + 1 });
+        return Err(DaclError::TooShort {
+            what: "signal to band-pass".into(),
+            len: n,
+            needed: edge + 1,
+        });
     }
     let mut ext = Vec::with_capacity(n + 2 * edge);
     ext.extend((1..=edge).rev().map(|i| 2.0 * x[0] - x[i]));
@@ -448,7 +462,9 @@ struct Prepared {
 fn validate(params: &SegmentParams) -> Result<Prepared> {
     let fs = params.fs;
     if !(fs.is_finite() && fs > 0.0) {
-        return Err(DaclError::invalid(format!("fs must be a finite positive rate, got {fs}")));
+        return Err(DaclError::invalid(format!(
+            "fs must be a finite positive rate, got {fs}"
+        )));
     }
     if params.window == 0 {
         return Err(DaclError::invalid("window must be > 0"));
@@ -459,7 +475,9 @@ fn validate(params: &SegmentParams) -> Result<Prepared> {
     let (resample, fs_out) = match params.target_fs {
         Some(t) => {
             if !(t.is_finite() && t > 0.0) {
-                return Err(DaclError::invalid(format!("target_fs must be a finite positive rate, got {t}")));
+                return Err(DaclError::invalid(format!(
+                    "target_fs must be a finite positive rate, got {t}"
+                )));
             }
             if t == fs {
                 (None, fs)
@@ -489,7 +507,10 @@ fn process_record<T: Real>(
     for (i, v) in x.iter().enumerate() {
         let v = v.to_f64();
         if !v.is_finite() {
-            return Err(DaclError::NonFinite { what: format!("record {index}"), index: i });
+            return Err(DaclError::NonFinite {
+                what: format!("record {index}"),
+                index: i,
+            });
         }
         sig.push(v);
     }
@@ -600,7 +621,10 @@ pub fn split_flat<'a, T>(buffer: &'a [T], offsets: &[i64]) -> Result<Vec<&'a [T]
             )));
         }
     }
-    Ok(offsets.windows(2).map(|w| &buffer[w[0] as usize..w[1] as usize]).collect())
+    Ok(offsets
+        .windows(2)
+        .map(|w| &buffer[w[0] as usize..w[1] as usize])
+        .collect())
 }
 
 #[cfg(test)]
@@ -608,7 +632,16 @@ mod tests {
     use super::*;
 
     fn params(window: usize, hop: usize, tail: Tail) -> SegmentParams {
-        SegmentParams { fs: 100.0, window, hop, tail, band: None, band_order: 2, zscore: false, target_fs: None }
+        SegmentParams {
+            fs: 100.0,
+            window,
+            hop,
+            tail,
+            band: None,
+            band_order: 2,
+            zscore: false,
+            target_fs: None,
+        }
     }
 
     #[test]
@@ -646,7 +679,13 @@ mod tests {
         assert!(err.to_string().contains("record 1"), "{err}");
         let c = vec![1.0, f64::NAN];
         let err = segment(&[&a[..], &c[..]], &params(4, 3, Tail::Pad)).unwrap_err();
-        assert_eq!(err, DaclError::NonFinite { what: "record 1".into(), index: 1 });
+        assert_eq!(
+            err,
+            DaclError::NonFinite {
+                what: "record 1".into(),
+                index: 1
+            }
+        );
         assert!(segment::<f64>(&[], &params(4, 3, Tail::Pad)).is_err());
         assert!(segment(&[&a[..]], &params(0, 3, Tail::Pad)).is_err());
     }
@@ -673,7 +712,9 @@ mod tests {
     #[test]
     fn resample_preserves_a_slow_sine() {
         // A 1 Hz sine at 300 Hz resampled to 250 Hz stays a 1 Hz sine away from the ends.
-        let x: Vec<f64> = (0..3000).map(|i| (2.0 * std::f64::consts::PI * i as f64 / 300.0).sin()).collect();
+        let x: Vec<f64> = (0..3000)
+            .map(|i| (2.0 * std::f64::consts::PI * i as f64 / 300.0).sin())
+            .collect();
         let y = resample_poly(&x, 5, 6);
         assert_eq!(y.len(), 2500);
         for (k, v) in y.iter().enumerate().skip(100).take(2300) {
@@ -687,7 +728,9 @@ mod tests {
         let sos = butter_bandpass(2, 0.5, 40.0, 500.0).unwrap();
         assert_eq!(sos.len(), 2);
         let n = 5000;
-        let tone: Vec<f64> = (0..n).map(|i| (2.0 * std::f64::consts::PI * 10.0 * i as f64 / 500.0).sin() + 3.0).collect();
+        let tone: Vec<f64> = (0..n)
+            .map(|i| (2.0 * std::f64::consts::PI * 10.0 * i as f64 / 500.0).sin() + 3.0)
+            .collect();
         let y = sosfiltfilt(&sos, &tone).unwrap();
         for i in 1000..4000 {
             let expect = (2.0 * std::f64::consts::PI * 10.0 * i as f64 / 500.0).sin();

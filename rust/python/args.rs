@@ -24,7 +24,10 @@ pub(super) fn u64_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<u64> {
 
 fn extract_int<'py, T: FromPyObjectOwned<'py>>(obj: &Bound<'py, PyAny>, name: &str, out_of_range: &str) -> PyResult<T> {
     let type_error = || -> PyResult<PyErr> {
-        Ok(PyTypeError::new_err(format!("{name} must be an int, got {}", obj.get_type().name()?)))
+        Ok(PyTypeError::new_err(format!(
+            "{name} must be an int, got {}",
+            obj.get_type().name()?
+        )))
     };
     if obj.is_instance_of::<PyBool>() || obj.is_instance_of::<PyFloat>() {
         return Err(type_error()?);
@@ -46,7 +49,9 @@ pub(super) fn threads_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usi
     };
     let v = int_arg(obj, "num_threads")?;
     if !(1..=MAX_THREADS as i64).contains(&v) {
-        return Err(PyValueError::new_err(format!("num_threads must be between 1 and {MAX_THREADS}, got {v}")));
+        return Err(PyValueError::new_err(format!(
+            "num_threads must be between 1 and {MAX_THREADS}, got {v}"
+        )));
     }
     Ok(Some(v as usize))
 }

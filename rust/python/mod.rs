@@ -20,7 +20,10 @@ mod segment;
 /// Rayon pools for explicit `num_threads`, built once per size.
 pub(crate) fn thread_pool(num_threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     if let Some(pool) = pools.get(&num_threads) {
         return Ok(pool.clone());
     }

@@ -84,7 +84,9 @@ impl PyScattering1D {
                 )))
             }
         };
-        Ok(PyScattering1D { inner: Scattering1D::new(j, n, Q, t, max_order, reduction)? })
+        Ok(PyScattering1D {
+            inner: Scattering1D::new(j, n, Q, t, max_order, reduction)?,
+        })
     }
 
     #[getter(J)]
@@ -191,8 +193,14 @@ impl PyScattering1D {
             return self.run(py, array, num_threads);
         }
         match x.cast::<PyUntypedArray>() {
-            Ok(array) => Err(PyTypeError::new_err(format!("x must be a float32 or float64 array, got dtype {}", array.dtype()))),
-            Err(_) => Err(PyTypeError::new_err(format!("x must be a numpy array, got {}", x.get_type().name()?))),
+            Ok(array) => Err(PyTypeError::new_err(format!(
+                "x must be a float32 or float64 array, got dtype {}",
+                array.dtype()
+            ))),
+            Err(_) => Err(PyTypeError::new_err(format!(
+                "x must be a numpy array, got {}",
+                x.get_type().name()?
+            ))),
         }
     }
 
@@ -242,11 +250,15 @@ impl PyScattering1D {
             return Err(PyValueError::new_err(format!("x is empty (shape {shape:?})")));
         }
         if !array.is_c_contiguous() {
-            return Err(PyValueError::new_err("x must be C-contiguous (use numpy.ascontiguousarray)"));
+            return Err(PyValueError::new_err(
+                "x must be C-contiguous (use numpy.ascontiguousarray)",
+            ));
         }
         let pool = num_threads.map(thread_pool).transpose()?;
         let readonly = array.readonly();
-        let signals = readonly.as_slice().map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
+        let signals = readonly
+            .as_slice()
+            .map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
         let plan = &self.inner;
         let coefficients = py.detach(|| match &pool {
             Some(pool) => pool.install(|| plan.transform(signals)),
@@ -254,7 +266,9 @@ impl PyScattering1D {
         })?;
         let mut out_shape = shape[..shape.len() - 1].to_vec();
         out_shape.extend([plan.n_paths(), plan.output_len()]);
-        Ok(PyArray1::from_vec(py, coefficients).reshape(IxDyn(&out_shape))?.into_any())
+        Ok(PyArray1::from_vec(py, coefficients)
+            .reshape(IxDyn(&out_shape))?
+            .into_any())
     }
 }
 

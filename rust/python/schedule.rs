@@ -4,8 +4,8 @@
 
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
-    dtype, Element, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods,
-    PyUntypedArray, PyUntypedArrayMethods, ToPyArray,
+    dtype, Element, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray,
+    PyUntypedArrayMethods, ToPyArray,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -65,13 +65,21 @@ fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
     } else if arr.dtype().is_equiv_to(&dtype::<f32>(py)) {
         false
     } else {
-        return Err(PyTypeError::new_err(format!("z0 must have dtype float32 or float64, got {}", arr.dtype())));
+        return Err(PyTypeError::new_err(format!(
+            "z0 must have dtype float32 or float64, got {}",
+            arr.dtype()
+        )));
     };
     if arr.ndim() != 2 {
-        return Err(PyValueError::new_err(format!("z0 must be 2-D (B, D), got ndim={}", arr.ndim())));
+        return Err(PyValueError::new_err(format!(
+            "z0 must be 2-D (B, D), got ndim={}",
+            arr.ndim()
+        )));
     }
     if !arr.is_c_contiguous() {
-        return Err(PyValueError::new_err("z0 is not C-contiguous (pass numpy.ascontiguousarray(z0))"));
+        return Err(PyValueError::new_err(
+            "z0 is not C-contiguous (pass numpy.ascontiguousarray(z0))",
+        ));
     }
     Ok(is_f64)
 }
@@ -88,8 +96,12 @@ impl PyNoiseSchedule {
         offset: u64,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let arr = z0.cast::<PyArray2<T>>().map_err(|_| PyTypeError::new_err("z0 has an unexpected dtype"))?;
-        let ro = arr.try_readonly().map_err(|e| PyValueError::new_err(format!("z0 cannot be borrowed: {e}")))?;
+        let arr = z0
+            .cast::<PyArray2<T>>()
+            .map_err(|_| PyTypeError::new_err("z0 has an unexpected dtype"))?;
+        let ro = arr
+            .try_readonly()
+            .map_err(|e| PyValueError::new_err(format!("z0 cannot be borrowed: {e}")))?;
         let (batch, dim) = (ro.shape()[0], ro.shape()[1]);
         let x = ro.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let k = views.unwrap_or(1);
@@ -102,7 +114,11 @@ impl PyNoiseSchedule {
         let n = batch * k * dim;
         let mut z = vec![T::from_f64(0.0); n];
         let mut e = vec![T::from_f64(0.0); n];
-        py.detach(|| with_threads(threads, || self.inner.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)))??;
+        py.detach(|| {
+            with_threads(threads, || {
+                self.inner.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)
+            })
+        })??;
         let shape: Vec<usize> = match views {
             None => vec![batch, dim],
             Some(k) => vec![batch, k, dim],
@@ -144,7 +160,10 @@ impl PyNoiseSchedule {
         }
         let p: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
         let betas = betas_for(kind, timesteps, &p)?;
-        Ok(PyNoiseSchedule { inner: NoiseSchedule::from_betas(kind, betas), params: values })
+        Ok(PyNoiseSchedule {
+            inner: NoiseSchedule::from_betas(kind, betas),
+            params: values,
+        })
     }
 
     #[getter]
@@ -188,7 +207,12 @@ impl PyNoiseSchedule {
 
     fn __repr__(&self) -> String {
         let p: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("NoiseSchedule(kind={:?}, timesteps={}, {})", self.inner.kind.name(), self.inner.timesteps(), p.join(", "))
+        format!(
+            "NoiseSchedule(kind={:?}, timesteps={}, {})",
+            self.inner.kind.name(),
+            self.inner.timesteps(),
+            p.join(", ")
+        )
     }
 
     /// z_t = sqrt(ᾱ_t) z0 + sqrt(1 - ᾱ_t) ε. Returns `(z_t, eps)`.
@@ -209,7 +233,10 @@ impl PyNoiseSchedule {
             .cast::<PyUntypedArray>()
             .map_err(|_| PyTypeError::new_err("t must be a numpy.ndarray of int64"))?;
         if !t_arr.dtype().is_equiv_to(&dtype::<i64>(py)) {
-            return Err(PyTypeError::new_err(format!("t must have dtype int64, got {}", t_arr.dtype())));
+            return Err(PyTypeError::new_err(format!(
+                "t must have dtype int64, got {}",
+                t_arr.dtype()
+            )));
         }
         let views = match t_arr.ndim() {
             1 => None,
@@ -219,10 +246,19 @@ impl PyNoiseSchedule {
         let t_rows = t_arr.shape()[0];
         let z_rows = z0.cast::<PyUntypedArray>()?.shape()[0];
         if t_rows != z_rows {
-            return Err(PyValueError::new_err(format!("t has {t_rows} rows but z0 has B = {z_rows}")));
+            return Err(PyValueError::new_err(format!(
+                "t has {t_rows} rows but z0 has B = {z_rows}"
+            )));
         }
         // t is small; a copy also handles non-contiguous t.
-        let t_vec: Vec<i64> = t.cast::<PyArrayDyn<i64>>()?.try_readonly().map_err(|e| PyValueError::new_err(e.to_string()))?.as_array().iter().copied().collect();
+        let t_vec: Vec<i64> = t
+            .cast::<PyArrayDyn<i64>>()?
+            .try_readonly()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?
+            .as_array()
+            .iter()
+            .copied()
+            .collect();
         if is_f64 {
             self.q_sample_typed::<f64>(py, z0, &t_vec, views, seed, offset, threads)
         } else {
@@ -286,14 +322,24 @@ fn betas_array<'py>(py: Python<'py>, b: crate::Result<Vec<f64>>) -> PyResult<Bou
 /// Linear β (Ho et al. 2020).
 #[pyfunction]
 #[pyo3(name = "linear_betas", signature = (timesteps, beta_start=1e-4, beta_end=0.02))]
-fn py_linear_betas<'py>(py: Python<'py>, timesteps: &Bound<'py, PyAny>, beta_start: f64, beta_end: f64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn py_linear_betas<'py>(
+    py: Python<'py>,
+    timesteps: &Bound<'py, PyAny>,
+    beta_start: f64,
+    beta_end: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     betas_array(py, linear_betas(timesteps_arg(timesteps)?, beta_start, beta_end))
 }
 
 /// Cosine β (Nichol & Dhariwal 2021, eq. 17), clipped to `max_beta`.
 #[pyfunction]
 #[pyo3(name = "cosine_betas", signature = (timesteps, s=0.008, max_beta=0.999))]
-fn py_cosine_betas<'py>(py: Python<'py>, timesteps: &Bound<'py, PyAny>, s: f64, max_beta: f64) -> PyResult<Bound<'py, PyArray1<f64>>> {
+fn py_cosine_betas<'py>(
+    py: Python<'py>,
+    timesteps: &Bound<'py, PyAny>,
+    s: f64,
+    max_beta: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
     betas_array(py, cosine_betas(timesteps_arg(timesteps)?, s, max_beta))
 }
 

@@ -34,19 +34,24 @@ pub(super) enum FloatKind {
 /// Checks that `obj` is a 1-D C-contiguous float32/float64 ndarray; returns its dtype.
 fn check_1d_float(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<FloatKind> {
     let py = obj.py();
-    let arr = obj.cast::<PyUntypedArray>().map_err(|_| {
-        PyTypeError::new_err(format!("{what} must be a numpy.ndarray, got {}", type_name(obj)))
-    })?;
+    let arr = obj
+        .cast::<PyUntypedArray>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be a numpy.ndarray, got {}", type_name(obj))))?;
     let dt = arr.dtype();
     let kind = if dt.is_equiv_to(&dtype::<f64>(py)) {
         FloatKind::F64
     } else if dt.is_equiv_to(&dtype::<f32>(py)) {
         FloatKind::F32
     } else {
-        return Err(PyTypeError::new_err(format!("{what} must have dtype float32 or float64, got {dt}")));
+        return Err(PyTypeError::new_err(format!(
+            "{what} must have dtype float32 or float64, got {dt}"
+        )));
     };
     if arr.ndim() != 1 {
-        return Err(PyValueError::new_err(format!("{what} must be 1-D, got ndim={}", arr.ndim())));
+        return Err(PyValueError::new_err(format!(
+            "{what} must be 1-D, got ndim={}",
+            arr.ndim()
+        )));
     }
     if !arr.is_c_contiguous() {
         return Err(PyValueError::new_err(format!(
@@ -57,7 +62,10 @@ fn check_1d_float(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<FloatKind> {
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn readonly<'py, T: Element>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyArray1<'py, T>> {
@@ -168,7 +176,12 @@ fn segment<'py>(
     }
     let records: Vec<Bound<'py, PyAny>> = signals
         .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("signals must be a sequence of numpy arrays, got {}", type_name(signals))))?
+        .map_err(|_| {
+            PyTypeError::new_err(format!(
+                "signals must be a sequence of numpy arrays, got {}",
+                type_name(signals)
+            ))
+        })?
         .collect::<PyResult<_>>()?;
     if records.is_empty() {
         return Err(PyValueError::new_err("signals is empty: no records to segment"));
@@ -218,10 +231,16 @@ fn segment_flat<'py>(
         .cast::<PyUntypedArray>()
         .map_err(|_| PyTypeError::new_err(format!("offsets must be a numpy.ndarray, got {}", type_name(offsets))))?;
     if !off_arr.dtype().is_equiv_to(&dtype::<i64>(py)) {
-        return Err(PyTypeError::new_err(format!("offsets must have dtype int64, got {}", off_arr.dtype())));
+        return Err(PyTypeError::new_err(format!(
+            "offsets must have dtype int64, got {}",
+            off_arr.dtype()
+        )));
     }
     if off_arr.ndim() != 1 {
-        return Err(PyValueError::new_err(format!("offsets must be 1-D, got ndim={}", off_arr.ndim())));
+        return Err(PyValueError::new_err(format!(
+            "offsets must be 1-D, got ndim={}",
+            off_arr.ndim()
+        )));
     }
     let off = readonly::<i64>(offsets, "offsets")?;
     let off_vec = off.as_array().to_vec();

@@ -117,7 +117,11 @@ pub fn wavelet_family(j_scale: u32, q: usize) -> WaveletFamily {
         xi.push(elbow_xi - k as f64 / q as f64 * elbow_xi);
         sigma.push(sigma_min);
     }
-    let j = xi.iter().zip(&sigma).map(|(&x, &s)| max_dyadic_subsampling(x, s)).collect();
+    let j = xi
+        .iter()
+        .zip(&sigma)
+        .map(|(&x, &s)| max_dyadic_subsampling(x, s))
+        .collect();
     WaveletFamily { xi, sigma, j }
 }
 
@@ -223,7 +227,11 @@ pub fn padding(planner: &mut FftPlanner<f64>, n: usize, t: usize) -> Padding {
     let cap = floor_log2(3 * n - 2);
     let n_padded = 1usize << wanted.min(cap);
     let left = (n_padded - n) / 2;
-    Padding { n_padded, left, right: n_padded - n - left }
+    Padding {
+        n_padded,
+        left,
+        right: n_padded - n - left,
+    }
 }
 
 /// Filter brought to resolution `L / 2^level` by folding its `2^level`
@@ -292,7 +300,10 @@ mod tests {
         assert!((fam.xi[0] - 0.435381).abs() < 1e-6);
         assert!((fam.sigma[0] - 0.0226407).abs() < 1e-7);
         let count = |j| fam.j.iter().filter(|&&v| v == j).count();
-        assert_eq!([count(0), count(1), count(2), count(3), count(4), count(5)], [10, 8, 8, 7, 4, 1]);
+        assert_eq!(
+            [count(0), count(1), count(2), count(3), count(4), count(5)],
+            [10, 8, 8, 7, 4, 1]
+        );
         assert_eq!(fam.j.len(), 38);
     }
 
@@ -337,7 +348,11 @@ mod tests {
             let l1: f64 = inverse_dft(&mut planner, &psi).iter().map(|c| c.norm()).sum();
             assert!((l1 - 1.0).abs() < 1e-12);
             // the peak sits at the centre frequency (within one bin)
-            let argmax = psi.iter().enumerate().fold((0, f64::MIN), |a, (m, &v)| if v > a.1 { (m, v) } else { a }).0;
+            let argmax = psi
+                .iter()
+                .enumerate()
+                .fold((0, f64::MIN), |a, (m, &v)| if v > a.1 { (m, v) } else { a })
+                .0;
             assert!((argmax as f64 / 1024.0 - xi).abs() <= 1.0 / 1024.0 + 0.01 * xi);
         }
         let phi = morlet_fourier(&mut planner, 1024, None, SIGMA0 / 64.0);

@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use rustfft::FftPlanner;
 
 use crate::error::{DaclError, Result};
-use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
 pub use filters::Reduction;
+use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
 pub use transform::Sample;
 use transform::{Kernels, Loan, WorkspacePool};
 
@@ -98,12 +98,22 @@ fn halve_up(mut i: usize, times: u32) -> usize {
 impl Scattering1D {
     /// Build the transform. `q = (Q1, Q2)` wavelets per octave at orders 1
     /// and 2; `t = None` means `T = 2^J`.
-    pub fn new(j: u32, n: usize, q: (usize, usize), t: Option<usize>, max_order: usize, reduction: Reduction) -> Result<Self> {
+    pub fn new(
+        j: u32,
+        n: usize,
+        q: (usize, usize),
+        t: Option<usize>,
+        max_order: usize,
+        reduction: Reduction,
+    ) -> Result<Self> {
         if n < 2 {
             return Err(DaclError::invalid(format!("shape must be at least 2 samples, got {n}")));
         }
         if q.0 < 1 || q.1 < 1 {
-            return Err(DaclError::invalid(format!("Q should always be >= 1, got ({}, {})", q.0, q.1)));
+            return Err(DaclError::invalid(format!(
+                "Q should always be >= 1, got ({}, {})",
+                q.0, q.1
+            )));
         }
         if j > MAX_J {
             return Err(DaclError::invalid(format!("J must be at most {MAX_J}, got {j}")));
@@ -121,12 +131,14 @@ impl Scattering1D {
                 }
                 t
             }
-            Some(0) => return Err(DaclError::invalid("T must be >= 1 (T=0, no averaging, is not supported)")),
-            Some(t) if t > n => {
-                return Err(DaclError::invalid(format!(
-                    "the temporal support T of the low-pass filter cannot exceed the signal length (got T = {t} > N = {n})"
-                )))
+            Some(0) => {
+                return Err(DaclError::invalid(
+                    "T must be >= 1 (T=0, no averaging, is not supported)",
+                ))
             }
+            Some(t) if t > n => return Err(DaclError::invalid(format!(
+                "the temporal support T of the low-pass filter cannot exceed the signal length (got T = {t} > N = {n})"
+            ))),
             Some(t) => t,
         };
         let log2_t = usize::BITS - 1 - t.leading_zeros();
@@ -147,12 +159,20 @@ impl Scattering1D {
             }
         };
 
-        let phi0 = checked(morlet_fourier(&mut planner, len, None, SIGMA0 / t as f64), "low-pass filter")?;
-        let phi: Vec<FourierFilter> = (0..=log2_t).map(|k| FourierFilter::new(periodise(&phi0, k, reduction))).collect();
+        let phi0 = checked(
+            morlet_fourier(&mut planner, len, None, SIGMA0 / t as f64),
+            "low-pass filter",
+        )?;
+        let phi: Vec<FourierFilter> = (0..=log2_t)
+            .map(|k| FourierFilter::new(periodise(&phi0, k, reduction)))
+            .collect();
 
         let mut psi1 = Vec::with_capacity(family1.len());
         for (&xi, &sigma) in family1.xi.iter().zip(&family1.sigma) {
-            psi1.push(FourierFilter::new(checked(morlet_fourier(&mut planner, len, Some(xi), sigma), "first-order wavelet")?));
+            psi1.push(FourierFilter::new(checked(
+                morlet_fourier(&mut planner, len, Some(xi), sigma),
+                "first-order wavelet",
+            )?));
         }
 
         let k1s: Vec<u32> = family1.j.iter().map(|&j1| (j1 as u32).min(log2_t)).collect();
@@ -161,12 +181,17 @@ impl Scattering1D {
         let mut psi2_index = vec![vec![None; log2_t as usize + 1]; family2.len()];
         if max_order == 2 {
             for (n2, (&xi, &sigma)) in family2.xi.iter().zip(&family2.sigma).enumerate() {
-                let needed: Vec<u32> =
-                    (0..family1.len()).filter(|&n1| family2.j[n2] > family1.j[n1]).map(|n1| k1s[n1]).collect();
+                let needed: Vec<u32> = (0..family1.len())
+                    .filter(|&n1| family2.j[n2] > family1.j[n1])
+                    .map(|n1| k1s[n1])
+                    .collect();
                 if needed.is_empty() {
                     continue;
                 }
-                let full = checked(morlet_fourier(&mut planner, len, Some(xi), sigma), "second-order wavelet")?;
+                let full = checked(
+                    morlet_fourier(&mut planner, len, Some(xi), sigma),
+                    "second-order wavelet",
+                )?;
                 for k in 0..=log2_t {
                     if needed.contains(&k) {
                         psi2_index[n2][k as usize] = Some(psi2.len());
@@ -281,7 +306,10 @@ impl Scattering1D {
             )));
         }
         if let Some(i) = x.iter().position(|v| !v.is_finite()) {
-            return Err(DaclError::NonFinite { what: format!("signal {} of the batch", i / self.n), index: i % self.n });
+            return Err(DaclError::NonFinite {
+                what: format!("signal {} of the batch", i / self.n),
+                index: i % self.n,
+            });
         }
         let per_signal = self.n_paths() * self.out_len;
         let mut out = vec![T::zero(); x.len() / self.n * per_signal];
@@ -292,10 +320,12 @@ impl Scattering1D {
                 self.transform_one_by_branches(signal, coefs, loan.get())?;
             }
         } else {
-            x.par_chunks(self.n).zip(out.par_chunks_mut(per_signal)).try_for_each_init(
-                || Loan::<T>::take(self),
-                |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()),
-            )?;
+            x.par_chunks(self.n)
+                .zip(out.par_chunks_mut(per_signal))
+                .try_for_each_init(
+                    || Loan::<T>::take(self),
+                    |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()),
+                )?;
         }
         Ok(out)
     }
@@ -356,7 +386,11 @@ mod tests {
         let x = noise(512, 1);
         let y = noise(512, 2);
         let sum: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a + 1.5 * b).collect();
-        let (sx, sy, ss) = (s.transform(&x).unwrap(), s.transform(&y).unwrap(), s.transform(&sum).unwrap());
+        let (sx, sy, ss) = (
+            s.transform(&x).unwrap(),
+            s.transform(&y).unwrap(),
+            s.transform(&sum).unwrap(),
+        );
         let t = s.output_len();
         for i in 0..t {
             assert!((ss[i] - (sx[i] + 1.5 * sy[i])).abs() < 1e-12);
@@ -390,12 +424,19 @@ mod tests {
     fn first_order_is_nearly_translation_invariant() {
         // A shift much smaller than T barely changes the averaged coefficients.
         let s = Scattering1D::new(7, 4096, (8, 1), None, 1, Reduction::Mean).unwrap();
-        let x: Vec<f64> = (0..4096).map(|i| (-((i as f64 - 2048.0) / 40.0).powi(2)).exp() * (i as f64 * 0.3).sin()).collect();
+        let x: Vec<f64> = (0..4096)
+            .map(|i| (-((i as f64 - 2048.0) / 40.0).powi(2)).exp() * (i as f64 * 0.3).sin())
+            .collect();
         let shifted: Vec<f64> = (0..4096).map(|i| x[(i + 4096 - 2) % 4096]).collect();
         let (a, b) = (s.transform(&x).unwrap(), s.transform(&shifted).unwrap());
         let t = s.output_len();
         let norm: f64 = a[t..].iter().map(|v| v * v).sum::<f64>().sqrt();
-        let diff: f64 = a[t..].iter().zip(&b[t..]).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt();
+        let diff: f64 = a[t..]
+            .iter()
+            .zip(&b[t..])
+            .map(|(p, q)| (p - q) * (p - q))
+            .sum::<f64>()
+            .sqrt();
         assert!(diff < 0.05 * norm, "relative change {}", diff / norm);
     }
 
@@ -417,7 +458,10 @@ mod tests {
                 }
             };
             for i in p * t..(p + 1) * t {
-                assert!((b[i] - factor * a[i]).abs() <= 1e-12 * b[i].abs().max(1e-12), "path {p}");
+                assert!(
+                    (b[i] - factor * a[i]).abs() <= 1e-12 * b[i].abs().max(1e-12),
+                    "path {p}"
+                );
             }
         }
     }

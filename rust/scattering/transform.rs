@@ -172,7 +172,13 @@ impl FoldPlan {
                         covered[offset + i] = true;
                         i += 1;
                     }
-                    segments.push(Segment { out: offset + start, src: m + start, len: i - start, mirrored, assign });
+                    segments.push(Segment {
+                        out: offset + start,
+                        src: m + start,
+                        len: i - start,
+                        mirrored,
+                        assign,
+                    });
                 }
                 m = end;
             }
@@ -190,7 +196,12 @@ impl FoldPlan {
             }
             zeros.push(start..i);
         }
-        FoldPlan { len, width, segments, zeros }
+        FoldPlan {
+            len,
+            width,
+            segments,
+            zeros,
+        }
     }
 }
 
@@ -224,7 +235,10 @@ impl<F: Sample> RealForward<F> {
                 Complex::new(F::narrow(angle.cos()), F::narrow(-angle.sin()))
             })
             .collect();
-        RealForward { half: planner.plan_fft_forward(h.max(1)), twiddles }
+        RealForward {
+            half: planner.plan_fft_forward(h.max(1)),
+            twiddles,
+        }
     }
 
     fn scratch_len(&self) -> usize {
@@ -288,7 +302,11 @@ unsafe fn real_fft_post_avx2_f64(z: &[Complex<f64>], out: &mut [Complex<f64>], t
     assert!(out.len() == h + 1 && twiddles.len() == h + 1);
     out[0] = real_fft_bin(z[0], z[0].conj(), twiddles[0]);
     out[h] = real_fft_bin(z[0], z[0].conj(), twiddles[h]);
-    let (zp, op, wp) = (z.as_ptr() as *const f64, out.as_mut_ptr() as *mut f64, twiddles.as_ptr() as *const f64);
+    let (zp, op, wp) = (
+        z.as_ptr() as *const f64,
+        out.as_mut_ptr() as *mut f64,
+        twiddles.as_ptr() as *const f64,
+    );
     let half = _mm256_set1_pd(0.5);
     // sign flip of the imaginary lanes (1 and 3)
     let conj = _mm256_set_pd(-0.0, 0.0, -0.0, 0.0);
@@ -339,13 +357,22 @@ pub struct Kernels<F: Sample> {
 impl<F: Sample> Kernels<F> {
     /// Plans for resolutions `n_padded / 2^k`, `k = 0..=log2_t`, and the
     /// inverse real FFT at the output resolution `n_padded / 2^log2_t`.
-    pub(super) fn new(phi: &[FourierFilter], psi1: &[FourierFilter], psi2: &[FourierFilter], n_padded: usize, log2_t: u32) -> Self {
+    pub(super) fn new(
+        phi: &[FourierFilter],
+        psi1: &[FourierFilter],
+        psi2: &[FourierFilter],
+        n_padded: usize,
+        log2_t: u32,
+    ) -> Self {
         let mut real = RealFftPlanner::<F>::new();
         let mut complex = FftPlanner::<F>::new();
         let levels: Vec<LevelPlans<F>> = (0..=log2_t)
             .map(|k| {
                 let len = n_padded >> k;
-                LevelPlans { forward: RealForward::new(&mut complex, len), inverse: complex.plan_fft_inverse(len) }
+                LevelPlans {
+                    forward: RealForward::new(&mut complex, len),
+                    inverse: complex.plan_fft_inverse(len),
+                }
             })
             .collect();
         let output = real.plan_fft_inverse(n_padded >> log2_t);
@@ -356,7 +383,14 @@ impl<F: Sample> Kernels<F> {
             .max()
             .unwrap_or(0);
         let convert = |filters: &[FourierFilter]| filters.iter().map(Kernel::new).collect();
-        Kernels { phi: convert(phi), psi1: convert(psi1), psi2: convert(psi2), levels, output, scratch_len }
+        Kernels {
+            phi: convert(phi),
+            psi1: convert(psi1),
+            psi2: convert(psi2),
+            levels,
+            output,
+            scratch_len,
+        }
     }
 
     fn n_padded(&self) -> usize {
@@ -367,10 +401,22 @@ impl<F: Sample> Kernels<F> {
 impl Kernels<f64> {
     fn to_f32(&self) -> Kernels<f32> {
         let back = |kernels: &[Kernel<f64>]| -> Vec<FourierFilter> {
-            kernels.iter().map(|k| FourierFilter { values: k.values.clone(), support: k.support.clone() }).collect()
+            kernels
+                .iter()
+                .map(|k| FourierFilter {
+                    values: k.values.clone(),
+                    support: k.support.clone(),
+                })
+                .collect()
         };
         let log2_t = self.levels.len() as u32 - 1;
-        Kernels::new(&back(&self.phi), &back(&self.psi1), &back(&self.psi2), self.n_padded(), log2_t)
+        Kernels::new(
+            &back(&self.phi),
+            &back(&self.psi1),
+            &back(&self.psi2),
+            self.n_padded(),
+            log2_t,
+        )
     }
 }
 
@@ -407,9 +453,21 @@ impl<F: Sample> Workspace<F> {
             half: vec![zero; out_len / 2 + 1],
             low: vec![F::zero(); out_len],
             scratch: vec![zero; F::kernels(plan).scratch_len],
-            wide_real: if F::WIDE_FIRST_SPECTRUM { vec![0.0; len] } else { Vec::new() },
-            wide_hat: if F::WIDE_FIRST_SPECTRUM { vec![Complex::new(0.0, 0.0); len / 2 + 1] } else { Vec::new() },
-            wide_scratch: if F::WIDE_FIRST_SPECTRUM { vec![Complex::new(0.0, 0.0); plan.kernels.scratch_len] } else { Vec::new() },
+            wide_real: if F::WIDE_FIRST_SPECTRUM {
+                vec![0.0; len]
+            } else {
+                Vec::new()
+            },
+            wide_hat: if F::WIDE_FIRST_SPECTRUM {
+                vec![Complex::new(0.0, 0.0); len / 2 + 1]
+            } else {
+                Vec::new()
+            },
+            wide_scratch: if F::WIDE_FIRST_SPECTRUM {
+                vec![Complex::new(0.0, 0.0); plan.kernels.scratch_len]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -434,7 +492,10 @@ impl<'a, F: Sample> Loan<'a, F> {
     pub(super) fn take(plan: &'a Scattering1D) -> Self {
         let pool = F::workspaces(plan);
         let idle = pool.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Loan { workspace: idle.unwrap_or_else(|| Workspace::new(plan)), pool }
+        Loan {
+            workspace: idle.unwrap_or_else(|| Workspace::new(plan)),
+            pool,
+        }
     }
 
     pub(super) fn get(&mut self) -> &mut Workspace<F> {
@@ -593,7 +654,9 @@ impl Scattering1D {
         scratch: &mut [Complex<F>],
     ) -> Result<()> {
         let level = (self.padding.n_padded.trailing_zeros() - len.trailing_zeros()) as usize;
-        kernels.levels[level].forward.process(&mut real[..len], &mut out[..len / 2 + 1], scratch);
+        kernels.levels[level]
+            .forward
+            .process(&mut real[..len], &mut out[..len / 2 + 1], scratch);
         Ok(())
     }
 
@@ -623,7 +686,10 @@ impl Scattering1D {
         }
         half[0].im = F::zero();
         half[m / 2].im = F::zero();
-        kernels.output.process_with_scratch(half, low, scratch).map_err(fft_failed)?;
+        kernels
+            .output
+            .process_with_scratch(half, low, scratch)
+            .map_err(fft_failed)?;
         let scale = F::one() / F::from_usize(len).unwrap_or_else(F::one);
         for (o, &v) in out.iter_mut().zip(&low[self.out_start..self.out_start + self.out_len]) {
             *o = v * scale;
@@ -635,7 +701,18 @@ impl Scattering1D {
     fn zeroth_order<F: Sample>(&self, x: &[F], s0: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
         let kernels = F::kernels(self);
         let len0 = self.padding.n_padded;
-        let Workspace { real, u0_hat, folded, half, low, scratch, wide_real, wide_hat, wide_scratch, .. } = ws;
+        let Workspace {
+            real,
+            u0_hat,
+            folded,
+            half,
+            low,
+            scratch,
+            wide_real,
+            wide_hat,
+            wide_scratch,
+            ..
+        } = ws;
         let left = self.padding.left;
         if F::WIDE_FIRST_SPECTRUM {
             for (w, &v) in wide_real[left..left + x.len()].iter_mut().zip(x) {
@@ -668,10 +745,39 @@ impl Scattering1D {
         let len0 = self.padding.n_padded;
         let t_out = self.out_len;
         let path = &self.first_order[n1];
-        let Workspace { real, u1_hat, u2_hat, complex, folded, half, low, scratch, .. } = ws;
-        let len1 = self.band_pass_modulus(kernels, u0_hat, len0, &kernels.psi1[n1], path.k1, real, complex, scratch);
+        let Workspace {
+            real,
+            u1_hat,
+            u2_hat,
+            complex,
+            folded,
+            half,
+            low,
+            scratch,
+            ..
+        } = ws;
+        let len1 = self.band_pass_modulus(
+            kernels,
+            u0_hat,
+            len0,
+            &kernels.psi1[n1],
+            path.k1,
+            real,
+            complex,
+            scratch,
+        );
         self.spectrum(kernels, real, len1, u1_hat, scratch)?;
-        self.low_pass(kernels, u1_hat, len1, &kernels.phi[path.k1 as usize], folded, half, low, scratch, s1)?;
+        self.low_pass(
+            kernels,
+            u1_hat,
+            len1,
+            &kernels.phi[path.k1 as usize],
+            folded,
+            half,
+            low,
+            scratch,
+            s1,
+        )?;
         for (child, row) in path.second.iter().zip(s2.chunks_exact_mut(t_out)) {
             let psi2 = &kernels.psi2[child.filter];
             let len2 = self.band_pass_modulus(kernels, u1_hat, len1, psi2, child.k2, real, complex, scratch);
@@ -709,7 +815,12 @@ impl Scattering1D {
     /// Same as [`Self::transform_one`], with the first-order branches spread
     /// over the rayon pool (for batches smaller than the pool). Each branch is
     /// computed exactly as in the sequential version.
-    pub(super) fn transform_one_by_branches<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+    pub(super) fn transform_one_by_branches<F: Sample>(
+        &self,
+        x: &[F],
+        out: &mut [F],
+        ws: &mut Workspace<F>,
+    ) -> Result<()> {
         let t_out = self.out_len;
         self.zeroth_order(x, &mut out[..t_out], ws)?;
         let u0_hat = &ws.u0_hat;
@@ -744,7 +855,9 @@ mod tests {
         let mut planner = FftPlanner::<F>::new();
         let mut reference = RealFftPlanner::<F>::new();
         for len in [4usize, 8, 16, 64, 1024, 4096] {
-            let x: Vec<F> = (0..len).map(|i| F::narrow(((i * 7919) % 113) as f64 / 113.0 - 0.4)).collect();
+            let x: Vec<F> = (0..len)
+                .map(|i| F::narrow(((i * 7919) % 113) as f64 / 113.0 - 0.4))
+                .collect();
             let ours = RealForward::new(&mut planner, len);
             let mut out = vec![Complex::new(F::zero(), F::zero()); len / 2 + 1];
             let mut scratch = vec![Complex::new(F::zero(), F::zero()); ours.scratch_len()];
@@ -754,7 +867,10 @@ mod tests {
             plan.process(&mut x.clone(), &mut expected).unwrap();
             let peak = expected.iter().map(|c| c.norm().widen()).fold(0.0, f64::max);
             for (k, (a, b)) in out.iter().zip(&expected).enumerate() {
-                assert!((*a - *b).norm().widen() <= tolerance * peak, "len {len} bin {k}: {a:?} vs {b:?}");
+                assert!(
+                    (*a - *b).norm().widen() <= tolerance * peak,
+                    "len {len} bin {k}: {a:?} vs {b:?}"
+                );
             }
             assert_eq!(out[0].im, F::zero());
             assert_eq!(out[len / 2].im, F::zero());
