@@ -55,3 +55,11 @@ val "$R"/dacl_l128_b01 "$R"/dacl_l64_b01 "$R"/dacl_l128_b01_global "$R"/dacl_tau
 .venv/bin/dacl evaluate "$R"/dacl_tau005 runs/exp/dacl_t200_k4_e8 runs/exp/dacl_t200_k2_e25 runs/exp/gauss_e8 \
   runs/exp/dacl_diffaug_e8_emafix runs/exp/diffaug_emafix runs/exp/vae runs/exp/dae \
   --features "$FEATURES" --baseline-scattering --n-boot 1000 --out "$R"/eval_paired
+
+# 5. Seed spread of the chosen config (train.seed also seeds the VAE, the views and the batches)
+D5="--method dacl --set vae.epochs=30 --set encoder.epochs=10 --set diffusion.t_max=200 --set encoder.temperature=0.05"
+( run dacl_tau005_seed1 $D5 --set train.seed=1 ) &
+( run dacl_tau005_seed2 $D5 --set train.seed=2 ) &
+wait
+.venv/bin/dacl evaluate "$R"/dacl_tau005 "$R"/dacl_tau005_seed1 "$R"/dacl_tau005_seed2 \
+  --features "$FEATURES" --baseline-scattering --n-boot 1000 --no-report --out "$R"/eval_seeds
