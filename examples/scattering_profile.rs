@@ -30,15 +30,9 @@ fn thread_cpu_ns() -> u64 {
 }
 
 fn noise(len: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        })
-        .collect()
+    let mut x = vec![0.0; len];
+    _native::rng::fill_standard_normal(seed, 0, &mut x);
+    x
 }
 
 /// FFT lengths per signal: (forward real, complex inverse) per stage, and

@@ -336,16 +336,10 @@ mod tests {
     use super::*;
 
     fn noise(len: usize, seed: u64) -> Vec<f64> {
-        // xorshift: deterministic test input, no rng dependency
-        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
+        // deterministic test input from the crate's counter-based RNG
+        let mut x = vec![0.0; len];
+        crate::rng::fill_standard_normal(seed, 0, &mut x);
+        x
     }
 
     #[test]
