@@ -136,9 +136,11 @@ impl Scattering1D {
                     "T must be >= 1 (T=0, no averaging, is not supported)",
                 ))
             }
-            Some(t) if t > n => return Err(DaclError::invalid(format!(
+            Some(t) if t > n => {
+                return Err(DaclError::invalid(format!(
                 "the temporal support T of the low-pass filter cannot exceed the signal length (got T = {t} > N = {n})"
-            ))),
+            )))
+            }
             Some(t) => t,
         };
         let log2_t = usize::BITS - 1 - t.leading_zeros();
