@@ -294,16 +294,7 @@ def score_records(
     y = _check_labels(y_true)
     probs = _check_probs(probs, y.size)
     metrics = METRICS if metrics is None else metrics
-    points = {name: fn(y, probs) for name, fn in metrics.items()}
-    samples: dict[str, list[float]] = {name: [] for name in metrics}
-    for idx in bootstrap_indices(y, n_boot, seed):
-        yb, pb = y[idx], probs[idx]
-        for name, fn in metrics.items():
-            samples[name].append(fn(yb, pb))
-    return {
-        name: Estimate(points[name], *percentile_interval(np.array(samples[name]), level), level)
-        for name in metrics
-    }
+    return _bootstrap(y, (probs,), lambda yb, pb: {n: fn(yb, pb) for n, fn in metrics.items()}, n_boot, seed, level)
 
 
 def paired_difference(
@@ -325,14 +316,28 @@ def paired_difference(
     y = _check_labels(y_true)
     pa, pb = _check_probs(probs_a, y.size, "probs_a"), _check_probs(probs_b, y.size, "probs_b")
     metrics = METRICS if metrics is None else metrics
-    points = {name: fn(y, pa) - fn(y, pb) for name, fn in metrics.items()}
-    samples: dict[str, list[float]] = {name: [] for name in metrics}
+    return _bootstrap(
+        y, (pa, pb), lambda yb, a, b: {n: fn(yb, a) - fn(yb, b) for n, fn in metrics.items()}, n_boot, seed, level
+    )
+
+
+def _bootstrap(
+    y: np.ndarray,
+    arrays: tuple[np.ndarray, ...],
+    statistic: Callable[..., dict[str, float]],
+    n_boot: int,
+    seed: int,
+    level: float,
+) -> dict[str, Estimate]:
+    """``statistic(y, *arrays)`` on all records, with percentile CIs over the
+    :func:`bootstrap_indices` resamples (every array resampled with ``y``)."""
+    points = statistic(y, *arrays)
+    samples: dict[str, list[float]] = {name: [] for name in points}
     for idx in bootstrap_indices(y, n_boot, seed):
-        for name, fn in metrics.items():
-            samples[name].append(fn(y[idx], pa[idx]) - fn(y[idx], pb[idx]))
+        for name, value in statistic(y[idx], *(a[idx] for a in arrays)).items():
+            samples[name].append(value)
     return {
-        name: Estimate(points[name], *percentile_interval(np.array(samples[name]), level), level)
-        for name in metrics
+        name: Estimate(points[name], *percentile_interval(np.array(samples[name]), level), level) for name in points
     }
 
 
