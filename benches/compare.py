@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -211,6 +212,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def save_png(fig: Any, path: Path) -> None:
+    """Write ``fig`` as a PNG through :func:`write_atomic`, then close it."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    write_atomic(path, buf.getvalue())
+    plt.close(fig)
+
+
 def plots(results: dict[str, Any], out: Path) -> None:
     import matplotlib
 
@@ -231,11 +242,7 @@ def plots(results: dict[str, Any], out: Path) -> None:
         ax.legend(fontsize=6, ncol=2)
     axes[0].set_ylabel("CPU ms per signal (all threads)")
     fig.tight_layout()
-    with tempfile.NamedTemporaryFile(dir=out, suffix=".png", delete=False) as tmp:
-        fig.savefig(tmp.name, dpi=110)
-    os.chmod(tmp.name, 0o644)
-    os.replace(tmp.name, out / "time_vs_batch.png")
-    plt.close(fig)
+    save_png(fig, out / "time_vs_batch.png")
 
     sc = results.get("scaling")
     if sc:
@@ -251,11 +258,7 @@ def plots(results: dict[str, Any], out: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        with tempfile.NamedTemporaryFile(dir=out, suffix=".png", delete=False) as tmp:
-            fig.savefig(tmp.name, dpi=110)
-        os.chmod(tmp.name, 0o644)
-        os.replace(tmp.name, out / "scaling.png")
-        plt.close(fig)
+        save_png(fig, out / "scaling.png")
 
 
 def report_md(results: dict[str, Any]) -> str:
