@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from val_probe import val_view
 
+from dacl import metrics
 from dacl.dataset import load_features
 from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4
 
@@ -46,8 +46,8 @@ def main() -> None:
     y = labels[records]
     for name, pool in POOLS.items():
         p = np.stack([pool(probs[rec == r]) for r in records])
-        macro = np.mean([roc_auc_score(y == c, p[:, c]) for c in range(4)])
-        print(f"{name:15s} val AUROC AF {roc_auc_score(y == 1, p[:, 1]):.4f}  macro {macro:.4f}")
+        af, macro = metrics.auroc_af_vs_rest(y, p), metrics.macro_ovr_auroc(y, p).value
+        print(f"{name:15s} val AUROC AF {af:.4f}  macro {macro:.4f}")
 
 
 if __name__ == "__main__":

@@ -13,24 +13,20 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from val_probe import val_view
 
+from dacl import metrics
 from dacl.dataset import load_features
-from dacl.evaluate import ScatteringPoolEmbedder, make_probe
+from dacl.evaluate import ScatteringPoolEmbedder, make_probe, score_model
 
 
-def record_scores(model, x, rec, labels):
-    probs = model.predict_proba(x)
-    records = np.unique(rec)
-    p = np.stack([probs[rec == r].mean(axis=0) for r in records])
-    y = labels[records]
-    af = roc_auc_score(y == 1, p[:, 1])
-    macro = np.mean([roc_auc_score(y == c, p[:, c]) for c in range(4)])
-    return af, macro
+def val_aurocs(model, x, rec, labels) -> tuple[float, float]:
+    """(AF-vs-rest, macro) AUROC of the record-mean probabilities, as ``dacl evaluate`` scores them."""
+    _, y, probs = score_model(model, x, rec, labels)
+    return metrics.auroc_af_vs_rest(y, probs), metrics.macro_ovr_auroc(y, probs).value
 
 
 def main() -> None:
@@ -44,13 +40,13 @@ def main() -> None:
     train, val = split[ri] == "train", split[ri] == "test"  # val_view renames val to "test"
     y = labels[ri[train]]
     lin = make_probe("logreg", 0).fit(x[train], y)
-    print("logistic regression  val AUROC AF {:.4f}  macro {:.4f}".format(*record_scores(lin, x[val], ri[val], labels)))
+    print("logistic regression  val AUROC AF {:.4f}  macro {:.4f}".format(*val_aurocs(lin, x[val], ri[val], labels)))
     for seed in args.seeds:
         mlp = make_pipeline(
             StandardScaler(),
             MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3, early_stopping=True, max_iter=200, random_state=seed),
         ).fit(x[train], y)
-        print(f"MLP 256-128 seed {seed}   val AUROC AF {{:.4f}}  macro {{:.4f}}".format(*record_scores(mlp, x[val], ri[val], labels)))
+        print(f"MLP 256-128 seed {seed}   val AUROC AF {{:.4f}}  macro {{:.4f}}".format(*val_aurocs(mlp, x[val], ri[val], labels)))
 
 
 if __name__ == "__main__":
