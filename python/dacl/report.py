@@ -174,10 +174,11 @@ def plot_tmax(methods: list[dict[str, Any]], path: Path) -> None:
 # -------------------------------------------------------------------- report
 
 
-def _ci(e: dict[str, float] | None) -> str:
+def _ci(e: dict[str, float] | None, signed: bool = False) -> str:
     if e is None:
         return "—"
-    return f"{e['value']:.4f} [{e['low']:.4f}, {e['high']:.4f}]"
+    sign = "+" if signed else ""
+    return f"{e['value']:{sign}.4f} [{e['low']:{sign}.4f}, {e['high']:{sign}.4f}]"
 
 
 def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.PathLike[str]] | None = None) -> Path:
@@ -227,7 +228,7 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
                   "|---|" + "---|" * len(keys)]
         for m in diffs:
             d = m["difference_to"]
-            cells = ["—" if k not in d else f"{d[k]['value']:+.4f} [{d[k]['low']:+.4f}, {d[k]['high']:+.4f}]" for k in keys]
+            cells = [_ci(d.get(k), signed=True) for k in keys]
             lines += [f"| {m['method']} | " + " | ".join(cells) + " |"]
     notes = [f"- {m['method']}: {n}" for m in ms for n in m.get("notes", [])]
     if notes:
