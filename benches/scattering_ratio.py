@@ -12,22 +12,9 @@ on a busy machine it is the steadier measure of work.
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
-
-
-def median_seconds(fn, repeats: int) -> tuple[float, float]:
-    """Median wall time and median process CPU time (all threads) of `fn()`."""
-    fn()  # warm-up: plans, caches, thread pools
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+from compare import timed  # benches/compare.py: median wall and CPU seconds after a warm-up
 
 
 def main() -> None:
@@ -49,14 +36,14 @@ def main() -> None:
     per_signal = {}
 
     rust = Scattering1D(args.J, args.n, Q=args.Q)
-    per_signal["rust float64"] = median_seconds(lambda: rust(x64), args.repeats)
-    per_signal["rust float32"] = median_seconds(lambda: rust(x32), args.repeats)
+    per_signal["rust float64"] = timed(lambda: rust(x64), args.repeats)
+    per_signal["rust float32"] = timed(lambda: rust(x32), args.repeats)
 
     if not args.skip_kymatio:
         from kymatio.numpy import Scattering1D as KymatioNumpy
 
         kn = KymatioNumpy(J=args.J, shape=args.n, Q=args.Q)
-        per_signal["kymatio numpy float64"] = median_seconds(lambda: kn(x64), args.repeats)
+        per_signal["kymatio numpy float64"] = timed(lambda: kn(x64), args.repeats)
 
         import torch
         from kymatio.torch import Scattering1D as KymatioTorch
@@ -65,7 +52,7 @@ def main() -> None:
         kt = KymatioTorch(J=args.J, shape=args.n, Q=args.Q)
         xt = torch.from_numpy(x32)
         with torch.no_grad():
-            per_signal["kymatio torch float32"] = median_seconds(lambda: kt(xt), args.repeats)
+            per_signal["kymatio torch float32"] = timed(lambda: kt(xt), args.repeats)
 
     print(f"N={args.n} J={args.J} Q={args.Q} B={args.batch}, median of {args.repeats}, ms per signal")
     print(f"  {'':24s} {'wall':>9s} {'cpu':>9s}")
