@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dacl import evaluate as ev
 from dacl.dataset import FeatureSet
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 P, F = 6, 8
 
@@ -277,7 +281,8 @@ def test_report_needs_metrics(tmp_path) -> None:
         report.write_report(tmp_path)
 
 
-def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, capsys) -> None:
+def evaluate_against_baseline(tmp_path, monkeypatch) -> Path:
+    """`dacl evaluate RUN --baseline-scattering` on synthetic features with a mean-pool 'run'; the output folder."""
     from dacl import cli, dataset, embedder
 
     fs = synthetic_features()
@@ -290,6 +295,11 @@ def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, cap
     rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
                    "--n-boot", "50"])
     assert rc == 0
+    return out
+
+
+def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, capsys) -> None:
+    out = evaluate_against_baseline(tmp_path, monkeypatch)
     base, other = json.loads((out / "metrics.json").read_text())["methods"]
     assert "difference_to" not in base
     d = other["difference_to"]
@@ -297,3 +307,36 @@ def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, cap
     assert d["auroc_af"]["value"] == pytest.approx(other["metrics"]["auroc_af"]["value"] - base["metrics"]["auroc_af"]["value"])
     assert "Difference to scattering-pool" in (out / "report.md").read_text()
     assert "difference to scattering-pool" in capsys.readouterr().out
+
+
+def test_summarise_splits_script_reads_evaluate_output(tmp_path, monkeypatch, capsys) -> None:
+    """scripts/summarise_splits.py: one table row per evaluated split, the paired difference as stored, a PNG."""
+    out = evaluate_against_baseline(tmp_path, monkeypatch)
+    capsys.readouterr()
+    doc = json.loads((out / "metrics.json").read_text())
+    seed = doc["split"]["seed"]
+    assert seed < 7
+    second = tmp_path / "split7"
+    second.mkdir()
+    doc["split"]["seed"] = 7
+    (second / "metrics.json").write_text(json.dumps(doc))
+    spec = importlib.util.spec_from_file_location("summarise_splits", SCRIPTS / "summarise_splits.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    row = script.split_row(out, "mean")
+    base, other = doc["methods"]
+    assert row["baseline"]["auroc_af"] == base["metrics"]["auroc_af"]
+    assert row["difference"]["auroc_af"] == other["difference_to"]["auroc_af"]
+    monkeypatch.setattr("sys.argv", ["summarise_splits", str(second), str(out), "--method", "mean",
+                                     "--png", str(tmp_path / "af.png")])
+    script.main()
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith(f"| {seed} ") or line.startswith("| 7 ")]
+    assert [r.split(" | ")[0] for r in rows] == [f"| {seed}", "| 7"]  # sorted by split seed
+    assert f"{other['difference_to']['auroc_af']['value']:+.4f}" in rows[0]
+    assert (tmp_path / "af.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(SystemExit, match="no scattering-pool row"):
+        doc["methods"] = doc["methods"][1:]
+        (second / "metrics.json").write_text(json.dumps(doc))
+        script.split_row(second, "mean")

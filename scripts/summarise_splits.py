@@ -1,0 +1,107 @@
+"""Markdown table for results/dev/README.md ("Other splits"): test scores of scattering + LR
+and of each other method on several record-level splits, with the paired bootstrap
+difference to the baseline that ``dacl evaluate`` stored in each metrics.json.
+
+    .venv/bin/python scripts/summarise_splits.py EVAL_DIR [EVAL_DIR ...] [--method dacl] [--png PATH]
+
+Each EVAL_DIR is one ``dacl evaluate --baseline-scattering`` output folder (one split). The
+last lines give, over the splits, the mean and range of each column. ``--png`` draws the
+AF-vs-rest AUROC of both per split, with their 95 % CIs and the paper's figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from dacl.report import _ci, _save
+
+BASELINE = "scattering-pool"
+METRICS = ("auroc_af", "auroc_macro_ovr", "f1_challenge")
+
+
+def split_row(eval_dir: Path, method: str) -> dict[str, object]:
+    """Split seed, baseline and method scores, and the method's paired difference to the baseline."""
+    m = json.loads((eval_dir / "metrics.json").read_text())
+
+    def first(name: str) -> dict | None:
+        """The first row named ``name`` or ``name [run]``."""
+        return next((r for r in m["methods"] if r["method"] == name or r["method"].startswith(name + " [")), None)
+
+    base = first(BASELINE)
+    if base is None:
+        raise SystemExit(f"{eval_dir}: no {BASELINE} row; evaluate with --baseline-scattering")
+    row: dict[str, object] = {"seed": m["split"]["seed"], "baseline": {k: base["metrics"][k] for k in METRICS}}
+    other = first(method)
+    if other is not None:
+        row["method"] = {k: other["metrics"][k] for k in METRICS}
+        diff = other.get("difference_to")
+        if diff is None or diff.get("method") != BASELINE:
+            raise SystemExit(f"{eval_dir}: {method} has no paired difference to {BASELINE}")
+        row["difference"] = {k: diff[k] for k in METRICS}
+    return row
+
+
+PAPER_AF = 0.9741  # DACL v3 abstract, AF detection on PhysioNet 2017
+
+
+def plot_af(rows: list[dict], method: str, path: Path) -> None:
+    """AF AUROC with its 95 % CI per split: baseline and method side by side."""
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.add_subplot()
+    for offset, key, label in ((-0.12, "baseline", "scattering + LR"), (0.12, "method", method)):
+        have = [r for r in rows if key in r]
+        x = [r["seed"] + offset for r in have]
+        e = [r[key]["auroc_af"] for r in have]
+        yerr = [[v["value"] - v["low"] for v in e], [v["high"] - v["value"] for v in e]]
+        ax.errorbar(x, [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3, label=label)
+    ax.axhline(PAPER_AF, ls="--", color="0.4", lw=1, label=f"paper v3 ({PAPER_AF})")
+    ax.set(xlabel="split seed (record-level, stratified; 1,364 test records each)", ylabel="AUROC AF vs rest",
+           title="Test AUROC on different splits of the same records (95% CI)")
+    ax.set_xticks(sorted({r["seed"] for r in rows}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3)
+    _save(fig, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("evals", nargs="+", type=Path)
+    parser.add_argument("--method", default="dacl", help="the method compared with the baseline (default dacl)")
+    parser.add_argument("--png", type=Path, help="also draw AF AUROC per split to this PNG")
+    args = parser.parse_args()
+    rows = sorted((split_row(d, args.method) for d in args.evals), key=lambda r: r["seed"])
+    m = args.method
+    print(f"| split seed | scattering + LR: AF | macro | {m}: AF | macro | Δ AF ({m} − baseline) | Δ macro |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        base = r["baseline"]
+        cells = [str(r["seed"]), f"{base['auroc_af']['value']:.4f}", f"{base['auroc_macro_ovr']['value']:.4f}"]
+        if "method" in r:
+            cells += [f"{r['method']['auroc_af']['value']:.4f}", f"{r['method']['auroc_macro_ovr']['value']:.4f}"]
+            cells += [_ci(r["difference"]["auroc_af"], signed=True), _ci(r["difference"]["auroc_macro_ovr"], signed=True)]
+        else:
+            cells += ["—"] * 4
+        print("| " + " | ".join(cells) + " |")
+    print()
+    for name, key in (("scattering + LR", "baseline"), (m, "method"), (f"Δ {m} − baseline", "difference")):
+        have = [r[key] for r in rows if key in r]
+        if not have:
+            continue
+        for metric in ("auroc_af", "auroc_macro_ovr"):
+            values = [h[metric]["value"] for h in have]
+            f = "+.4f" if key == "difference" else ".4f"
+            print(
+                f"- {name}, {metric}: mean {statistics.fmean(values):{f}} over {len(values)} splits, "
+                f"range {min(values):{f}} … {max(values):{f}}"
+            )
+    if args.png:
+        plot_af(rows, m, args.png)
+
+
+if __name__ == "__main__":
+    main()
