@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test build bench report clean
+.PHONY: demo test build bench report gpu-bundle clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,15 @@ bench: build
 
 report: build
 	$(PY) benches/compare.py --out benches/results
+
+# Wheels for a GPU machine with torch but no Rust and no network (README, "GPU"): the abi3
+# extension, plus what its image lacks to read WFDB records (wfdb, soundfile, cffi, pycparser).
+gpu-bundle: $(STAMP)
+	rm -rf .whl && mkdir -p .whl
+	$(VENV)/bin/maturin build --release -q --out .whl
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl wfdb==4.3.1 soundfile==0.14.0 cffi==2.1.1 pycparser==3.12
 
 clean:
 	rm -rf target runs python/dacl/*.so

@@ -12,22 +12,30 @@ import statistics
 from pathlib import Path
 
 
-def epoch_times(run: Path) -> dict[str, tuple[int, float]]:
-    """stage -> (epochs run, median seconds per epoch)."""
+def epoch_times(run: Path, skip_first: bool = False) -> dict[str, tuple[int, float]]:
+    """stage -> (epochs run, median seconds per epoch).
+
+    ``skip_first`` leaves each stage's first epoch out of the median when there are more
+    (on a GPU it pays for CUDA start-up and kernel selection).
+    """
+
+    def median(times: list[float]) -> float:
+        return statistics.median(times[1:] if skip_first and len(times) > 1 else times)
+
     h = json.loads((run / "history.json").read_text())
     out: dict[str, tuple[int, float]] = {}
     if isinstance(h, list):  # DiffAug: one row per epoch with its phase kind
         for kind in ("E", "M"):
             s = [r["seconds"] for r in h if r["kind"] == kind]
             if s:
-                out[f"diffaug {kind}"] = (len(s), statistics.median(s))
+                out[f"diffaug {kind}"] = (len(s), median(s))
         return out
     for stage, rows in h.get("stages", {}).items():
         if rows:
-            out[stage] = (len(rows), statistics.median(r["time_s"] for r in rows))
+            out[stage] = (len(rows), median([r["time_s"] for r in rows]))
     sub = run / "diffaug" / "history.json"
     if sub.is_file():
-        out.update({f"sub-{k}": v for k, v in epoch_times(run / "diffaug").items()})
+        out.update({f"sub-{k}": v for k, v in epoch_times(run / "diffaug", skip_first).items()})
     return out
 
 
