@@ -45,5 +45,12 @@ train() {  # train SEED: DACL trained and scored against the baseline (or the ba
 set -- $SEEDS
 while [ $# -gt 0 ]; do
   a=$1; shift
-  if [ $# -gt 0 ]; then b=$1; shift; ( train "$a" ) & ( train "$b" ) & wait; else train "$a"; fi
+  if [ $# -gt 0 ]; then
+    b=$1; shift
+    ( train "$a" ) & pa=$!
+    ( train "$b" ) & pb=$!
+    wait $pa; wait $pb  # under set -e a failed run stops the script
+  else
+    train "$a"
+  fi
 done

@@ -22,6 +22,7 @@ from dacl.report import _ci, _save
 
 BASELINE = "scattering-pool"
 METRICS = ("auroc_af", "auroc_macro_ovr", "f1_challenge")
+PAPER_AF = 0.9741  # DACL v3 abstract, AF detection on PhysioNet 2017
 
 
 def split_row(eval_dir: Path, method: str) -> dict[str, object]:
@@ -35,7 +36,8 @@ def split_row(eval_dir: Path, method: str) -> dict[str, object]:
     base = first(BASELINE)
     if base is None:
         raise SystemExit(f"{eval_dir}: no {BASELINE} row; evaluate with --baseline-scattering")
-    row: dict[str, object] = {"seed": m["split"]["seed"], "baseline": {k: base["metrics"][k] for k in METRICS}}
+    row: dict[str, object] = {"seed": m["split"]["seed"], "n_test": m["n_records"]["test"],
+                              "baseline": {k: base["metrics"][k] for k in METRICS}}
     other = first(method)
     if other is not None:
         row["method"] = {k: other["metrics"][k] for k in METRICS}
@@ -45,8 +47,6 @@ def split_row(eval_dir: Path, method: str) -> dict[str, object]:
         row["difference"] = {k: diff[k] for k in METRICS}
     return row
 
-
-PAPER_AF = 0.9741  # DACL v3 abstract, AF detection on PhysioNet 2017
 
 
 def plot_af(rows: list[dict], method: str, path: Path) -> None:
@@ -60,7 +60,9 @@ def plot_af(rows: list[dict], method: str, path: Path) -> None:
         yerr = [[v["value"] - v["low"] for v in e], [v["high"] - v["value"] for v in e]]
         ax.errorbar(x, [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3, label=label)
     ax.axhline(PAPER_AF, ls="--", color="0.4", lw=1, label=f"paper v3 ({PAPER_AF})")
-    ax.set(xlabel="split seed (record-level, stratified; 1,364 test records each)", ylabel="AUROC AF vs rest",
+    n_test = sorted({r["n_test"] for r in rows})
+    each = f"; {n_test[0]:,} test records each" if len(n_test) == 1 else ""
+    ax.set(xlabel=f"split seed (record-level, stratified{each})", ylabel="AUROC AF vs rest",
            title="Test AUROC on different splits of the same records (95% CI)")
     ax.set_xticks(sorted({r["seed"] for r in rows}))
     ax.grid(alpha=0.3)
