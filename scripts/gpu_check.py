@@ -138,8 +138,7 @@ def main() -> None:
         "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
                         else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"),
         "torch": torch.__version__,
-        "windows": {"train": int((features.record_split[features.record_index] == "train").sum()),
-                    "val": int((features.record_split[features.record_index] == "val").sum())},
+        "windows": {split: int(features.window_mask(split).sum()) for split in ("train", "val")},
         "epochs": args.epochs,
         "methods": results,
     }
