@@ -6,6 +6,11 @@
 #
 #   scripts/run_splits.sh FEATURES_DIR [RUNS_DIR] [SEED ...]
 #   scripts/run_splits.sh FEATURES_DIR RUNS_DIR --baseline-only SEED ...   # scattering + LR only
+#   scripts/run_splits.sh FEATURES_DIR RUNS_DIR --gauss SEED ...           # Gaussian views vs DACL
+#
+# --gauss trains contrastive + Gaussian views with the same sizes, temperature and seed
+# (the paper's augmentation baseline; gauss.sigma 0.5) and scores it paired against DACL on
+# the same split (eval_gauss_splitS: the DACL run first, so its difference is gauss − DACL).
 #
 # Each split is a view of FEATURES_DIR (its shards symlinked, manifest and records.csv
 # copied) re-split with `dacl split --seed S`. CPU, one torch thread per run, two runs at
@@ -14,8 +19,11 @@ set -eu
 FEATURES=${1:?usage: run_splits.sh FEATURES_DIR [RUNS_DIR] [SEED ...]}
 R=${2:-runs/splits}
 shift $(( $# < 2 ? $# : 2 ))
-ONLY_BASELINE=false
-if [ "${1:-}" = "--baseline-only" ]; then ONLY_BASELINE=true; shift; fi
+MODE=dacl
+case "${1:-}" in
+  --baseline-only) MODE=baseline; shift ;;
+  --gauss) MODE=gauss; shift ;;
+esac
 SEEDS=${*:-1 2 3 4}
 mkdir -p "$R/logs"
 FEATURES=$(cd "$FEATURES" && pwd)
@@ -29,18 +37,25 @@ view() {  # view SEED: the split-S view of FEATURES
   fi
   echo "$d"
 }
-D="--method dacl --set vae.epochs=30 --set encoder.epochs=10 --set diffusion.t_max=200 --set encoder.temperature=0.05"
-train() {  # train SEED: DACL trained and scored against the baseline (or the baseline alone)
-  f=$(view "$1"); n="dacl_split$1"
-  if $ONLY_BASELINE; then
-    [ -f "$R/eval_split$1/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate --features "$f" \
-      --baseline-scattering --n-boot 1000 --no-report --out "$R/eval_split$1" > "$R/logs/eval_split$1.log" 2>&1
-    return
-  fi
-  [ -f "$R/$n/model.pt" ] || OMP_NUM_THREADS=1 .venv/bin/dacl train --config configs/dacl.toml --features "$f" \
-    --device cpu --no-progress --set train.threads=1 $D --out "$R/$n" > "$R/logs/$n.log" 2>&1
-  [ -f "$R/eval_split$1/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$R/$n" --features "$f" \
-    --baseline-scattering --n-boot 1000 --no-report --out "$R/eval_split$1" > "$R/logs/eval_split$1.log" 2>&1
+SIZES="--set vae.epochs=30 --set encoder.epochs=10 --set diffusion.t_max=200 --set encoder.temperature=0.05"
+fit() {  # fit METHOD SEED FEATURES: train METHOD on that split unless done
+  n="$(echo "$1" | cut -d- -f1)_split$2"
+  [ -f "$R/$n/model.pt" ] || OMP_NUM_THREADS=1 .venv/bin/dacl train --config configs/dacl.toml --features "$3" \
+    --device cpu --no-progress --set train.threads=1 --method "$1" $SIZES --out "$R/$n" > "$R/logs/$n.log" 2>&1
+}
+score() {  # score NAME FEATURES [ARGS...]: dacl evaluate into $R/NAME unless done
+  name=$1 f=$2; shift 2
+  [ -f "$R/$name/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$@" --features "$f" \
+    --n-boot 1000 --no-report --out "$R/$name" > "$R/logs/$name.log" 2>&1
+}
+train() {  # train SEED: what MODE asks for on split SEED
+  f=$(view "$1")
+  case $MODE in
+    baseline) score "eval_split$1" "$f" --baseline-scattering ;;
+    dacl) fit dacl "$1" "$f"; score "eval_split$1" "$f" "$R/dacl_split$1" --baseline-scattering ;;
+    gauss) fit dacl "$1" "$f"; fit gauss-contrastive "$1" "$f"
+           score "eval_gauss_split$1" "$f" "$R/dacl_split$1" "$R/gauss_split$1" ;;
+  esac
 }
 set -- $SEEDS
 while [ $# -gt 0 ]; do
