@@ -3,10 +3,12 @@ and of each other method on several record-level splits, with the paired bootstr
 difference to the baseline that ``dacl evaluate`` stored in each metrics.json.
 
     .venv/bin/python scripts/summarise_splits.py EVAL_DIR [EVAL_DIR ...] [--method dacl] [--png PATH]
+    .venv/bin/python scripts/summarise_splits.py EVAL_DIR ... --baseline dacl --method gauss-contrastive
 
-Each EVAL_DIR is one ``dacl evaluate --baseline-scattering`` output folder (one split). The
-last lines give, over the splits, the mean and range of each column. ``--png`` draws the
-AF-vs-rest AUROC of both per split, with their 95 % CIs and the paper's figure.
+Each EVAL_DIR is one ``dacl evaluate`` output folder (one split) whose first method is the
+baseline (``--baseline-scattering``, or the run listed first). The last lines give, over the
+splits, the mean and range of each column. ``--png`` draws the AF-vs-rest AUROC of both per
+split, with their 95 % CIs and the paper's figure.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from matplotlib.figure import Figure
 
 from dacl.report import _ci, _save
 
-BASELINE = "scattering-pool"
+SCATTERING = "scattering-pool"
 METRICS = ("auroc_af", "auroc_macro_ovr", "f1_challenge")
 PAPER_AF = 0.9741  # DACL v3 abstract, AF detection on PhysioNet 2017
 
 
-def split_row(eval_dir: Path, method: str) -> dict[str, object]:
+def split_row(eval_dir: Path, method: str, baseline: str = SCATTERING) -> dict[str, object]:
     """Split seed, baseline and method scores, and the method's paired difference to the baseline."""
     m = json.loads((eval_dir / "metrics.json").read_text())
 
@@ -33,32 +35,37 @@ def split_row(eval_dir: Path, method: str) -> dict[str, object]:
         """The first row named ``name`` or ``name [run]``."""
         return next((r for r in m["methods"] if r["method"] == name or r["method"].startswith(name + " [")), None)
 
-    base = first(BASELINE)
+    base = first(baseline)
     if base is None:
-        raise SystemExit(f"{eval_dir}: no {BASELINE} row; evaluate with --baseline-scattering")
+        hint = "evaluate with --baseline-scattering" if baseline == SCATTERING else f"evaluate a {baseline} run first"
+        raise SystemExit(f"{eval_dir}: no {baseline} row; {hint}")
     row: dict[str, object] = {"seed": m["split"]["seed"], "n_test": m["n_records"]["test"],
                               "baseline": {k: base["metrics"][k] for k in METRICS}}
     other = first(method)
     if other is not None:
         row["method"] = {k: other["metrics"][k] for k in METRICS}
         diff = other.get("difference_to")
-        if diff is None or diff.get("method") != BASELINE:
-            raise SystemExit(f"{eval_dir}: {method} has no paired difference to {BASELINE}")
+        if diff is None or diff.get("method") != base["method"]:
+            raise SystemExit(f"{eval_dir}: {method} has no paired difference to {baseline}")
         row["difference"] = {k: diff[k] for k in METRICS}
     return row
 
 
 
-def plot_af(rows: list[dict], method: str, path: Path) -> None:
+def label(name: str) -> str:
+    return "scattering + LR" if name == SCATTERING else name
+
+
+def plot_af(rows: list[dict], baseline: str, method: str, path: Path) -> None:
     """AF AUROC with its 95 % CI per split: baseline and method side by side."""
     fig = Figure(figsize=(6.4, 3.8))
     ax = fig.add_subplot()
-    for offset, key, label in ((-0.12, "baseline", "scattering + LR"), (0.12, "method", method)):
+    for offset, key, name in ((-0.12, "baseline", label(baseline)), (0.12, "method", method)):
         have = [r for r in rows if key in r]
         x = [r["seed"] + offset for r in have]
         e = [r[key]["auroc_af"] for r in have]
         yerr = [[v["value"] - v["low"] for v in e], [v["high"] - v["value"] for v in e]]
-        ax.errorbar(x, [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3, label=label)
+        ax.errorbar(x, [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3, label=name)
     ax.axhline(PAPER_AF, ls="--", color="0.4", lw=1, label=f"paper v3 ({PAPER_AF})")
     n_test = sorted({r["n_test"] for r in rows})
     each = f"; {n_test[0]:,} test records each" if len(n_test) == 1 else ""
@@ -74,11 +81,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("evals", nargs="+", type=Path)
     parser.add_argument("--method", default="dacl", help="the method compared with the baseline (default dacl)")
+    parser.add_argument("--baseline", default=SCATTERING, help=f"the reference method (default {SCATTERING})")
     parser.add_argument("--png", type=Path, help="also draw AF AUROC per split to this PNG")
     args = parser.parse_args()
-    rows = sorted((split_row(d, args.method) for d in args.evals), key=lambda r: r["seed"])
-    m = args.method
-    print(f"| split seed | scattering + LR: AF | macro | {m}: AF | macro | Δ AF ({m} − baseline) | Δ macro |")
+    rows = sorted((split_row(d, args.method, args.baseline) for d in args.evals), key=lambda r: r["seed"])
+    m, b = args.method, label(args.baseline)
+    print(f"| split seed | {b}: AF | macro | {m}: AF | macro | Δ AF ({m} − {b}) | Δ macro |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         base = r["baseline"]
@@ -90,7 +98,7 @@ def main() -> None:
             cells += ["—"] * 4
         print("| " + " | ".join(cells) + " |")
     print()
-    for name, key in (("scattering + LR", "baseline"), (m, "method"), (f"Δ {m} − baseline", "difference")):
+    for name, key in ((b, "baseline"), (m, "method"), (f"Δ {m} − {b}", "difference")):
         have = [r[key] for r in rows if key in r]
         if not have:
             continue
@@ -102,7 +110,7 @@ def main() -> None:
                 f"range {min(values):{f}} … {max(values):{f}}"
             )
     if args.png:
-        plot_af(rows, m, args.png)
+        plot_af(rows, args.baseline, m, args.png)
 
 
 if __name__ == "__main__":

@@ -336,6 +336,8 @@ def test_summarise_splits_script_reads_evaluate_output(tmp_path, monkeypatch, ca
     assert [r.split(" | ")[0] for r in rows] == [f"| {seed}", "| 7"]  # sorted by split seed
     assert f"{other['difference_to']['auroc_af']['value']:+.4f}" in rows[0]
     assert (tmp_path / "af.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(SystemExit, match="has no paired difference to mean"):  # the baseline must come first
+        script.split_row(out, "scattering-pool", baseline="mean")
     with pytest.raises(SystemExit, match="no scattering-pool row"):
         doc["methods"] = doc["methods"][1:]
         (second / "metrics.json").write_text(json.dumps(doc))
