@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -122,3 +124,15 @@ def test_split_cli(tmp_path: Path, capsys):
     assert read_manifest(tmp_path / "ds")["split"]["fractions"] == [0.5, 0.25, 0.25]
     assert cli_main(["split", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_python_dash_m_dacl_is_the_cli(tmp_path: Path):
+    """``python -m dacl`` (no console script, e.g. after ``pip install --target``): same command, same exit codes."""
+    _fake_dataset(tmp_path / "ds")
+    ok = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "ds"), "--seed", "2"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and "train" in ok.stdout
+    assert read_manifest(tmp_path / "ds")["split"]["seed"] == 2
+    bad = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "missing")], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "not found" in bad.stderr
