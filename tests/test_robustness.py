@@ -147,6 +147,48 @@ def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
     assert again.to_dict() == d
 
 
+class TwoBandEmbedder(BandPowerEmbedder):
+    """A weaker stand-in: only the two lowest bands."""
+
+    name = "two-bands"
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        return super().embed(features)[:, :2]
+
+
+def test_paired_robustness_differences() -> None:
+    """Each point's difference is this curve minus the reference on the same corrupted records, with a CI."""
+    signals, labels = toy_corpus(80)
+    feats, index = band_featurize(signals)
+    split = np.where((np.arange(len(signals)) // 4) % 2 == 0, "train", "test")
+    fs = FeatureSet(feats, index, np.zeros(len(index), np.int64), np.array([f"R{i}" for i in range(len(signals))]),
+                    labels.astype(np.int64), split, {})
+    corruptions = [rb.Corruption("clean"), rb.Corruption("awgn", 6), rb.Corruption("wander", 1.0)]
+    curves = []
+    for emb in (BandPowerEmbedder(), TwoBandEmbedder()):
+        result = evaluate(fs, emb, n_boot=50, seed=0)
+        test = [signals[int(r[1:])] for r in result.test_record_ids]
+        curves.append(rb.robustness_curve(result.model, emb, test, result.test_labels, band_featurize, fs=FS,
+                                          corruptions=corruptions, seed=0, n_boot=50))
+    reference, other = curves
+    rb.add_paired_differences(other, reference)
+    assert other.difference_to == "bands"
+    moved = 0
+    for p, q in zip(other.points, reference.points):
+        for k in ("auroc_af", "auroc_macro_ovr"):
+            d = p.difference[k]
+            assert d.value == pytest.approx(p.metrics[k].value - q.metrics[k].value)
+            assert d.low <= d.value <= d.high
+            moved += d.value != 0
+    assert moved > 0  # the two embedders really differ
+    doc = other.to_dict()
+    assert doc["difference_to"] == "bands" and all("difference" in p for p in doc["points"])
+    assert "difference" not in reference.to_dict()["points"][0]
+    # Against itself every difference is exactly zero.
+    rb.add_paired_differences(reference, reference)
+    assert all(p.difference["auroc_af"].value == 0 == p.difference["auroc_af"].high for p in reference.points)
+
+
 def test_curve_for_result_with_injected_reader() -> None:
     signals, labels = toy_corpus(40, seed=1)
     feats, index = band_featurize(signals)
@@ -173,7 +215,7 @@ def test_missing_featurisation_parameters_are_reported() -> None:
         rb.manifest_corpus({})
 
 
-def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path) -> None:
+def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, monkeypatch) -> None:
     """On the shipped 40-record sample: re-read + re-featurise == the dataset's own features."""
     import json
     from importlib.resources import files
@@ -194,16 +236,29 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path) 
     for k, row in enumerate(test_rows):
         np.testing.assert_array_equal(feats[index == k], features.features[features.record_index == row])
 
+    from dacl import embedder
+
+    # A second "run": the time mean of each path, so the CLI pairs two robustness curves.
+    monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": BandPowerEmbedder())
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.toml").write_text("")
     out = tmp_path / "out"
-    argv = ["evaluate", "--features", str(ds), "--baseline-scattering", "--robustness", "--n-boot", "20",
-            "--out", str(out), "--corpus", sample]
+    argv = ["evaluate", str(run_dir), "--features", str(ds), "--baseline-scattering", "--robustness",
+            "--n-boot", "20", "--out", str(out), "--corpus", sample]
     assert cli.main(argv) == 0
     doc = json.loads((out / "metrics.json").read_text())
-    (curve,) = doc["robustness"]
+    curve, other = doc["robustness"]
     clean = next(p for p in curve["points"] if p["kind"] == "clean")
     assert clean["metrics"]["auroc_af"] == doc["methods"][0]["metrics"]["auroc_af"]
     assert clean["n_records"] == test_rows.size
+    assert other["difference_to"] == "scattering-pool" and "difference_to" not in curve
+    for p, q in zip(other["points"], curve["points"]):
+        d = p["difference"]["auroc_macro_ovr"]
+        assert d["value"] == pytest.approx(p["metrics"]["auroc_macro_ovr"]["value"] - q["metrics"]["auroc_macro_ovr"]["value"])
     assert (out / "robustness.png").is_file()
+    report = (out / "report.md").read_text()
+    assert "Difference in AUROC AF-vs-rest to scattering-pool under each corruption" in report
 
 
 def test_wrong_corpus_is_refused() -> None:

@@ -497,13 +497,20 @@ def run(args: argparse.Namespace) -> int:
         from dacl import robustness
 
         corpus = args.corpus or robustness.manifest_corpus(features.manifest)
-        curves = []
+        computed = []
         for r, (emb, _) in zip(results, embedders):
             print(f"robustness of {r.method} ...", flush=True)
-            curve = robustness.curve_for_result(
+            computed.append(robustness.curve_for_result(
                 r, emb, features, seed=args.seed, n_boot=args.n_boot, corpus=corpus
-            )
-            curves.append(curve.to_dict())
+            ))
+        if len(computed) > 1:
+            print(f"robustness, AF AUROC difference to {computed[0].method} (paired over the same corrupted records):")
+            for curve in computed[1:]:
+                robustness.add_paired_differences(curve, computed[0])
+                cells = [f"{p.corruption.label} {_fmt(p.difference['auroc_af'], signed=True)}"
+                         for p in curve.points if p.difference is not None]
+                print(f"  {curve.method}: " + "; ".join(cells), flush=True)
+        curves = [c.to_dict() for c in computed]
     path = write_results(args.out, results, features, str(args.features), curves)
     print(f"wrote {path}")
     if not args.no_report:

@@ -270,6 +270,15 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
             by = {p["label"]: p["metrics"]["auroc_af"] for p in c["points"]}
             lines += [f"| {c['method']} | " + " | ".join(_ci(by.get(lab)) for lab in labels) + " |"]
         lines += [""]
+        paired = [c for c in curves if c.get("difference_to")]
+        if paired:
+            lines += [f"Difference in AUROC AF-vs-rest to {paired[0]['difference_to']} under each corruption "
+                      "(paired bootstrap over the same corrupted test records):", "",
+                      "| method | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+            for c in paired:
+                by = {p["label"]: (p.get("difference") or {}).get("auroc_af") for p in c["points"]}
+                lines += [f"| {c['method']} | " + " | ".join(_ci(by.get(lab), signed=True) for lab in labels) + " |"]
+            lines += [""]
 
     swept = [m for m in ms if m.get("t_max") is not None]
     if len({m["t_max"] for m in swept}) >= 2:

@@ -155,15 +155,24 @@ class RobustnessPoint:
     corruption: Corruption
     metrics: dict[str, metrics.Estimate]
     n_records: int
+    #: Record rows scored, their labels and probabilities (kept for paired comparisons; not serialised).
+    records: np.ndarray | None = field(default=None, repr=False, compare=False)
+    y_true: np.ndarray | None = field(default=None, repr=False, compare=False)
+    probs: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: ``this - reference`` per metric, paired over the same corrupted records (see :func:`add_paired_differences`).
+    difference: dict[str, metrics.Estimate] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "kind": self.corruption.kind,
             "level": self.corruption.level,
             "label": self.corruption.label,
             "n_records": self.n_records,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
         }
+        if self.difference is not None:
+            d["difference"] = {k: v.to_dict() for k, v in self.difference.items()}
+        return d
 
 
 @dataclass
@@ -173,9 +182,11 @@ class RobustnessCurve:
     seed: int
     n_boot: int
     notes: list[str] = field(default_factory=list)
+    #: The method the points' ``difference`` entries are taken against, if any.
+    difference_to: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "method": self.method,
             "seed": self.seed,
             "n_boot": self.n_boot,
@@ -184,6 +195,9 @@ class RobustnessCurve:
             "points": [p.to_dict() for p in self.points],
             "notes": self.notes,
         }
+        if self.difference_to is not None:
+            d["difference_to"] = self.difference_to
+        return d
 
 
 ROBUSTNESS_METRICS = {k: metrics.METRICS[k] for k in ("auroc_af", "auroc_macro_ovr")}
@@ -229,8 +243,26 @@ def robustness_curve(
         if records.size < len(signals):
             notes.append(f"{c.label}: {len(signals) - records.size} record(s) produced no window")
         est = metrics.score_records(labels[records], probs, n_boot=n_boot, seed=seed, metrics=ROBUSTNESS_METRICS)
-        points.append(RobustnessPoint(c, est, int(records.size)))
+        points.append(RobustnessPoint(c, est, int(records.size), records, labels[records], probs))
     return RobustnessCurve(method or embedder.name, points, seed, n_boot, notes)
+
+
+def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -> None:
+    """Set each point's ``difference``: ``curve - reference`` with a paired bootstrap CI.
+
+    The corruptions are seeded per record (:meth:`Corruption.rng_for`), so two methods
+    scored on the same test records see the same corrupted signals; the bootstrap then
+    resamples those records once for both, as :func:`dacl.metrics.paired_difference` does
+    for the clean scores. A point left without the same records on both sides is skipped.
+    """
+    ref_points = {p.corruption.label: p for p in reference.points}
+    for p in curve.points:
+        q = ref_points.get(p.corruption.label)
+        if q is None or p.probs is None or q.probs is None or not np.array_equal(p.records, q.records):
+            continue
+        p.difference = metrics.paired_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed,
+                                                 metrics=ROBUSTNESS_METRICS)
+    curve.difference_to = reference.method
 
 
 # -------------------------------------------------------------- CLI wiring
