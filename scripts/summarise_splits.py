@@ -8,7 +8,9 @@ difference to the baseline that ``dacl evaluate`` stored in each metrics.json.
 Each EVAL_DIR is one ``dacl evaluate`` output folder (one split) whose first method is the
 baseline (``--baseline-scattering``, or the run listed first). The last lines give, over the
 splits, the mean and range of each column. ``--png`` draws the AF-vs-rest AUROC of both per
-split, with their 95 % CIs and the paper's figure.
+split, with their 95 % CIs and the paper's figure. Folders evaluated with ``--robustness``
+also get a second table: the method's paired AF difference to the baseline at every noise
+level, per split.
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ def split_row(eval_dir: Path, method: str, baseline: str = SCATTERING) -> dict[s
         row["difference"] = {k: diff[k] for k in METRICS}
     return row
 
+
+
+def robustness_row(eval_dir: Path, method: str) -> tuple[int, dict[str, dict]] | None:
+    """(split seed, {corruption label: paired AF difference}) of ``method``'s robustness curve, if any."""
+    m = json.loads((eval_dir / "metrics.json").read_text())
+    for curve in m.get("robustness") or []:
+        if (curve["method"] == method or curve["method"].startswith(method + " [")) and curve.get("difference_to"):
+            return m["split"]["seed"], {p["label"]: p["difference"]["auroc_af"] for p in curve["points"]
+                                        if "difference" in p}
+    return None
 
 
 def label(name: str) -> str:
@@ -109,6 +121,14 @@ def main() -> None:
                 f"- {name}, {metric}: mean {statistics.fmean(values):{f}} over {len(values)} splits, "
                 f"range {min(values):{f}} … {max(values):{f}}"
             )
+    robust = sorted(r for r in (robustness_row(d, args.method) for d in args.evals) if r is not None)
+    if robust:
+        labels = list(robust[0][1])
+        print(f"\nΔ AUROC AF ({m} − {b}) under each corruption, paired over the same corrupted test records:\n")
+        print("| split seed | " + " | ".join(labels) + " |")
+        print("|---|" + "---|" * len(labels))
+        for seed, diffs in robust:
+            print(f"| {seed} | " + " | ".join(_ci(diffs.get(lab), signed=True) for lab in labels) + " |")
     if args.png:
         plot_af(rows, args.baseline, m, args.png)
 

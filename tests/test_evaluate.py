@@ -336,6 +336,17 @@ def test_summarise_splits_script_reads_evaluate_output(tmp_path, monkeypatch, ca
     assert [r.split(" | ")[0] for r in rows] == [f"| {seed}", "| 7"]  # sorted by split seed
     assert f"{other['difference_to']['auroc_af']['value']:+.4f}" in rows[0]
     assert (tmp_path / "af.png").read_bytes().startswith(b"\x89PNG")
+    assert not any("under each corruption" in line for line in lines)  # no robustness curves evaluated
+    # With robustness curves (as `dacl evaluate --robustness` writes them): one row of differences per split.
+    diff = {"value": -0.0415, "low": -0.07, "high": -0.0131, "level": 0.95}
+    doc["robustness"] = [{"method": "scattering-pool", "points": [{"label": "12 dB"}]},
+                         {"method": "mean", "difference_to": "scattering-pool",
+                          "points": [{"label": "12 dB", "difference": {"auroc_af": diff}}]}]
+    (second / "metrics.json").write_text(json.dumps(doc))
+    assert script.robustness_row(second, "mean") == (7, {"12 dB": diff})
+    assert script.robustness_row(out, "mean") is None
+    script.main()
+    assert "| 7 | -0.0415 [-0.0700, -0.0131] |" in capsys.readouterr().out.splitlines()
     with pytest.raises(SystemExit, match="has no paired difference to mean"):  # the baseline must come first
         script.split_row(out, "scattering-pool", baseline="mean")
     with pytest.raises(SystemExit, match="no scattering-pool row"):
