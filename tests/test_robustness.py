@@ -118,12 +118,18 @@ def toy_corpus(n: int = 60, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray
     return signals, labels
 
 
-def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
-    signals, labels = toy_corpus(80)
+def toy_featureset(n: int = 80) -> tuple[list[np.ndarray], FeatureSet]:
+    """The toy corpus featurised, records alternating in blocks of four between train and test."""
+    signals, labels = toy_corpus(n)
     feats, index = band_featurize(signals)
     split = np.where((np.arange(len(signals)) // 4) % 2 == 0, "train", "test")
     fs = FeatureSet(feats, index, np.zeros(len(index), np.int64), np.array([f"R{i}" for i in range(len(signals))]),
                     labels.astype(np.int64), split, {})
+    return signals, fs
+
+
+def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
+    signals, fs = toy_featureset()
     result = evaluate(fs, BandPowerEmbedder(), n_boot=50, seed=0)
     test = [signals[int(r[1:])] for r in result.test_record_ids]
     corruptions = [rb.Corruption("clean"), rb.Corruption("awgn", 12), rb.Corruption("awgn", -6),
@@ -158,11 +164,7 @@ class TwoBandEmbedder(BandPowerEmbedder):
 
 def test_paired_robustness_differences() -> None:
     """Each point's difference is this curve minus the reference on the same corrupted records, with a CI."""
-    signals, labels = toy_corpus(80)
-    feats, index = band_featurize(signals)
-    split = np.where((np.arange(len(signals)) // 4) % 2 == 0, "train", "test")
-    fs = FeatureSet(feats, index, np.zeros(len(index), np.int64), np.array([f"R{i}" for i in range(len(signals))]),
-                    labels.astype(np.int64), split, {})
+    signals, fs = toy_featureset()
     corruptions = [rb.Corruption("clean"), rb.Corruption("awgn", 6), rb.Corruption("wander", 1.0)]
     curves = []
     for emb in (BandPowerEmbedder(), TwoBandEmbedder()):
