@@ -28,6 +28,7 @@ import numpy as np
 
 from dacl import metrics
 from dacl.dataset import FeatureSet
+from dacl.metrics import Estimate
 
 #: ``featurize(signals) -> (features (W, P, F), record_index (W,))``, with
 #: ``record_index`` pointing into ``signals``.
@@ -160,7 +161,7 @@ class RobustnessPoint:
     y_true: np.ndarray | None = field(default=None, repr=False, compare=False)
     probs: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: ``this - reference`` per metric, paired over the same corrupted records (see :func:`add_paired_differences`).
-    difference: dict[str, metrics.Estimate] | None = None
+    difference: dict[str, Estimate] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -258,7 +259,9 @@ def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -
     ref_points = {p.corruption.label: p for p in reference.points}
     for p in curve.points:
         q = ref_points.get(p.corruption.label)
-        if q is None or p.probs is None or q.probs is None or not np.array_equal(p.records, q.records):
+        if q is None or p.records is None or q.records is None or p.y_true is None or p.probs is None:
+            continue
+        if q.probs is None or not np.array_equal(p.records, q.records):
             continue
         p.difference = metrics.paired_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed,
                                                  metrics=ROBUSTNESS_METRICS)
