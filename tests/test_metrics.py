@@ -164,3 +164,13 @@ def test_paired_difference_checks_shapes() -> None:
     y, probs = _synthetic(50, 13)
     with pytest.raises(ValueError, match="probs_b"):
         metrics.paired_difference(y, probs, probs[:-1], n_boot=10)
+
+
+def test_format_interval_is_the_one_interval_format() -> None:
+    from dacl import report
+    from dacl.evaluate import _fmt
+
+    assert metrics.format_interval(0.95771, 0.94351, 0.97012) == "0.9577 [0.9435, 0.9701]"
+    assert metrics.format_interval(-0.0034, -0.0167, 0.0086, signed=True) == "-0.0034 [-0.0167, +0.0086]"
+    e = metrics.Estimate(-0.0034, -0.0167, 0.0086)
+    assert _fmt(e, signed=True) == report._ci(e.to_dict(), signed=True) == "-0.0034 [-0.0167, +0.0086]"

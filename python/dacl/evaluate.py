@@ -528,5 +528,4 @@ def compare_results(a: EvalResult, b: EvalResult, *, n_boot: int = 1000, seed: i
 
 
 def _fmt(e: metrics.Estimate, signed: bool = False) -> str:
-    sign = "+" if signed else ""
-    return f"{e.value:{sign}.4f} [{e.low:{sign}.4f}, {e.high:{sign}.4f}]"
+    return metrics.format_interval(e.value, e.low, e.high, signed)

@@ -52,6 +52,12 @@ class Estimate:
         return asdict(self)
 
 
+def format_interval(value: float, low: float, high: float, signed: bool = False) -> str:
+    """``"0.9577 [0.9435, 0.9701]"``; ``signed`` prefixes ``+`` to non-negative numbers (differences)."""
+    f = "+.4f" if signed else ".4f"
+    return f"{value:{f}} [{low:{f}}, {high:{f}}]"
+
+
 @dataclass(frozen=True)
 class MacroAUROC:
     """Macro one-vs-rest AUROC and the per-class AUROCs it averages."""

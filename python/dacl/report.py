@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from dacl.atomic import atomic_output, write_text
 from dacl.dataset import CLASSES
+from dacl.metrics import format_interval
 
 #: What the DACL paper (arXiv 2509.20048) reports, for reference only; see
 #: shared docs: task, classes, split and probe are not stated in the sources.
@@ -177,8 +178,7 @@ def plot_tmax(methods: list[dict[str, Any]], path: Path) -> None:
 def _ci(e: dict[str, float] | None, signed: bool = False) -> str:
     if e is None:
         return "—"
-    sign = "+" if signed else ""
-    return f"{e['value']:{sign}.4f} [{e['low']:{sign}.4f}, {e['high']:{sign}.4f}]"
+    return format_interval(e["value"], e["low"], e["high"], signed)
 
 
 def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.PathLike[str]] | None = None) -> Path:
