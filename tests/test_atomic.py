@@ -1,6 +1,8 @@
 """dacl.atomic: a failed write leaves the old file and no temp file behind."""
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -24,3 +26,16 @@ def test_strict_json_refuses_nan(tmp_path):
     assert list(tmp_path.iterdir()) == []
     write_json(tmp_path / "m.json", {"auroc": float("nan")})  # manifests may hold NaN (kymatio meta)
     assert "NaN" in (tmp_path / "m.json").read_text()
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    """Manifests and CSVs get the same permissions as the shards (0666 less the umask), not mkstemp's 0600."""
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "manifest.json", {"a": 1})
+        with open(tmp_path / "plain.npy", "wb"):
+            pass
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "manifest.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.npy").stat().st_mode) == 0o644

@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import zipfile
+
+from dacl.lock import LockedError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -19,6 +22,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("dacl.evaluate", "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"),
     "demo": ("dacl.demo", "the main job end to end on the real sample shipped in the package"),
 }
+
+
+#: Failures that are the user's to fix (bad input, a full or read-only disk, a corrupt
+#: archive, a second writer, a request too large for memory): one line and exit 2.
+#: Anything else is a bug in dacl and keeps its traceback.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, TypeError, OSError, zipfile.BadZipFile, LockedError, MemoryError,
+)
+
+#: Longest error message printed; the rest is cut (a message must never quote a whole file).
+MAX_MESSAGE = 1000
+
+
+def describe_error(err: BaseException) -> str:
+    """One line for an expected failure: the message, or for an OS error its reason and file."""
+    if isinstance(err, OSError) and err.strerror:  # raised by the OS: "[Errno 30] ..." reads badly
+        text = err.strerror + (f": {err.filename}" if err.filename is not None else "")
+    elif isinstance(err, MemoryError):
+        text = f"out of memory{': ' + str(err) if str(err) else ''} (ask for smaller sizes or batches)"
+    else:
+        text = str(err) or type(err).__name__
+    text = " ".join(text.split())  # one line
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 15] + " ... (cut)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sub_parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError) as err:
-        # Bad input is the user's to fix: say what is wrong, without a traceback.
-        print(f"dacl {known.command}: error: {err}", file=sys.stderr)
+    except EXPECTED_ERRORS as err:
+        # Bad input or a failing disk is the user's to fix: say what is wrong, without a traceback.
+        print(f"dacl {known.command}: error: {describe_error(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"dacl {known.command}: interrupted; rerun the same command to resume", file=sys.stderr)
