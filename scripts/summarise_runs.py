@@ -24,9 +24,10 @@ def epoch_times(run: Path, skip_first: bool = False) -> dict[str, tuple[int, flo
 
     h = json.loads((run / "history.json").read_text())
     out: dict[str, tuple[int, float]] = {}
-    if isinstance(h, list):  # DiffAug: one row per epoch with its phase kind
+    if isinstance(h, list) or "epochs" in h:  # DiffAug: one row per epoch with its phase kind (a list in old runs)
+        rows = h if isinstance(h, list) else h["epochs"]
         for kind in ("E", "M"):
-            s = [r["seconds"] for r in h if r["kind"] == kind]
+            s = [r["seconds"] for r in rows if r["kind"] == kind]
             if s:
                 out[f"diffaug {kind}"] = (len(s), median(s))
         return out

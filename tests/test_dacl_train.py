@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _dacl_synth import xor_featureset
+from _dacl_synth import write_dataset, xor_featureset
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
@@ -16,8 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from dacl.cli import main as cli_main
 from dacl.config import Config, load_config
 from dacl.context import contextualise
-from dacl.atomic import write_json
-from dacl.dataset import FeatureSet, write_records_csv
+from dacl.dataset import FeatureSet
 from dacl.embedder import load_embedder
 from dacl.train import train
 
@@ -134,21 +133,6 @@ def test_extra_views_hook_feeds_the_encoder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="extra_views returned shape"):
         train(small_config("dacl", epochs=1), fs, tmp_path / "bad", progress=False,
               extra_views=lambda z0, y: z0)
-
-
-def write_dataset(fs: FeatureSet, path: Path) -> None:
-    """A dataset directory in the layout `dacl preprocess` writes (one shard)."""
-    shard = path / "shards" / "000000"
-    shard.mkdir(parents=True)
-    np.save(shard / "features.npy", fs.features)
-    np.save(shard / "record_index.npy", fs.record_index)
-    np.save(shard / "starts.npy", fs.starts)
-    counts = np.bincount(fs.record_index, minlength=len(fs.record_ids))
-    write_records_csv(path, [
-        {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
-        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split)
-    ])
-    write_json(path / "manifest.json", {"status": "complete", "n_shards": 1})
 
 
 def test_cli_train_writes_a_run_that_load_embedder_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

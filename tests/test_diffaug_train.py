@@ -66,7 +66,7 @@ def test_train_end_to_end_and_embed(tiny: Config, tmp_path: Path) -> None:
     for name in ("config.toml", "checkpoint.pt", "model.pt", "history.json", "embedder.json"):
         assert (run / name).is_file(), name
     assert not list(run.glob("*.tmp"))
-    history = json.loads((run / "history.json").read_text())
+    history = json.loads((run / "history.json").read_text())["epochs"]
     assert [h["kind"] for h in history] == ["E", "E", "M", "M", "M", "E", "E"]
     assert all(np.isfinite(h["loss"]) for h in history)
     # The buffer is regenerated exactly once, at the start of the E phase after the M phase.
@@ -98,13 +98,13 @@ def test_resume_repeats_the_uninterrupted_run(tiny: Config, tmp_path: Path, monk
     monkeypatch.setattr(DiffAugModels, "generate", real_generate)
     resumed = train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", resume=True, progress=False)
 
-    a = torch.load(full / "model.pt", weights_only=False)
-    b = torch.load(resumed / "model.pt", weights_only=False)
+    a = torch.load(full / "model.pt", weights_only=True)
+    b = torch.load(resumed / "model.pt", weights_only=True)
     for part in ("encoder", "head", "denoiser"):
         for key in a[part]:
             torch.testing.assert_close(a[part][key], b[part][key], rtol=0, atol=0, msg=f"{part}.{key}")
-    ha = json.loads((full / "history.json").read_text())
-    hb = json.loads((resumed / "history.json").read_text())
+    ha = json.loads((full / "history.json").read_text())["epochs"]
+    hb = json.loads((resumed / "history.json").read_text())["epochs"]
     assert [h["loss"] for h in ha] == [h["loss"] for h in hb]
 
 
@@ -149,3 +149,41 @@ def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path) -> None:
     run2 = train(combo, fs, tmp_path / "combo", progress=False)
     assert (run2 / "diffaug" / "model.pt").is_file()
     assert np.isfinite(load_embedder(run2).embed(fs.features[:7])).all()
+
+
+def test_both_optimisers_use_the_mixed_precision_helper_and_resume_its_loss_scale(
+    tiny: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU without bf16, DiffAug's E and M steps need fp16 loss scaling (DACL's Precision); the
+    scales are part of the checkpoint, so a resumed run repeats the uninterrupted one exactly."""
+    from test_precision import ScaledOnCPU
+
+    import dacl.train_diffaug as td
+
+    made: list[ScaledOnCPU] = []
+
+    def precision(device: torch.device, enabled: bool) -> ScaledOnCPU:
+        made.append(ScaledOnCPU(device, enabled))
+        return made[-1]
+
+    monkeypatch.setattr(td, "Precision", precision)
+    fs = synthetic_featureset()
+    full = train_diffaug(fs, tiny, tmp_path / "full", device="cpu", progress=False)
+    scales = {kind: p.scaler.get_scale() for kind, p in zip("EM", made)}
+    # 16 train records x 8 windows in batches of 64: 2 steps per epoch, in 2 + 2 E epochs and 3 M epochs;
+    # the scale doubles after each step (no gradient overflowed).
+    assert scales == {"E": 2.0 ** (20 + 8), "M": 2.0 ** (20 + 6)}
+    saved = torch.load(full / "checkpoint.pt", weights_only=True)["precision"]
+    assert {kind: state["scale"] for kind, state in saved.items()} == scales
+
+    real_generate = DiffAugModels.generate
+    monkeypatch.setattr(DiffAugModels, "generate", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", progress=False)
+    monkeypatch.setattr(DiffAugModels, "generate", real_generate)
+    resumed = train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", resume=True, progress=False)
+    assert {kind: p.scaler.get_scale() for kind, p in zip("EM", made[-2:])} == scales
+    a, b = (torch.load(r / "model.pt", weights_only=True) for r in (full, resumed))
+    for part in ("encoder", "head", "denoiser"):
+        for key in a[part]:
+            torch.testing.assert_close(a[part][key], b[part][key], rtol=0, atol=0, msg=f"{part}.{key}")

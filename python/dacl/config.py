@@ -11,7 +11,9 @@ configs/dacl.toml for the reasoning.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -19,6 +21,60 @@ from typing import Any, get_type_hints
 from dacl.context import ContextConfig
 
 METHODS: tuple[str, ...] = ("dacl", "vae", "gauss-contrastive", "dae", "diffaug", "dacl+diffaug")
+
+
+# --------------------------------------------------------------- validation
+# A rule is (test, wording): "vae.lr must be > 0, got -1".
+Rule = tuple[Callable[[Any], bool], str]
+
+
+def at_least(low: int) -> Rule:
+    return (lambda v: v >= low), f">= {low}"
+
+
+def within(low: float, high: float, *, high_open: bool = False) -> Rule:
+    if high_open:
+        return (lambda v: low <= v < high), f"in [{low}, {high})"
+    return (lambda v: low <= v <= high), f"in [{low}, {high}]"
+
+
+POSITIVE: Rule = ((lambda v: v > 0), "> 0")
+NON_NEGATIVE: Rule = at_least(0)
+#: Sizes of one training batch: a batch of one has nothing to contrast and breaks BatchNorm.
+BATCH: Rule = at_least(2)
+#: The optimisation fields every trained stage ([vae], [encoder], [dae]) has.
+TRAINING_RULES: dict[str, Rule] = {"epochs": at_least(1), "batch_size": BATCH, "lr": POSITIVE,
+                                   "weight_decay": NON_NEGATIVE, "patience": NON_NEGATIVE}
+
+
+def check_fields(section: Any, name: str, rules: dict[str, Rule] | None = None,
+                 choices: dict[str, tuple[str, ...]] | None = None, non_empty: tuple[str, ...] = ()) -> None:
+    """Validate one config section up front, so a bad value is one clear ValueError naming it.
+
+    Every float (also inside tables) must be finite and every element of a tuple of ints
+    ``>= 1`` (they are layer widths); ``rules`` bound single fields, ``choices`` list the
+    allowed strings, ``non_empty`` names tuples that need at least one element.
+    """
+    for key, hint in get_type_hints(type(section)).items():
+        value = getattr(section, key)
+        if hint is float and not math.isfinite(value):
+            raise ValueError(f"{name}.{key} must be a finite number, got {value}")
+        if getattr(hint, "__origin__", None) is dict:
+            for k, v in value.items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise ValueError(f"{name}.{key}.{k} must be a finite number, got {v}")
+        if getattr(hint, "__args__", None) == (int, ...):
+            if key in non_empty and not value:
+                raise ValueError(f"{name}.{key} must list at least one size, got []")
+            if any(v < 1 for v in value):
+                raise ValueError(f"{name}.{key}: every size must be >= 1, got {list(value)}")
+    for key, (test, wording) in (rules or {}).items():
+        value = getattr(section, key)
+        if not test(value):
+            raise ValueError(f"{name}.{key} must be {wording}, got {value}")
+    for key, allowed in (choices or {}).items():
+        if getattr(section, key) not in allowed:
+            raise ValueError(f"{name}.{key} must be one of {allowed}, got {getattr(section, key)!r}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +87,13 @@ class TrainSection:
     # differently, so only a fixed count makes a seed give the same weights on any machine;
     # 0 = torch's default (faster on many free cores, bit-reproducible only on the same count).
     threads: int = 1
+
+    def __post_init__(self) -> None:
+        # Seeds feed numpy's SeedSequence (non-negative) and torch (64-bit, after ``seed * 1009 + k``).
+        check_fields(self, "train", {"seed": within(0, 2**32 - 1), "threads": NON_NEGATIVE},
+                     choices={"method": METHODS})
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ValueError(f"train.device must be auto, cpu or cuda, got {self.device!r}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +114,10 @@ class VAESection:
     lr: float = 1e-3
     weight_decay: float = 0.0
     patience: int = 0  # early stopping on val loss; 0 = off (best-val weights are still kept)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "vae", {**TRAINING_RULES, "latent_dim": at_least(1), "beta": NON_NEGATIVE,
+                                   "beta_warmup_epochs": NON_NEGATIVE}, non_empty=("hidden",))
 
 
 LATENT_NORMS = ("per_dim", "global", "none")
@@ -77,13 +144,18 @@ class DiffusionSection:
         norm = self.normalise_latents
         if isinstance(norm, bool):
             object.__setattr__(self, "normalise_latents", "per_dim" if norm else "none")
-        elif norm not in LATENT_NORMS:
-            raise ValueError(f"diffusion.normalise_latents must be one of {LATENT_NORMS}, got {norm!r}")
+        check_fields(self, "diffusion", {"timesteps": at_least(2), "n_views": at_least(1)},
+                     choices={"normalise_latents": LATENT_NORMS})
+        if not 1 <= self.t_max <= self.timesteps:
+            raise ValueError(f"diffusion.t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
 
 
 @dataclass(frozen=True)
 class GaussSection:
     sigma: float = 0.5  # gauss-contrastive views z0 + sigma * N(0, I)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "gauss", {"sigma": NON_NEGATIVE})
 
 
 @dataclass(frozen=True)
@@ -101,6 +173,11 @@ class EncoderSection:
     weight_decay: float = 1e-4
     patience: int = 0
 
+    def __post_init__(self) -> None:
+        check_fields(self, "encoder", {**TRAINING_RULES, "embed_dim": at_least(1), "proj_dim": at_least(1),
+                                       "temperature": POSITIVE},
+                     choices={"readout": ("flatten", "mean")}, non_empty=("channels",))
+
 
 @dataclass(frozen=True)
 class DAESection:
@@ -112,6 +189,9 @@ class DAESection:
     lr: float = 1e-3
     weight_decay: float = 0.0
     patience: int = 0
+
+    def __post_init__(self) -> None:
+        check_fields(self, "dae", {**TRAINING_RULES, "bottleneck": at_least(1), "noise_sigma": NON_NEGATIVE})
 
 
 @dataclass(frozen=True)
@@ -158,26 +238,20 @@ class DiffAugSection:
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        if self.input not in ("context", "vae"):
-            raise ValueError(f"diffaug.input must be 'context' or 'vae', got {self.input!r}")
-        if self.sampler not in ("ddim", "ddpm"):
-            raise ValueError(f"diffaug.sampler must be 'ddim' or 'ddpm', got {self.sampler!r}")
-        if self.variance not in ("fixed_large", "fixed_small"):
-            raise ValueError(f"diffaug.variance must be 'fixed_large' or 'fixed_small', got {self.variance!r}")
-        if self.time_embedding not in ("sinusoidal", "learned"):
-            raise ValueError(f"diffaug.time_embedding must be 'sinusoidal' or 'learned', got {self.time_embedding!r}")
-        if not 0.0 <= self.gen_fraction <= 1.0:
-            raise ValueError(f"diffaug.gen_fraction must be in [0, 1], got {self.gen_fraction}")
+        sizes = ("code_dim", "head_dim", "knn_k", "timesteps", "den_hidden", "den_blocks", "cond_hidden", "views",
+                 "checkpoint_every")
+        check_fields(
+            self, "diffaug",
+            {**{name: at_least(1) for name in sizes}, "timesteps": at_least(2), "batch_size": BATCH,
+             **{name: NON_NEGATIVE for name in ("warmup_epochs", "m_epochs", "e_epochs", "cycles", "eta", "clip_x0",
+                                                "weight_decay")},
+             **{name: POSITIVE for name in ("clip_sigma", "nu_p", "nu_q", "diff_weight", "lr", "gen_lr", "lr_gamma")},
+             "gen_fraction": within(0, 1), "ema_decay": within(0, 1, high_open=True)},
+            choices={"input": ("context", "vae"), "sampler": ("ddim", "ddpm"),
+                     "variance": ("fixed_large", "fixed_small"), "time_embedding": ("sinusoidal", "learned")},
+        )
         if not 1 <= self.sample_steps <= self.timesteps:
             raise ValueError(f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], got {self.sample_steps}")
-        for name in ("knn_k", "batch_size", "code_dim", "head_dim", "den_blocks", "views", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"diffaug.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("warmup_epochs", "m_epochs", "e_epochs", "cycles"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"diffaug.{name} must be >= 0, got {getattr(self, name)}")
-        if self.nu_p <= 0 or self.nu_q <= 0 or self.clip_sigma <= 0:
-            raise ValueError("diffaug.nu_p, nu_q and clip_sigma must be > 0")
 
 
 @dataclass(frozen=True)
@@ -193,20 +267,8 @@ class Config:
     diffaug: DiffAugSection = DiffAugSection()
 
     def __post_init__(self) -> None:
-        if self.train.method not in METHODS:
-            raise ValueError(f"train.method must be one of {METHODS}, got {self.train.method!r}")
-        if self.train.device not in ("auto", "cpu", "cuda") and not self.train.device.startswith("cuda:"):
-            raise ValueError(f"train.device must be auto, cpu or cuda, got {self.train.device!r}")
-        if self.diffusion.n_views < 1:
-            raise ValueError(f"diffusion.n_views must be >= 1, got {self.diffusion.n_views}")
-        if not 1 <= self.diffusion.t_max <= self.diffusion.timesteps:
-            raise ValueError(
-                f"diffusion.t_max must be in [1, timesteps={self.diffusion.timesteps}], got {self.diffusion.t_max}"
-            )
-        if self.encoder.temperature <= 0:
-            raise ValueError(f"encoder.temperature must be > 0, got {self.encoder.temperature}")
-        if not 0 <= self.vae.beta:
-            raise ValueError(f"vae.beta must be >= 0, got {self.vae.beta}")
+        # ContextConfig validates its own ranges (dacl.context cannot import this module); add the finite checks.
+        check_fields(self.context, "context")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -222,15 +284,16 @@ class Config:
 
 
 def _coerce(section: str, key: str, value: Any, hint: Any) -> Any:
+    """``value`` as the type ``hint`` says (ints widen to floats); anything else is a TypeError naming the key."""
     origin = getattr(hint, "__origin__", None)
-    if origin is tuple:
+    if origin is tuple:  # homogeneous: tuple[int, ...]
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"[{section}] {key} must be a list, got {type(value).__name__}")
-        return tuple(int(v) for v in value)
+        return tuple(_coerce(section, f"{key}[{i}]", v, hint.__args__[0]) for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, dict):
             raise TypeError(f"[{section}] {key} must be a table, got {type(value).__name__}")
-        return dict(value)
+        return {k: _coerce(section, f"{key}.{k}", v, hint.__args__[1]) for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     expected = {float: float, int: int, bool: bool, str: str}.get(hint)

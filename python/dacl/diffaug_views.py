@@ -20,7 +20,6 @@ Two kinds of run are understood:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import torch
 from dacl.context import Standardiser, contextualise
 from dacl.dataset import FeatureSet
 from dacl.diffaug import make_generator
+from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
 from dacl.train_diffaug import DiffAugModels, input_vectors
 
 
@@ -48,12 +48,12 @@ class GeneratedViews:
 
 def _parent_dacl_run(run_dir: Path) -> Path | None:
     """The parent directory if ``run_dir`` is the ``diffaug/`` sub-run of a dacl+diffaug run."""
-    meta = run_dir.parent / "embedder.json"
+    meta = run_dir.parent / EMBEDDER_JSON
     if run_dir.name != "diffaug" or not meta.is_file():
         return None
     try:
-        method = json.loads(meta.read_text()).get("method")
-    except json.JSONDecodeError:
+        method = read_json_object(meta).get("method")
+    except ValueError:  # not a dacl run's embedder.json: then run_dir is no sub-run
         return None
     return run_dir.parent if method == "dacl+diffaug" else None
 
@@ -63,19 +63,20 @@ def dacl_latents(parent_run: Path, features: np.ndarray, device: str = "cpu") ->
     from dacl.config import config_from_dict
     from dacl.train import build_vae
 
-    path = parent_run / "model.pt"
+    path = parent_run / MODEL
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; the dacl+diffaug run {parent_run} did not finish")
-    bundle = torch.load(path, map_location="cpu", weights_only=True)
-    config = config_from_dict(bundle["config"])
-    std = Standardiser(mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy())
-    vae = build_vae(config, int(bundle["in_dim"]))
-    vae.load_state_dict(bundle["vae"])
+    bundle = load_torch(path)
+    with reading(path):
+        config = config_from_dict(bundle["config"])
+        std = Standardiser(mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy())
+        vae = build_vae(config, int(bundle["in_dim"]))
+        vae.load_state_dict(bundle["vae"])
+        z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
     vae.to(device).eval()
     x = torch.from_numpy(std.transform(contextualise(np.asarray(features), config.context))).to(device)
     with torch.no_grad():
         mu = vae.encode(x)[0]
-    z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
     return ((mu - z_mean) / z_std).float().cpu().numpy()
 
 

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from torch import nn
 
 from dacl.config import config_from_dict
 from dacl.context import ContextConfig, Standardiser, contextualise
+from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
 
 
 @runtime_checkable
@@ -90,31 +90,43 @@ def _frozen(module: nn.Module, state: dict[str, torch.Tensor], device: torch.dev
 def _load_builtin(run_dir: Path, meta: dict[str, Any], device: torch.device) -> Embedder:
     from dacl.train import build_dae, build_encoder, build_vae
 
-    model_path = run_dir / meta.get("model", "model.pt")
+    model_path = run_dir / _run_file_name(run_dir, meta, "model", MODEL)
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} not found; did `dacl train` finish for {run_dir}?")
-    bundle = torch.load(model_path, map_location="cpu", weights_only=True)
-    config = config_from_dict(bundle["config"])
-    method = bundle["method"]
-    standardiser = Standardiser(
-        mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy()
-    )
-    in_dim = int(bundle["in_dim"])
-    net: Callable[[torch.Tensor], torch.Tensor]
-    if method == "dae":
-        dae = _frozen(build_dae(config, in_dim), bundle["dae"], device)
-        net = dae.encode  # type: ignore[assignment]
-    elif method == "vae":
-        vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
-        net = lambda x: vae.encode(x)[0]  # noqa: E731  μ is the embedding
-    elif method in ("dacl", "gauss-contrastive", "dacl+diffaug"):
-        vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
-        encoder = _frozen(build_encoder(config), bundle["encoder"], device)
-        z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
-        net = lambda x: encoder.embed((vae.encode(x)[0] - z_mean) / z_std)  # noqa: E731  clean view: t = 0
-    else:
-        raise ValueError(f"{model_path}: unknown method {method!r}")
-    return TorchEmbedder(method, config.context, standardiser, tuple(bundle["feature_shape"]), net, device)  # type: ignore[arg-type]
+    bundle = load_torch(model_path)
+    with reading(model_path):
+        config = config_from_dict(bundle["config"])
+        method = bundle["method"]
+        standardiser = Standardiser(
+            mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy()
+        )
+        in_dim = int(bundle["in_dim"])
+        net: Callable[[torch.Tensor], torch.Tensor]
+        if method == "dae":
+            dae = _frozen(build_dae(config, in_dim), bundle["dae"], device)
+            net = dae.encode  # type: ignore[assignment]
+        elif method == "vae":
+            vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
+            net = lambda x: vae.encode(x)[0]  # noqa: E731  μ is the embedding
+        elif method in ("dacl", "gauss-contrastive", "dacl+diffaug"):
+            vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
+            encoder = _frozen(build_encoder(config), bundle["encoder"], device)
+            z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
+            net = lambda x: encoder.embed((vae.encode(x)[0] - z_mean) / z_std)  # noqa: E731  clean view: t = 0
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        feature_shape = tuple(int(n) for n in bundle["feature_shape"])
+        if len(feature_shape) != 2:
+            raise ValueError(f"feature_shape must be (paths, frames), got {feature_shape}")
+    return TorchEmbedder(method, config.context, standardiser, feature_shape, net, device)  # type: ignore[arg-type]
+
+
+def _run_file_name(run_dir: Path, meta: dict[str, Any], key: str, default: str) -> str:
+    """A file named in embedder.json: a plain name inside the run directory, nothing else."""
+    name = meta.get(key, default)
+    if not isinstance(name, str) or name in ("", ".", "..") or Path(name).name != name or "\\" in name:
+        raise ValueError(f"{run_dir / EMBEDDER_JSON}: {key!r} must name a file in the run directory, got {name!r}")
+    return name
 
 
 for _m in ("dacl", "gauss-contrastive", "dacl+diffaug", "vae", "dae"):
@@ -126,18 +138,17 @@ def load_embedder(run_dir: str | Path, device: str = "cpu") -> Embedder:
     from dacl.devices import resolve_device
 
     run_dir = Path(run_dir)
-    meta_path = run_dir / "embedder.json"
+    meta_path = run_dir / EMBEDDER_JSON
     if not meta_path.is_file():
         raise FileNotFoundError(f"{meta_path} not found; is {run_dir} a finished `dacl train` run?")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{meta_path} is not valid JSON ({err})") from None
+    meta = read_json_object(meta_path)
     method = meta.get("method")
+    if not isinstance(method, str):
+        raise ValueError(f"{meta_path}: 'method' must be a string, got {method!r:.80}")
     if method not in EMBEDDER_LOADERS and method in PLUGIN_MODULES:
         import importlib
 
         importlib.import_module(PLUGIN_MODULES[method])
     if method not in EMBEDDER_LOADERS:
-        raise ValueError(f"{meta_path}: no embedder registered for method {method!r}")
+        raise ValueError(f"{meta_path}: no embedder registered for method {method!r:.80}")
     return EMBEDDER_LOADERS[method](run_dir, meta, resolve_device(device))

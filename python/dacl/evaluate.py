@@ -402,11 +402,15 @@ def _find_key(obj: Any, key: str) -> Any:
 
 
 def run_config(run_dir: Path) -> dict[str, Any]:
+    """The run's config.toml as a dict (``{}`` when it has none)."""
     path = run_dir / "config.toml"
     if not path.is_file():
         return {}
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid TOML ({err})") from None
 
 
 # ------------------------------------------------------------------------ CLI

@@ -24,7 +24,6 @@ uninterrupted run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import dataclasses
 import importlib
@@ -47,12 +46,28 @@ from dacl.context import Standardiser, contextualise
 from dacl.dataset import FeatureSet
 from dacl.devices import resolve_device
 from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
+from dacl.lock import WriterLock
 from dacl.losses import supcon_loss
 from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
+from dacl.precision import Precision
+from dacl.rundir import (
+    CHECKPOINT,
+    CONFIG_TOML,
+    EMBEDDER_JSON,
+    HISTORY,
+    MODEL,
+    check_resumable,
+    check_same_dataset,
+    dataset_identity,
+    load_torch,
+    read_json_object,
+    reading,
+)
 
 #: ``extra_views(z0 (B, D), labels (B,)) -> (B, K2, D)`` more views for the SupCon encoder.
 ExtraViews = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-#: method -> ``factory(config, z0_train (N, D), y_train (N,), device, out_dir) -> ExtraViews``.
+#: method -> ``factory(config, z0_train (N, D), y_train (N,), device, out_dir, dataset) -> ExtraViews``;
+#: ``dataset`` is the run's :func:`dacl.rundir.dataset_identity`.
 EXTRA_VIEW_FACTORIES: dict[str, Callable[..., ExtraViews]] = {}
 #: method -> ``trainer(config, features, out_dir, *, device, resume, progress) -> None`` that
 #: writes a complete run directory (including embedder.json) itself.
@@ -60,35 +75,8 @@ EXTERNAL_TRAINERS: dict[str, Callable[..., None]] = {}
 #: Modules imported on demand to register the plug-in methods above.
 PLUGIN_MODULES: dict[str, str] = {"diffaug": "dacl.train_diffaug", "dacl+diffaug": "dacl.train_diffaug"}
 
-CHECKPOINT, MODEL, HISTORY, EMBEDDER_JSON, CONFIG_TOML = (
-    "checkpoint.pt", "model.pt", "history.json", "embedder.json", "config.toml",
-)
-#: Fields that may change between an interrupted run and its ``--resume``.
-RESUMABLE_CHANGES = {"epochs", "patience", "device", "amp", "threads", "features"}
-
 
 # ----------------------------------------------------------------- utilities
-
-class Precision:
-    """Autocast on CUDA only (bf16 where supported, else fp16 with loss scaling)."""
-
-    def __init__(self, device: torch.device, enabled: bool) -> None:
-        self.device = device
-        self.enabled = enabled and device.type == "cuda"
-        self.dtype = torch.bfloat16 if self.enabled and torch.cuda.is_bf16_supported() else torch.float16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.enabled and self.dtype == torch.float16)
-
-    def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if not self.enabled:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type="cuda", dtype=self.dtype)
-
-    def step(self, loss: torch.Tensor, optimiser: torch.optim.Optimizer) -> None:
-        optimiser.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(optimiser)
-        self.scaler.update()
-
 
 def _batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[torch.Tensor]:
     """Shuffled index batches; a trailing batch of one sample is dropped (nothing to contrast)."""
@@ -220,27 +208,38 @@ class Trainer:
             torch.backends.cudnn.benchmark = False
         torch.manual_seed(config.train.seed)
         self.inputs = prepare_inputs(config, features, self.device)
+        self.dataset = dataset_identity(features, config)
         self.done: dict[str, dict[str, torch.Tensor]] = {}  # finished stage -> best weights
         self.history: dict[str, Any] = {
             "method": config.train.method,
             "device": str(self.device),
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
-            "torch": torch.__version__,
-            "amp": str(self.precision.dtype).removeprefix("torch.") if self.precision.enabled else "off",
+            "torch": str(torch.__version__),  # a TorchVersion would not load weights-only
+            "amp": self.precision.label,
             "n_train": int(len(self.inputs.x_train)),
             "n_val": int(len(self.inputs.x_val)),
+            "dataset": self.dataset,
             "stages": {},
         }
         self.resume_state: dict[str, Any] | None = None
-        ckpt = out_dir / CHECKPOINT
-        if resume and ckpt.is_file():
-            self.resume_state = torch.load(ckpt, map_location=self.device, weights_only=False)
-            _check_resumable(config, config_from_dict(self.resume_state["config"]))
-            self.done = self.resume_state["done"]
-            saved = self.resume_state["history"]
-            self.history.update({k: saved[k] for k in ("stages", "best_epoch") if k in saved})
-        elif ckpt.is_file() and not resume:
+        self.checkpoint_path = out_dir / CHECKPOINT
+        if resume and self.checkpoint_path.is_file():
+            self.resume_state = self._load_checkpoint()
+        elif self.checkpoint_path.is_file() and not resume:
             raise FileExistsError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume or another --out")
+
+    def _load_checkpoint(self) -> dict[str, Any]:
+        """The checkpoint to resume, after checking that it is this run's (config and dataset)."""
+        path = self.checkpoint_path
+        state = load_torch(path, self.device)
+        with reading(path):
+            saved_config = config_from_dict(state["config"])
+            done, saved = dict(state["done"]), dict(state["history"])
+        check_resumable(self.config, saved_config, path)
+        check_same_dataset(state.get("dataset"), self.dataset, path)
+        self.done = done
+        self.history.update({k: saved[k] for k in ("stages", "best_epoch") if k in saved})
+        return state
 
     def _stage_seed(self, stage: str) -> int:
         return self.config.train.seed * 1009 + list(stages_of(self.config.train.method)).index(stage)
@@ -270,12 +269,13 @@ class Trainer:
         start, bad = 0, 0
         rs = self.resume_state
         if rs is not None and rs.get("stage") == stage:
-            model.load_state_dict(rs["model"])
-            optimiser.load_state_dict(rs["optimiser"])
-            self.precision.scaler.load_state_dict(rs["scaler"])
-            _set_rng_state(rs["rng"], generator)
-            start, bad, best = rs["epoch"], rs["bad_epochs"], rs["best"]
-            rows = list(self.history["stages"].get(stage, []))
+            with reading(self.checkpoint_path):
+                model.load_state_dict(rs["model"])
+                optimiser.load_state_dict(rs["optimiser"])
+                self.precision.load_state_dict(rs["scaler"])
+                _set_rng_state(rs["rng"], generator)
+                start, bad, best = int(rs["epoch"]), int(rs["bad_epochs"]), dict(rs["best"])
+                rows = list(self.history["stages"].get(stage, []))
         self.history["stages"][stage] = rows
 
         bar = tqdm(range(start, epochs), desc=stage, unit="epoch", disable=not self.progress, leave=False)
@@ -316,27 +316,31 @@ class Trainer:
         self.history.setdefault("best_epoch", {})[stage] = best["epoch"] if best["state"] is not None else len(rows)
         self.resume_state = None
         # Stage finished (also by early stopping): a resume must not train it further.
-        torch_save({"config": self.config.to_dict(), "stage": None, "done": self.done,
-                           "history": self.history}, self.out_dir / CHECKPOINT)
+        torch_save({**self._provenance(), "stage": None, "done": self.done, "history": self.history},
+                   self.checkpoint_path)
+
+    def _provenance(self) -> dict[str, Any]:
+        """What every checkpoint and model.pt records about the run: its config and its data."""
+        return {"config": self.config.to_dict(), "dataset": self.dataset}
 
     def _save_checkpoint(
         self, stage: str, epoch: int, model: nn.Module, optimiser: torch.optim.Optimizer,
         generator: torch.Generator, best: dict[str, Any], bad: int,
     ) -> None:
         state = {
-            "config": self.config.to_dict(),
+            **self._provenance(),
             "stage": stage,
             "epoch": epoch,
             "bad_epochs": bad,
             "model": model.state_dict(),
             "optimiser": optimiser.state_dict(),
-            "scaler": self.precision.scaler.state_dict(),
+            "scaler": self.precision.state_dict(),
             "rng": _rng_state(generator),
             "best": best,
             "done": self.done,
             "history": self.history,
         }
-        torch_save(state, self.out_dir / CHECKPOINT)
+        torch_save(state, self.checkpoint_path)
         write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
 
     # ---- stages
@@ -465,7 +469,7 @@ class Trainer:
         method = self.config.train.method
         bundle: dict[str, Any] = {
             "method": method,
-            "config": self.config.to_dict(),
+            **self._provenance(),
             "standardiser": {k: torch.from_numpy(v) for k, v in dataclasses.asdict(self.inputs.standardiser).items()},
             "feature_shape": list(self.inputs.feature_shape),
             "in_dim": int(self.inputs.x_train.shape[1]),
@@ -489,17 +493,6 @@ class Trainer:
         return self.out_dir
 
 
-def _check_resumable(current: Config, saved: Config) -> None:
-    diffs = []
-    cur, old = current.to_dict(), saved.to_dict()
-    for section, values in cur.items():
-        for key, value in values.items():
-            if key not in RESUMABLE_CHANGES and old[section].get(key) != value:
-                diffs.append(f"{section}.{key}: {old[section].get(key)!r} -> {value!r}")
-    if diffs:
-        raise ValueError("cannot resume: the config differs from the checkpoint's in " + ", ".join(diffs))
-
-
 def train(
     config: Config,
     features: FeatureSet,
@@ -521,15 +514,20 @@ def train(
 
     Returns:
         The run directory.
+
+    Raises:
+        dacl.lock.LockedError: another process is writing ``out_dir``.
     """
     threads_before = torch.get_num_threads()
-    if config.train.threads > 0:
-        torch.set_num_threads(config.train.threads)
-    try:
-        return _train(config, features, Path(out_dir), resume=resume, progress=progress,
-                      extra_views=extra_views, on_epoch_end=on_epoch_end)
-    finally:
-        torch.set_num_threads(threads_before)
+    # One writer per run directory, for the whole run (both trainers, sub-runs included).
+    with WriterLock(out_dir, "run directory"):
+        if config.train.threads > 0:
+            torch.set_num_threads(config.train.threads)
+        try:
+            return _train(config, features, Path(out_dir), resume=resume, progress=progress,
+                          extra_views=extra_views, on_epoch_end=on_epoch_end)
+        finally:
+            torch.set_num_threads(threads_before)
 
 
 def _train(
@@ -549,8 +547,7 @@ def _train(
             importlib.import_module(PLUGIN_MODULES[method])
         except ModuleNotFoundError as err:
             raise ValueError(f"method {method!r} needs {PLUGIN_MODULES[method]}, which is not available: {err}") from err
-    if method in EXTERNAL_TRAINERS:
-        write_text(out / CONFIG_TOML, to_toml(config))
+    if method in EXTERNAL_TRAINERS:  # it writes config.toml itself, once its own checks passed
         EXTERNAL_TRAINERS[method](config, features, out, device=resolve_device(config.train.device),
                                   resume=resume, progress=progress)
         return out
@@ -558,13 +555,14 @@ def _train(
         raise ValueError(f"method {method!r} has no trainer registered (is {PLUGIN_MODULES.get(method)} complete?)")
     if method == "dacl+diffaug" and extra_views is None and method not in EXTRA_VIEW_FACTORIES:
         raise ValueError("method 'dacl+diffaug' needs DiffAug views: dacl.train_diffaug registered no view factory")
-    write_text(out / CONFIG_TOML, to_toml(config))
     trainer = Trainer(config, features, out, resume=resume, progress=progress, extra_views=extra_views,
                       on_epoch_end=on_epoch_end)
+    write_text(out / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
     if method in EXTRA_VIEW_FACTORIES and extra_views is None:
         # The factory sees the frozen VAE latents of the train split; train the VAE first.
         z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
-        trainer.extra_views = EXTRA_VIEW_FACTORIES[method](config, z_train, trainer.inputs.y_train, trainer.device, out)
+        trainer.extra_views = EXTRA_VIEW_FACTORIES[method](config, z_train, trainer.inputs.y_train, trainer.device, out,
+                                                           trainer.dataset)
     return trainer.run()
 
 
@@ -617,9 +615,7 @@ def run(args: argparse.Namespace) -> int:
     features = load_features(config.data.features)
     out = args.out if args.out is not None else Path("runs") / config.train.method.replace("+", "_")
     train(config, features, out, resume=args.resume, progress=not args.no_progress)
-    history = json.loads((out / HISTORY).read_text()) if (out / HISTORY).is_file() else {}
-    if not isinstance(history, dict):  # external trainers (DiffAug) write their own per-epoch list
-        history = {}
+    history = read_json_object(out / HISTORY) if (out / HISTORY).is_file() else {}
     for stage, rows in history.get("stages", {}).items():
         best = history.get("best_epoch", {}).get(stage)
         last = rows[-1] if rows else {}

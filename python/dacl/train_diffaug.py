@@ -47,7 +47,21 @@ from dacl.diffaug import (
     make_generator,
 )
 from dacl.devices import resolve_device
+from dacl.lock import WriterLock
 from dacl.losses import soft_contrastive_loss
+from dacl.precision import Precision
+from dacl.rundir import (
+    CHECKPOINT,
+    CONFIG_TOML,
+    EMBEDDER_JSON,
+    HISTORY,
+    MODEL,
+    check_resumable,
+    check_same_dataset,
+    dataset_identity,
+    load_torch,
+    reading,
+)
 
 METHOD = "diffaug"
 
@@ -161,11 +175,13 @@ class DiffAugModels:
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> DiffAugModels:
-        path = Path(run_dir) / "model.pt"
+        path = Path(run_dir) / MODEL
         if not path.is_file():
             raise FileNotFoundError(f"no DiffAug model at {path} (train with `dacl train --method diffaug`)")
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        return cls.from_state_dict(state).to(resolve_device(str(device)))
+        state = load_torch(path)
+        with reading(path):
+            models = cls.from_state_dict(state)
+        return models.to(resolve_device(str(device)))
 
     @torch.no_grad()
     def encode(self, x_scaled: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
@@ -216,19 +232,28 @@ def train_diffaug(
     Writes ``config.toml``, ``checkpoint.pt`` (atomically, every
     ``checkpoint_every`` epochs), ``history.json``, ``model.pt`` and
     ``embedder.json``. ``resume=True`` continues from ``checkpoint.pt``.
+    Holds the run directory's writer lock throughout (:class:`dacl.lock.LockedError`
+    if another process writes it).
     """
+    with WriterLock(run_dir, "run directory"):
+        return _train_diffaug(featureset, config, Path(run_dir), resolve_device(str(device)), resume, progress)
+
+
+def _train_diffaug(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.device, resume: bool,
+                   progress: bool) -> Path:
+    """:func:`train_diffaug` for a caller that holds the run directory's lock."""
     mask = featureset.window_mask(config.data.train_split)
     if not mask.any():
         raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
-    dev = resolve_device(str(device))
-    raw = input_vectors(featureset.features[mask], config, device=str(dev))
-    fit_diffaug(raw, config, run_dir, dev, resume=resume, progress=progress)
+    raw = input_vectors(featureset.features[mask], config, device=str(device))
+    fit_diffaug(raw, config, run_dir, device, resume=resume, progress=progress,
+                dataset=dataset_identity(featureset, config))
     d = config.diffaug
     write_text(
-        Path(run_dir) / "embedder.json",
-        json.dumps({"method": METHOD, "model": "model.pt", "input": d.input, "dim": d.code_dim}, indent=1),
+        run_dir / EMBEDDER_JSON,
+        json.dumps({"method": METHOD, "model": MODEL, "input": d.input, "dim": d.code_dim}, indent=1),
     )
-    return Path(run_dir)
+    return run_dir
 
 
 def fit_diffaug(
@@ -238,18 +263,28 @@ def fit_diffaug(
     device: str | torch.device = "auto",
     resume: bool = False,
     progress: bool = True,
+    dataset: dict[str, Any] | None = None,
 ) -> DiffAugModels:
-    """The DiffAug E/M/E loop on ``(N, D)`` unscaled input vectors (no labels); see :func:`train_diffaug`."""
+    """The DiffAug E/M/E loop on ``(N, D)`` unscaled input vectors (no labels); see :func:`train_diffaug`.
+
+    ``dataset`` (:func:`dacl.rundir.dataset_identity` of the data behind ``raw``) is
+    recorded in the checkpoint and model.pt; a resume on other data is refused. The
+    caller holds ``run_dir``'s writer lock.
+    """
     d = config.diffaug
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(str(device))
     seed = config.train.seed
-    torch.manual_seed(seed)
     plan = phase_plan(d)
     n_epochs = sum(n for _, n in plan)
     if n_epochs == 0:
         raise ValueError("diffaug: warmup_epochs, m_epochs, e_epochs and cycles give zero epochs")
+    ckpt_path = run_dir / CHECKPOINT
+    ck = _resume_state(ckpt_path, config, dataset, dev) if resume else None
+    if ck is None and ckpt_path.is_file():
+        raise FileExistsError(f"{run_dir} already holds a run ({CHECKPOINT}); pass --resume or another --out")
+    torch.manual_seed(seed)
     raw = np.asarray(raw, dtype=np.float32)
     scaler = VectorScaler.fit(raw, d.clip_sigma)
     x_np = scaler.transform(raw)
@@ -262,26 +297,28 @@ def fit_diffaug(
     opt_e = torch.optim.AdamW(enc_params, lr=d.lr, weight_decay=d.weight_decay)
     opt_g = torch.optim.AdamW(models.denoiser.parameters(), lr=d.gen_lr, weight_decay=d.weight_decay)
     lr_step = max(1, n_epochs // 10)  # StepLR over the global epoch, as released
-    use_amp = dev.type == "cuda" and config.train.amp
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    # One mixed-precision helper (and loss scale) per optimiser: E phases step opt_e, M phases opt_g.
+    precision = {"E": Precision(dev, config.train.amp), "M": Precision(dev, config.train.amp)}
 
     history: list[dict[str, Any]] = []
     generated: torch.Tensor | None = None
     start_epoch = 0
-    ckpt_path = run_dir / "checkpoint.pt"
-    if resume:
-        if not ckpt_path.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
-        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        models.encoder.load_state_dict(ck["models"]["encoder"])
-        models.head.load_state_dict(ck["models"]["head"])
-        models.denoiser.load_state_dict(ck["models"]["denoiser"])
-        models.ema.load_state_dict(ck["models"]["ema"])
-        opt_e.load_state_dict(ck["opt_e"])
-        opt_g.load_state_dict(ck["opt_g"])
-        history, start_epoch = ck["history"], ck["epoch"] + 1
-        generated = ck["generated"].to(dev) if ck["generated"] is not None else None
-    write_text(run_dir / "config.toml", to_toml(config))
+    if ck is not None:
+        with reading(ckpt_path):
+            models.encoder.load_state_dict(ck["models"]["encoder"])
+            models.head.load_state_dict(ck["models"]["head"])
+            models.denoiser.load_state_dict(ck["models"]["denoiser"])
+            models.ema.load_state_dict(ck["models"]["ema"])
+            opt_e.load_state_dict(ck["opt_e"])
+            opt_g.load_state_dict(ck["opt_g"])
+            for kind, p in precision.items():
+                p.load_state_dict(ck["precision"][kind])
+            history, start_epoch = list(ck["history"]), int(ck["epoch"]) + 1
+            generated = ck["generated"].to(dev) if ck["generated"] is not None else None
+    write_text(run_dir / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
+    # str(): a TorchVersion in a checkpoint would not load weights-only.
+    meta = {"method": METHOD, "device": str(dev), "torch": str(torch.__version__), "amp": precision["E"].label,
+            "dataset": dataset}
 
     bar = tqdm(range(start_epoch, n_epochs), desc="diffaug", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
@@ -312,27 +349,23 @@ def fit_diffaug(
                 if generated is not None and d.gen_fraction > 0:
                     swap = torch.from_numpy(rng.random(len(idx_np)) < d.gen_fraction).to(dev)
                     pos = torch.where(swap[:, None], generated[idx], pos)
-                with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                with precision["E"].autocast():
                     code = models.encoder(torch.cat([xb, pos]))
                     h = models.head(code)
                 b = len(idx_np)
                 loss = soft_contrastive_loss(code[:b], h[:b], h[b:], d.nu_p, d.nu_q, detach_p=d.detach_p)
-                opt_e.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_e.step()
+                _check_finite(loss, kind, epoch)
+                precision["E"].step(loss, opt_e)
             else:
                 models.encoder.eval()
                 models.denoiser.train()
                 with torch.no_grad():
                     cond = models.encoder(xb)
-                with torch.autocast(dev.type, dtype=amp_dtype, enabled=use_amp):
+                with precision["M"].autocast():
                     loss = d.diff_weight * models.diffusion.loss(models.denoiser, xb, cond, gen)
-                opt_g.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_g.step()
+                _check_finite(loss, kind, epoch)
+                precision["M"].step(loss, opt_g)
                 models.ema.update(models.denoiser)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"diffaug: non-finite {kind}-phase loss at epoch {epoch}")
             losses.append(loss.detach())
         record["loss"] = float(torch.stack(losses).mean())
         record["seconds"] = time.perf_counter() - t0
@@ -342,21 +375,41 @@ def fit_diffaug(
         if (epoch + 1) % d.checkpoint_every == 0 or epoch + 1 == n_epochs:
             torch_save(
                 {
+                    "config": config.to_dict(),
+                    "dataset": dataset,
                     "epoch": epoch,
                     "models": {k: v for k, v in models.state_dict().items() if k in ("encoder", "head", "denoiser", "ema")},
                     "opt_e": opt_e.state_dict(),
                     "opt_g": opt_g.state_dict(),
+                    "precision": {kind: p.state_dict() for kind, p in precision.items()},
                     "history": history,
                     "generated": generated,
                 },
                 ckpt_path,
             )
-            write_text(run_dir / "history.json", json.dumps(history, indent=1))
+            write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": history}, indent=1))
     bar.close()
 
-    torch_save(models.state_dict(), run_dir / "model.pt")
-    write_text(run_dir / "history.json", json.dumps(history, indent=1))
+    torch_save({**models.state_dict(), "dataset": dataset}, run_dir / MODEL)
+    write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": history}, indent=1))
     return models
+
+
+def _resume_state(path: Path, config: Config, dataset: dict[str, Any] | None, device: torch.device) -> dict[str, Any]:
+    """The checkpoint to resume, after checking that it is this run's (config and dataset)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume: no checkpoint at {path}")
+    ck = load_torch(path, device)
+    with reading(path):
+        saved_config = config_from_dict(ck["config"])
+    check_resumable(config, saved_config, path)
+    check_same_dataset(ck.get("dataset"), dataset, path)
+    return ck
+
+
+def _check_finite(loss: torch.Tensor, kind: str, epoch: int) -> None:
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"diffaug: non-finite {kind}-phase loss at epoch {epoch}")
 
 
 # ------------------------------------------------------------- inference hooks
@@ -426,22 +479,24 @@ def make_view_generator(
 
 def _external_trainer(config: Config, features: FeatureSet, out: Path, *, device: torch.device,
                       resume: bool, progress: bool) -> None:
-    train_diffaug(features, config, out, device=device, resume=resume, progress=progress)
+    _train_diffaug(features, config, out, device, resume, progress)  # `dacl.train.train` holds the lock
 
 
 def _view_factory(config: Config, z0_train: torch.Tensor, y_train: torch.Tensor, device: torch.device,
-                  out_dir: Path) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+                  out_dir: Path, dataset: dict[str, Any] | None = None
+                  ) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
     """``dacl+diffaug``: train DiffAug on DACL's frozen train latents z0 (labels unused), in ``out_dir/diffaug``.
 
     The views are generated in the same latent space as DACL's forward-diffusion
     views, conditioned on each sample's DiffAug code. A finished sub-run is reused.
     """
     sub = Path(out_dir) / "diffaug"
-    if (sub / "model.pt").is_file():
+    if (sub / MODEL).is_file():
         models = DiffAugModels.load(sub, device)
     else:
-        models = fit_diffaug(z0_train.detach().float().cpu().numpy(), config, sub, device,
-                             resume=(sub / "checkpoint.pt").is_file(), progress=True)
+        with WriterLock(sub, "run directory"):
+            models = fit_diffaug(z0_train.detach().float().cpu().numpy(), config, sub, device,
+                                 resume=(sub / CHECKPOINT).is_file(), progress=True, dataset=dataset)
     return make_view_generator(models, seed=config.train.seed)
 
 
