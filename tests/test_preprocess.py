@@ -62,9 +62,10 @@ def test_layout_and_shapes_agree_with_records_csv(reference_run: Path):
     for r in range(len(rows)):
         starts = fs.starts[fs.record_index == r]
         assert np.all(np.diff(starts) == SMALL["hop"])
-    # Split made by default, every record on exactly one side.
+    # Split made by default, every record on exactly one side; its provenance comes with the features.
     assert set(fs.record_split) == {"train", "val", "test"}
-    assert manifest["split"]["seed"] == 0
+    assert fs.manifest["split"]["seed"] == 0 and fs.manifest["split"]["fractions"] == [0.7, 0.1, 0.2]
+    assert (reference_run / "split.json").is_file() and "split" not in manifest
     # Provenance.
     assert manifest["params"]["window"] == 512 and manifest["params"]["log_scale"] is True
     assert set(manifest["inputs"]) >= {"zip_sha256", "reference_sha256"}
@@ -141,7 +142,10 @@ def test_parameter_mismatch_on_resume(tmp_path: Path):
     preprocess(sample_path(), out, max_chunks=1, **SMALL)
     with pytest.raises(ValueError, match=r"params\.hop: 384 -> 256.*--overwrite"):
         preprocess(sample_path(), out, **{**SMALL, "hop": 256})
+    # --overwrite builds beside the old dataset and swaps it in only once complete.
     preprocess(sample_path(), out, overwrite=True, max_chunks=1, **{**SMALL, "hop": 256})
+    assert read_manifest(out)["params"]["hop"] == 384
+    preprocess(sample_path(), out, overwrite=True, **{**SMALL, "hop": 256})
     assert read_manifest(out)["params"]["hop"] == 256
 
 
@@ -193,15 +197,16 @@ def test_bad_records_reported_by_name_then_skipped(tmp_path: Path, capsys):
     rows = {r["record"]: r for r in read_records_csv(out)}
     manifest = read_manifest(out)
     assert set(manifest["errors"]) == set(bad)
+    fs = load_features(out)
+    side = dict(zip(fs.record_ids, fs.record_split))
     for name, problem in bad.items():
         assert rows[name]["status"] == "error" and problem in rows[name]["error"]
-        assert rows[name]["n_windows"] == "0" and rows[name]["split"] == ""
+        assert rows[name]["n_windows"] == "0" and side[name] == ""
         assert f"skipped {name}" in printed
-    fs = load_features(out)
     assert not np.isin(fs.record_ids[fs.record_index], list(bad)).any()
     # The byte-identical copy: same digest, same side of the split.
     assert rows[info["dup"]]["sha256"] == rows[info["orig"]]["sha256"]
-    assert rows[info["dup"]]["split"] == rows[info["orig"]]["split"] != ""
+    assert side[info["dup"]] == side[info["orig"]] != ""
 
 
 def test_on_error_fail_names_the_record(tmp_path: Path):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,7 +16,9 @@ import pytest
 
 from dacl.cli import main as cli_main
 from dacl.atomic import write_json
-from dacl.dataset import read_manifest, read_records_csv, write_records_csv
+from dacl.data import sample_path
+from dacl.dataset import load_features, read_manifest, read_records_csv, read_split, write_records_csv
+from dacl.preprocess import preprocess
 from dacl.split import assign_splits, split_dataset
 
 
@@ -94,21 +99,22 @@ def _fake_dataset(path: Path, status="complete") -> list[dict]:
     return rows
 
 
-def test_split_dataset_writes_records_and_manifest(tmp_path: Path):
+def test_split_dataset_writes_split_json_only(tmp_path: Path):
     rows = _fake_dataset(tmp_path / "ds")
+    before = {name: (tmp_path / "ds" / name).read_bytes() for name in ("records.csv", "manifest.json")}
     entry = split_dataset(tmp_path / "ds", (0.6, 0.2, 0.2), seed=7)
-    written = read_records_csv(tmp_path / "ds")
-    assert [r["record"] for r in written] == [r["record"] for r in rows]
-    assert written[5]["split"] == ""  # the failed record
-    assert all(r["split"] in ("train", "val", "test") for i, r in enumerate(written) if i != 5)
-    manifest = read_manifest(tmp_path / "ds")
-    assert manifest["split"] == json.loads(json.dumps(entry))
-    assert manifest["split"]["seed"] == 7 and entry["unassigned"] == 1
+    doc = read_split(tmp_path / "ds")
+    assert {k: v for k, v in doc.items() if k not in ("format", "assignment")} == json.loads(json.dumps(entry))
+    assert entry["seed"] == 7 and entry["fractions"] == [0.6, 0.2, 0.2] and entry["unassigned"] == 1
     assert sum(sum(c.values()) for c in entry["records"].values()) == len(rows) - 1
-    assert not [p.name for p in (tmp_path / "ds").iterdir() if "tmp" in p.name]
     expected = assign_splits([r["record"] for r in rows], [r["label"] for r in rows], [r["sha256"] for r in rows],
                              (0.6, 0.2, 0.2), 7, eligible=[i != 5 for i in range(len(rows))])
-    assert [r["split"] for r in written] == expected
+    assert list(doc["assignment"]) == [r["record"] for r in rows]
+    assert list(doc["assignment"].values()) == expected and expected[5] == ""  # the failed record
+    # One file is the whole split: records.csv and the manifest are left as they were.
+    assert {name: (tmp_path / "ds" / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no temp file, no lock left
+    assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == ["manifest.json", "records.csv", "split.json"]
 
 
 def test_split_refuses_unfinished_dataset(tmp_path: Path):
@@ -121,7 +127,7 @@ def test_split_cli(tmp_path: Path, capsys):
     _fake_dataset(tmp_path / "ds")
     assert cli_main(["split", str(tmp_path / "ds"), "--seed", "1", "--fractions", "0.5", "0.25", "0.25"]) == 0
     assert "train" in capsys.readouterr().out
-    assert read_manifest(tmp_path / "ds")["split"]["fractions"] == [0.5, 0.25, 0.25]
+    assert read_split(tmp_path / "ds")["fractions"] == [0.5, 0.25, 0.25]
     assert cli_main(["split", str(tmp_path / "missing")]) == 2
     assert "not found" in capsys.readouterr().err
 
@@ -132,7 +138,87 @@ def test_python_dash_m_dacl_is_the_cli(tmp_path: Path):
     ok = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "ds"), "--seed", "2"],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "train" in ok.stdout
-    assert read_manifest(tmp_path / "ds")["split"]["seed"] == 2
+    assert read_split(tmp_path / "ds")["seed"] == 2
     bad = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "missing")], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+# ------------------------------------------------------------------ on a real dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """The shipped sample, preprocessed small and split with seed 0."""
+    return preprocess(sample_path(), tmp_path_factory.mktemp("ds") / "ds", window=512, hop=512, J=4, Q=2,
+                      chunk_records=40, num_threads=1)
+
+
+def _split_seed(path: Path) -> int:
+    """The seed the loaded dataset says it was split with, after checking that its sides are that split's."""
+    fs = load_features(path)
+    rows = read_records_csv(path)
+    info = fs.manifest["split"]
+    expected = assign_splits([r["record"] for r in rows], [r["label"] for r in rows], [r["sha256"] for r in rows],
+                             info["fractions"], info["seed"],
+                             eligible=[r["status"] == "ok" and int(r["n_windows"]) > 0 for r in rows])
+    assert list(fs.record_split) == expected
+    return info["seed"]
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3])
+def test_a_split_stopped_at_any_write_leaves_data_and_provenance_agreeing(dataset, tmp_path, monkeypatch, fail_at):
+    """A kill between two files of a split must not leave the data under another seed than the manifest's."""
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset, ds)
+    assert _split_seed(ds) == 0
+    real_replace = os.replace
+    replaced: list[str] = []
+
+    def replace_until_it_fails(src, dst, *args, **kwargs):
+        replaced.append(str(dst))
+        if len(replaced) >= fail_at:  # the process dies here: this file and any later one keep their old content
+            raise OSError(errno.EIO, os.strerror(errno.EIO), str(dst))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace_until_it_fails)
+    try:
+        split_dataset(ds, (0.5, 0.25, 0.25), seed=5)
+        finished = True
+    except OSError:
+        finished = False
+    monkeypatch.undo()
+    assert _split_seed(ds) == (5 if finished else 0)
+    assert not [p for p in ds.rglob("*") if "tmp" in p.name]
+
+
+def test_datasets_of_format_1_are_still_read(dataset, tmp_path):
+    """Format 1 kept the split in records.csv and the manifest, and had no shard identity records."""
+    ds = tmp_path / "v1"
+    shutil.copytree(dataset, ds)
+    fs = load_features(ds)
+    side = dict(zip(fs.record_ids, fs.record_split))
+    write_records_csv(ds, [{**row, "split": side[row["record"]]} for row in read_records_csv(ds)])
+    manifest = read_manifest(ds)
+    write_json(ds / "manifest.json", {**manifest, "format_version": 1, "split": fs.manifest["split"]})
+    (ds / "split.json").unlink()
+    for identity in ds.glob("shards/*/identity.json"):
+        identity.unlink()
+    old = load_features(ds)
+    assert list(old.record_split) == list(fs.record_split) and old.manifest["split"] == fs.manifest["split"]
+    # Splitting it again writes split.json, which rules from then on.
+    split_dataset(ds, seed=9)
+    assert _split_seed(ds) == 9
+    # It is not resumed by this version (its shards do not say what made them).
+    with pytest.raises(ValueError, match="format_version: 1 -> 2"):
+        preprocess(sample_path(), ds, window=512, hop=512, J=4, Q=2, chunk_records=40)
+
+
+def test_split_json_must_name_the_dataset_records(dataset, tmp_path):
+    ds = tmp_path / "ds"
+    shutil.copytree(dataset, ds)
+    doc = read_split(ds)
+    doc["assignment"].pop(next(iter(doc["assignment"])))
+    write_json(ds / "split.json", doc)
+    with pytest.raises(ValueError, match="split.json does not list the records"):
+        load_features(ds)

@@ -4,7 +4,9 @@ Everything dacl writes that another run may read (manifests, shards' CSVs,
 checkpoints, metrics, plots) goes through here: the bytes go to a temp file in
 the destination folder, are flushed to disk, and ``os.replace`` renames the
 temp file over the destination (atomic on POSIX and Windows within one file
-system). If writing fails or is interrupted, the temp file is removed.
+system). If writing fails or is interrupted, the temp file is removed. An OS
+error raised without a file name (``write`` on a full disk) gets the
+destination's name, so the one-line message says which file could not be written.
 """
 
 from __future__ import annotations
@@ -23,16 +25,28 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     """A binary file object whose contents replace ``path`` when the block exits cleanly."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(path)
+    with naming(path):
+        fd, tmp = _create_temp(path)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Give an ``OSError`` raised without a file name (``ENOSPC`` from ``write``) the name ``path``."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror or os.strerror(err.errno), str(path)) from err
 
 
 def _create_temp(path: Path) -> tuple[int, str]:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ class FeatureSet:
         record_ids: ``(R,)`` str — record names, e.g. ``"A00001"``.
         record_labels: ``(R,)`` int64 — index into :data:`CLASSES`, ``-1`` if unlabelled.
         record_split: ``(R,)`` str — ``"train"``, ``"val"``, ``"test"`` or ``""`` (unsplit).
-        manifest: parameters and provenance written by the preprocessing run.
+        manifest: parameters and provenance written by the preprocessing run; as loaded by
+            :func:`load_features`, ``manifest["split"]`` is the split's provenance (method,
+            seed, fractions, counts) when the dataset is split.
     """
 
     features: np.ndarray
@@ -62,21 +65,32 @@ class FeatureSet:
 # The layout is described in dacl.preprocess; these helpers are shared by
 # preprocessing, splitting and loading.
 
+FORMAT = "dacl-features"
+#: 2: shards record their identity (``identity.json``), the split lives in ``split.json``
+#: (format 1 kept it in a ``split`` column of records.csv and a ``split`` entry of the manifest).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 RECORDS_CSV = "records.csv"
 SHARDS_DIR = "shards"
+SPLIT_JSON = "split.json"
+SPLIT_FORMAT = "dacl-split"
+SHARD_IDENTITY = "identity.json"
+#: The manifest entries that decide a dataset's contents; every shard records them.
+IDENTITY_KEYS: tuple[str, ...] = ("format_version", "params", "inputs", "n_records")
 #: Columns of ``records.csv`` (one row per record listed by the corpus, bad ones included).
-RECORD_COLUMNS: tuple[str, ...] = (
-    "record", "label", "n_windows", "length", "fs", "sha256", "status", "error", "split",
-)
+RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs", "sha256", "status", "error")
 SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts")
+#: The largest manifest, split or shard identity file read (a manifest lists one error line per bad record).
+MAX_JSON_BYTES = 64 << 20
 
 
 def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    """``records.csv`` for ``rows``; a ``split`` column is kept when the rows carry one (format 1)."""
+    columns = RECORD_COLUMNS + (("split",) if any("split" in row for row in rows) else ())
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=RECORD_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({c: row.get(c, "") for c in RECORD_COLUMNS} for row in rows)
+    writer.writerows({c: row.get(c, "") for c in columns} for row in rows)
     return buf.getvalue().encode()
 
 
@@ -91,19 +105,91 @@ def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     csv_path = path / RECORDS_CSV if path.is_dir() else path
     if not csv_path.is_file():
         raise FileNotFoundError(f"{csv_path} not found; is {path} a dataset written by `dacl preprocess`?")
-    with open(csv_path, newline="") as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{csv_path} is not a records.csv written by dacl ({type(err).__name__})") from None
+    missing = [c for c in ("record", "label", "n_windows", "status") if rows and c not in rows[0]]
+    if missing:
+        raise ValueError(f"{csv_path} lacks the columns {', '.join(missing)}; not a records.csv written by dacl")
+    return rows
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from ``path`` (at most :data:`MAX_JSON_BYTES`); ``ValueError`` naming ``what`` otherwise."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_JSON_BYTES >> 20} MiB; not a {what}")
+    try:
+        obj = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({type(err).__name__}); not a {what}") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} holds a JSON {type(obj).__name__}, not an object; not a {what}")
+    return obj
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``manifest.json`` of the dataset directory ``path``."""
+    """``manifest.json`` of the dataset directory ``path`` (a JSON object)."""
     mpath = Path(path) / MANIFEST
     if not mpath.is_file():
         raise FileNotFoundError(f"{mpath} not found; is {path} a dataset written by `dacl preprocess`?")
+    return read_json_object(mpath, "dacl dataset manifest")
+
+
+def our_manifest(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The manifest if ``path`` is recognisably a dacl dataset (``manifest.json`` is a JSON
+    object with ``"format": "dacl-features"``), else ``None``. Only such a directory is ever
+    replaced or removed by dacl."""
     try:
-        return json.loads(mpath.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{mpath} is not valid JSON ({err})") from None
+        manifest = read_manifest(path)
+    except (OSError, ValueError):
+        return None
+    return manifest if manifest.get("format") == FORMAT else None
+
+
+def identity_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`IDENTITY_KEYS` entries of a manifest or a shard's identity record."""
+    return {k: doc.get(k) for k in IDENTITY_KEYS}
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every leaf where two JSON-like values differ (values cut short)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')}: {_short(old)} -> {_short(new)}"]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def mismatched_shards(path: str | os.PathLike[str], identity: dict[str, Any]) -> dict[str, list[str]]:
+    """Shards of the dataset at ``path`` not made with ``identity``: name -> differences."""
+    bad: dict[str, list[str]] = {}
+    for shard in shard_dirs(path):
+        try:
+            recorded = identity_of(read_json_object(shard / SHARD_IDENTITY, "shard identity record"))
+        except FileNotFoundError:
+            bad[shard.name] = [f"no {SHARD_IDENTITY}: made by another dacl version or not by dacl"]
+            continue
+        except ValueError:
+            bad[shard.name] = [f"{SHARD_IDENTITY} is unreadable"]
+            continue
+        diffs = differences(recorded, identity)
+        if diffs:
+            bad[shard.name] = diffs
+    return bad
+
+
+def describe_mismatch(bad: dict[str, list[str]]) -> str:
+    """``shards 000001, 000004 (params.band.0: 1.0 -> 0.5; ...)``, kept short."""
+    names = sorted(bad)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    first = bad[names[0]]
+    return f"shard{'s' if len(names) > 1 else ''} {shown} ({'; '.join(first[:3])}{'; ...' if len(first) > 3 else ''})"
 
 
 def shard_dirs(path: str | os.PathLike[str]) -> list[Path]:
@@ -114,12 +200,105 @@ def shard_dirs(path: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit())
 
 
+# ------------------------------------------------------------------ the split
+
+
+def read_split(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """``split.json`` of the dataset at ``path`` (``None`` if unsplit); checked for shape."""
+    spath = Path(path) / SPLIT_JSON
+    if not spath.is_file():
+        return None
+    doc = read_json_object(spath, "dacl split")
+    assignment = doc.get("assignment")
+    if doc.get("format") != SPLIT_FORMAT or not isinstance(assignment, dict):
+        raise ValueError(f"{spath} is not a split written by `dacl split` (no {SPLIT_FORMAT!r} assignment)")
+    if not all(isinstance(side, str) and side in ("", "train", "val", "test") for side in assignment.values()):
+        raise ValueError(f"{spath}: sides must be 'train', 'val', 'test' or ''")
+    return doc
+
+
+def split_provenance(doc: dict[str, Any]) -> dict[str, Any]:
+    """A split document without its per-record assignment: method, seed, fractions, counts."""
+    return {k: v for k, v in doc.items() if k not in ("format", "assignment")}
+
+
+def _record_split(path: Path, rows: list[dict[str, str]], manifest: dict[str, Any]) -> np.ndarray:
+    """Each record's side: from ``split.json``, else (format 1) the ``split`` column of records.csv.
+    Puts the split's provenance into ``manifest["split"]``."""
+    doc = read_split(path)
+    if doc is None:
+        return np.array([r.get("split") or "" for r in rows], dtype=str)
+    assignment = doc["assignment"]
+    names = [r["record"] for r in rows]
+    if set(assignment) != set(names) or len(assignment) != len(names):
+        raise ValueError(f"{path / SPLIT_JSON} does not list the records of {path / RECORDS_CSV}; "
+                         "rerun `dacl split` on the dataset")
+    manifest["split"] = split_provenance(doc)
+    return np.array([assignment[n] for n in names], dtype=str)
+
+
+# ------------------------------------------------------------------ replacing a dataset
+# ``--overwrite`` builds the new dataset beside the old one and swaps it in with two
+# renames; all three names live in one folder (one file system), under the writer lock.
+
+
+def staging_path(out: str | os.PathLike[str]) -> Path:
+    """Where ``--overwrite`` builds the replacement of ``out``: ``.NAME.dacl-new`` beside it."""
+    p = Path(os.path.abspath(out))
+    return p.parent / f".{p.name}.dacl-new"
+
+
+def retired_path(out: str | os.PathLike[str]) -> Path:
+    """Where the old dataset waits during a swap: ``.NAME.dacl-old`` beside ``out``."""
+    p = Path(os.path.abspath(out))
+    return p.parent / f".{p.name}.dacl-old"
+
+
+def remove_ours(path: Path) -> None:
+    """Remove ``path`` if it is an empty directory or recognisably a dacl dataset; else refuse."""
+    if not path.exists():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()
+    elif path.is_dir() and our_manifest(path) is not None:
+        shutil.rmtree(path)
+    else:
+        raise FileExistsError(f"{path} is in the way and is not a dacl dataset; move it away and rerun")
+
+
+def swap_in(staged: Path, out: Path) -> None:
+    """Replace ``out`` (a dacl dataset, an empty folder, or nothing) by ``staged``; the caller
+    holds the writer lock. A crash between the renames is repaired by :func:`finish_swap`."""
+    old = retired_path(out)
+    if out.exists():
+        os.rename(out, old)
+    os.rename(staged, out)
+    remove_ours(old)
+
+
+def finish_swap(out: Path) -> None:
+    """Complete a swap that a crash interrupted (the caller holds the writer lock): the old
+    dataset was moved aside; the new one goes in (or the old one back, if there is no new one)."""
+    old = retired_path(out)
+    if not old.exists():
+        return
+    if not out.exists():
+        staged = staging_path(out)
+        os.rename(staged if staged.is_dir() else old, out)
+    remove_ours(old)
+
+
+# ------------------------------------------------------------------ loading
+
+
 def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet:
     """Open a dataset written by ``dacl preprocess`` as a :class:`FeatureSet`.
 
     A single-shard dataset is returned memory-mapped (``mmap=True``); several
     shards are concatenated into memory, one shard at a time. Per-record
     arrays follow ``records.csv`` row order, which ``record_index`` points into.
+    Every shard must have been made with the manifest's parameters and inputs
+    (format 2); the split comes from ``split.json`` (format 1: records.csv).
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -128,7 +307,13 @@ def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet
     rows = read_records_csv(path)
     shards = shard_dirs(path)
     if len(shards) != manifest.get("n_shards"):
-        raise ValueError(f"{path}: manifest lists {manifest.get('n_shards')} shards, found {len(shards)}")
+        raise ValueError(f"{path}: manifest lists {_short(manifest.get('n_shards'))} shards, found {len(shards)}")
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version >= 2:
+        bad = mismatched_shards(path, identity_of(manifest))
+        if bad:
+            raise ValueError(f"{path}: {describe_mismatch(bad)} were not made with the manifest's parameters "
+                             "and inputs; the dataset is mixed, rebuild it with `dacl preprocess --overwrite`")
     mode = "r" if mmap else None
     parts = {name: [np.load(s / f"{name}.npy", mmap_mode=mode) for s in shards] for name in SHARD_ARRAYS}
     arrays = {}
@@ -155,6 +340,6 @@ def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet
         starts=arrays["starts"].astype(np.int64, copy=False),
         record_ids=np.array([r["record"] for r in rows], dtype=str),
         record_labels=np.array([CLASSES.index(r["label"]) if r["label"] else -1 for r in rows], dtype=np.int64),
-        record_split=np.array([r.get("split", "") for r in rows], dtype=str),
+        record_split=_record_split(path, rows, manifest),
         manifest=manifest,
     )

@@ -328,7 +328,11 @@ def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The split's provenance (seed, fractions, ...) as recorded in the manifest."""
+    """The split's provenance (method, seed, fractions, counts) of a loaded dataset.
+
+    :func:`dacl.dataset.load_features` puts it into ``manifest["split"]`` (from the
+    dataset's ``split.json``, or from the manifest itself for a format-1 dataset).
+    """
     info = manifest.get("split")
     if isinstance(info, dict):
         return info

@@ -17,39 +17,68 @@ linear. The transform is recorded in the manifest.
 Dataset layout (a directory; nothing needs dacl to be read)::
 
     manifest.json          parameters, versions, input checksums, scattering
-                           summary, timing, status, the split once made
+                           summary, timing, status
     records.csv            one row per corpus record: record, label, n_windows,
-                           length, fs, sha256, status (ok/error), error, split
+                           length, fs, sha256, status (ok/error), error
+    split.json             the split, once made (:mod:`dacl.split`)
     shards/000000/         one directory per chunk:
         features.npy       (w, P, F) float32 windows × scattering paths × frames
         record_index.npy   (w,) int64 row of records.csv
         starts.npy         (w,) int64 first sample of the window (at ``fs``)
         records.csv        the chunk's rows of records.csv
+        identity.json      what the shard was made with: format version,
+                           parameters, input checksums, number of records
 
 Why plain ``.npy``: any numpy opens it, ``np.load(..., mmap_mode="r")`` maps it
 without reading it, and a shard per chunk is what makes the run resumable
 without a database or HDF5 dependency. :func:`dacl.dataset.load_features`
 gathers the shards into a :class:`dacl.dataset.FeatureSet`.
 
+Format version 2 (this one) added ``identity.json`` and ``split.json``; format 1
+kept the split in a ``split`` column of records.csv and a ``split`` entry of the
+manifest, and is still read (not resumed: rebuild it with ``--overwrite``).
+
+One writer at a time: a run holds the dataset's :class:`dacl.lock.WriterLock`
+(``.NAME.dacl-lock`` beside ``out``, released by the kernel if the run dies);
+a second writer stops at once with an error naming the holder's pid.
+
+Checked before anything is written: every parameter (:class:`PreprocessConfig`,
+the run options, the split fractions and seed), the native scattering transform
+is built and the native segmentation run once on a silent probe, and the corpus
+is opened (its record list and labels checked).
+
 Atomic and resumable: a shard is written into ``shards/.tmp-*`` and renamed
-into place (a directory rename is atomic on POSIX); ``manifest.json`` and
-``records.csv`` are written to a temp file and renamed. So an interrupted run
-(Ctrl-C, kill) leaves complete shards only, and rerunning the same command
-skips them — after checking that the manifest's parameters and input
-checksums match (the zip's SHA-256, ``RECORDS``, ``REFERENCE.csv`` and the
-record list; an extracted folder's record files are hashed per record, into
-``records.csv``, not up front); a mismatch is an error that suggests a new ``--out`` or
+into place (a directory rename is atomic on POSIX); ``manifest.json``,
+``records.csv`` and ``split.json`` are written to a temp file and renamed. So an
+interrupted run (Ctrl-C, kill, full disk) leaves complete shards only, and
+rerunning the same command skips them — after checking that the manifest's
+identity (format version, parameters, input checksums: the zip's SHA-256,
+``RECORDS``, ``REFERENCE.csv`` and the record list; an extracted folder's record
+files are hashed per record, into ``records.csv``, not up front) is the run's,
+and that every shard recorded that same identity. A mismatch is an error naming
+the differences (and the shards) that suggests a new ``--out`` or
 ``--overwrite``. Leftover temp directories are removed on the next run.
+
+``--overwrite`` replaces only what is recognisably a dacl dataset (``manifest.json``
+a JSON object with ``"format": "dacl-features"``), an empty folder or nothing;
+anything else at ``out`` is refused and left alone. The new dataset is built beside
+the old one, in ``.NAME.dacl-new`` (resumed by rerunning the same command), and
+swapped in when complete, split included: ``out`` is renamed to ``.NAME.dacl-old``,
+the new one to ``out``, and the old one removed. Until then ``out`` is untouched;
+a crash between the two renames is repaired by the next writer (``dacl
+preprocess`` or ``dacl split`` on ``out``).
 
 Bad records are never dropped silently: each appears in ``records.csv`` with
 ``status=error`` and the reason, and in the summary; ``on_error="fail"`` stops
-at the first one instead.
+at the first one instead. A chunk whose records all fail is an ordinary shard
+with no windows.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import numbers
 import os
 import shutil
 import sys
@@ -62,22 +91,34 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from dacl.atomic import write_json
+from dacl.atomic import naming, write_bytes, write_json
 from dacl.corpus import Corpus, Record, RecordError, open_corpus
 from dacl.dataset import (
+    FORMAT,
+    FORMAT_VERSION,
     MANIFEST,
     RECORDS_CSV,
     SHARD_ARRAYS,
+    SHARD_IDENTITY,
     SHARDS_DIR,
+    SPLIT_JSON,
+    describe_mismatch,
+    differences,
+    finish_swap,
+    identity_of,
+    mismatched_shards,
+    our_manifest,
     read_manifest,
     read_records_csv,
+    read_split,
     records_csv_bytes,
+    remove_ours,
     shard_dirs,
+    staging_path,
+    swap_in,
     write_records_csv,
 )
-
-FORMAT = "dacl-features"
-FORMAT_VERSION = 1
+from dacl.lock import WriterLock
 LOG_TRANSFORM = "orders >= 1: log(abs(S) + log_eps); order 0 unchanged"
 
 
@@ -119,10 +160,26 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.band is not None:
-            object.__setattr__(self, "band", tuple(float(b) for b in self.band))
+            try:
+                object.__setattr__(self, "band", tuple(float(b) for b in self.band))
+            except (TypeError, ValueError):
+                raise ValueError(f"invalid preprocessing parameters: band={self.band!r} must be (low, high)") from None
         problems = []
+        for name in ("band_order", "window", "hop", "J", "Q", "max_order", "chunk_records"):
+            if not _is_int(getattr(self, name)):
+                problems.append(f"{name}={getattr(self, name)!r} must be an integer")
+        if self.T is not None and not _is_int(self.T):
+            problems.append(f"T={self.T!r} must be an integer or None")
+        for name in ("fs", "log_eps", "min_seconds"):
+            if not _is_real(getattr(self, name)):
+                problems.append(f"{name}={getattr(self, name)!r} must be a number")
+        for name in ("zscore", "log_scale", "partial_labels"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name}={getattr(self, name)!r} must be True or False")
+        if problems:
+            raise ValueError("invalid preprocessing parameters: " + "; ".join(problems))
         if not (self.fs > 0 and math.isfinite(self.fs)):
-            problems.append(f"fs={self.fs} must be positive")
+            problems.append(f"fs={self.fs} must be positive and finite")
         if self.band is not None and not (len(self.band) == 2 and 0 <= self.band[0] < self.band[1] <= self.fs / 2):
             problems.append(f"band={self.band} must be (low, high) with 0 <= low < high <= fs/2")
         if self.band_order < 1:
@@ -131,14 +188,22 @@ class PreprocessConfig:
             problems.append(f"window={self.window} and hop={self.hop} must be positive")
         if self.tail not in ("drop", "pad", "reflect"):
             problems.append(f"tail={self.tail!r} must be 'drop', 'pad' or 'reflect'")
-        if self.log_eps <= 0:
-            problems.append(f"log_eps={self.log_eps} must be positive")
+        if not (self.log_eps > 0 and math.isfinite(self.log_eps)):
+            problems.append(f"log_eps={self.log_eps} must be positive and finite")
         if self.chunk_records < 1:
             problems.append(f"chunk_records={self.chunk_records} must be positive")
-        if self.min_seconds < 0:
-            problems.append(f"min_seconds={self.min_seconds} must be non-negative")
+        if not (self.min_seconds >= 0 and math.isfinite(self.min_seconds)):
+            problems.append(f"min_seconds={self.min_seconds} must be non-negative and finite")
         if problems:
             raise ValueError("invalid preprocessing parameters: " + "; ".join(problems))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class Scatter(Protocol):
@@ -154,6 +219,16 @@ def default_scatter(config: PreprocessConfig, num_threads: int | None = None) ->
 
     S = Scattering1D(config.J, config.window, Q=config.Q, T=config.T, max_order=config.max_order)
     return S if num_threads is None else _WithThreads(S, num_threads)
+
+
+def check_segmentation(config: PreprocessConfig, num_threads: int | None = None) -> None:
+    """Run the native segmentation once on a silent probe at ``config.fs``, so that settings it
+    refuses (band edges, filter order, thread count, ...) fail before anything is written."""
+    from dacl._native import segment
+
+    probe = np.zeros(max(config.window, 1024), np.float32)
+    segment([probe], config.fs, config.window, config.hop, tail=config.tail, band=config.band,
+            band_order=config.band_order, zscore=config.zscore, num_threads=num_threads)
 
 
 class _WithThreads:
@@ -188,9 +263,10 @@ class ChunkResult:
     rows: list[dict[str, Any]]  # records.csv rows of the chunk
 
 
-def _row(index: int, name: str, label: str | None) -> dict[str, Any]:
+def record_row(index: int, name: str, label: str | None = None) -> dict[str, Any]:
+    """A fresh row of records.csv for the record ``name`` at row ``index`` (``row`` is not written)."""
     return {"row": index, "record": name, "label": label or "", "n_windows": 0, "length": "", "fs": "",
-            "sha256": "", "status": "ok", "error": "", "split": ""}
+            "sha256": "", "status": "ok", "error": ""}
 
 
 def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None):
@@ -261,7 +337,7 @@ def process_chunk(
         order_w = np.lexsort((starts, record_index))
         features, record_index, starts = features[order_w], record_index[order_w], starts[order_w]
 
-    finite = np.isfinite(features).reshape(len(features), -1).all(axis=1)
+    finite = np.isfinite(features).all(axis=(1, 2))  # (w,), also for a chunk with no windows
     bad_rows = set(record_index[~finite].tolist())
     by_row = {row["row"]: row for row in rows}
     for r in bad_rows:
@@ -282,18 +358,20 @@ def _output_shape(scatter: Scatter, config: PreprocessConfig) -> tuple[int, int]
     return int(out.shape[1]), int(out.shape[2])
 
 
-def write_shard(shards_root: Path, index: int, chunk: ChunkResult) -> Path:
-    """Write one shard to a temp directory and rename it into place."""
+def write_shard(shards_root: Path, index: int, chunk: ChunkResult, identity: dict[str, Any]) -> Path:
+    """Write one shard, with the ``identity`` it was made with, to a temp directory and rename it into place."""
     final = shards_root / f"{index:06d}"
     tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
-    tmp.mkdir(parents=True)
+    with naming(tmp):
+        tmp.mkdir(parents=True)
     try:
         for name in SHARD_ARRAYS:
-            with open(tmp / f"{name}.npy", "wb") as f:
+            with naming(tmp / f"{name}.npy"), open(tmp / f"{name}.npy", "wb") as f:
                 np.save(f, getattr(chunk, name))
                 f.flush()
                 os.fsync(f.fileno())
-        (tmp / RECORDS_CSV).write_bytes(records_csv_bytes(chunk.rows))
+        write_bytes(tmp / RECORDS_CSV, records_csv_bytes(chunk.rows))
+        write_json(tmp / SHARD_IDENTITY, {**identity, "shard": index}, strict=True)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -329,46 +407,91 @@ def _scattering_summary(scatter: Scatter, config: PreprocessConfig) -> dict[str,
 
 
 def _identity(config: PreprocessConfig, corpus: Corpus) -> dict[str, Any]:
-    return {"params": asdict(config), "inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}
-
-
-def _prepare_out(out: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
-    """Check or clear ``out``; returns the existing manifest when resuming."""
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / MANIFEST).is_file():
-            raise FileExistsError(f"--out {out} exists, is not empty and is not a dacl dataset; choose another --out")
-        if overwrite:
-            for name in (MANIFEST, RECORDS_CSV):
-                (out / name).unlink(missing_ok=True)
-            shutil.rmtree(out / SHARDS_DIR, ignore_errors=True)
-            return None
-        manifest = read_manifest(out)
-        diffs = _differences({k: manifest.get(k) for k in identity}, _jsonable(identity))
-        if manifest.get("format") != FORMAT:
-            diffs.insert(0, f"format: {manifest.get('format')!r}")
-        if diffs:
-            raise ValueError(
-                f"--out {out} holds a dataset made with different parameters or inputs "
-                f"({'; '.join(diffs)}); use a new --out, or --overwrite to replace it"
-            )
-        return manifest
-    return None
-
-
-def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """``key: old -> new`` for every leaf where two JSON-like values differ."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new), key=str)
-                for d in _differences(old.get(k), new.get(k), f"{prefix}{k}.")]
-    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+    """What decides the dataset's contents (see :data:`dacl.dataset.IDENTITY_KEYS`), as JSON values."""
+    return _jsonable({
+        "format_version": FORMAT_VERSION,
+        "params": asdict(config),
+        "inputs": dict(corpus.fingerprint),
+        "n_records": len(corpus.names),
+    })
 
 
 def _jsonable(obj: Any) -> Any:
     import json
 
     return json.loads(json.dumps(obj))
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """How a run goes (not what it makes): none of these is part of the dataset's identity."""
+
+    on_error: Literal["skip", "fail"]
+    split: tuple[float, float, float] | None
+    seed: int
+    read_threads: int
+    num_threads: int | None
+    progress: bool
+    max_chunks: int | None
+
+    def __post_init__(self) -> None:
+        if self.on_error not in ("skip", "fail"):
+            raise ValueError(f"on_error={self.on_error!r} must be 'skip' or 'fail'")
+        if not (_is_int(self.read_threads) and self.read_threads >= 1):
+            raise ValueError(f"read_threads={self.read_threads!r} must be a positive integer")
+        if self.max_chunks is not None and not (_is_int(self.max_chunks) and self.max_chunks >= 0):
+            raise ValueError(f"max_chunks={self.max_chunks!r} must be a non-negative integer or None")
+
+
+def _open_dataset(target: Path, identity: dict[str, Any], label: str = "--out") -> dict[str, Any] | None:
+    """Check ``target`` before writing into it: ``None`` if it is new (missing or empty), its
+    manifest if it is a dacl dataset made with ``identity`` (to resume), an error otherwise."""
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"{label} {target} exists and is not a directory")
+    if not target.is_dir() or not any(target.iterdir()):
+        return None
+    manifest = our_manifest(target)
+    if manifest is None:
+        raise FileExistsError(
+            f"{label} {target} exists, is not empty and is not a dacl dataset (no manifest.json with "
+            f'"format": "{FORMAT}"); dacl writes only into its own datasets: choose another --out'
+        )
+    diffs = differences(identity_of(manifest), identity)
+    if diffs:
+        shown = "; ".join(diffs[:5]) + ("; ..." if len(diffs) > 5 else "")
+        raise ValueError(
+            f"{label} {target} holds a dataset made with different parameters or inputs "
+            f"({shown}); use a new --out, or --overwrite to replace it"
+        )
+    bad = mismatched_shards(target, identity)
+    if bad:
+        raise ValueError(
+            f"{label} {target}: {describe_mismatch(bad)} were not made with this run's parameters and inputs; "
+            "use a new --out, or --overwrite to rebuild the dataset"
+        )
+    return manifest
+
+
+def _open_staging(staged: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """Resume a staged build made with ``identity``; a staged build of anything else is ours to drop."""
+    try:
+        return _open_dataset(staged, identity, "staged dataset")
+    except FileExistsError:
+        raise
+    except ValueError:
+        remove_ours(staged)
+        return None
+
+
+def _check_replaceable(out: Path) -> None:
+    """``--overwrite`` replaces nothing, an empty folder or a dacl dataset; never anything else."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} exists and is not a directory; --overwrite replaces only a dataset")
+    if out.is_dir() and any(out.iterdir()) and our_manifest(out) is None:
+        raise FileExistsError(
+            f"--out {out} exists, is not empty and is not a dacl dataset (no manifest.json with "
+            f'"format": "{FORMAT}"); --overwrite replaces only dacl datasets: choose another --out'
+        )
 
 
 def preprocess(
@@ -389,50 +512,76 @@ def preprocess(
 ) -> Path:
     """Preprocess a corpus into a features dataset at ``out``; returns ``out``.
 
+    Every argument is checked, the native transforms are built and the corpus
+    opened before anything is written; the run then holds the dataset's writer
+    lock (see the module docstring).
+
     Args:
         source: a corpus zip or folder (see :func:`dacl.corpus.open_corpus`), or an open :class:`Corpus`.
         out: dataset directory (created; resumed if it holds an unfinished run with the same parameters).
         config: a :class:`PreprocessConfig`; or give its fields as keyword ``params``.
         on_error: ``"skip"`` reports bad records and goes on; ``"fail"`` raises at the first.
         split: ``(train, val, test)`` fractions to split the finished dataset (:mod:`dacl.split`), or ``None``.
-        seed: split seed.
-        overwrite: replace an existing dataset at ``out`` instead of resuming it.
+        seed: split seed, a non-negative integer.
+        overwrite: replace the dataset at ``out``: build the new one beside it and swap it in when
+            complete (rerunning resumes the build; the old dataset stays until the swap).
         read_threads: threads reading records.
-        num_threads: threads for segmentation (``None``: rayon's pool).
+        num_threads: threads for segmentation and scattering (``None``: rayon's pool).
         progress: show a tqdm progress bar (records/s) on stderr.
         max_chunks: stop after writing this many new shards (the dataset stays
             resumable); for tests and for splitting a long run into sessions.
     """
+    from dacl.split import check_fractions, check_seed
+
     if config is None:
         config = PreprocessConfig(**params)
     elif params:
         raise TypeError(f"give either config or keyword parameters, not both ({', '.join(params)})")
-    if on_error not in ("skip", "fail"):
-        raise ValueError(f"on_error={on_error!r} must be 'skip' or 'fail'")
-    if split is not None:
-        from dacl.split import check_fractions
-
-        split = check_fractions(split)
-    corpus = source if isinstance(source, Corpus) else open_corpus(source, partial_labels=config.partial_labels)
-    out = Path(out)
-    identity = _identity(config, corpus)
-    manifest = _prepare_out(out, identity, overwrite)
+    options = _RunOptions(
+        on_error=on_error, split=None if split is None else check_fractions(split), seed=check_seed(seed),
+        read_threads=read_threads, num_threads=num_threads, progress=progress, max_chunks=max_chunks,
+    )
     scatter = _scatter if _scatter is not None else default_scatter(config, num_threads)
-    if manifest is None:
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "status": "in_progress",
-            **_jsonable(identity),
-            "source": str(source) if not isinstance(source, Corpus) else repr(source),
-            "versions": _versions(),
-            "scattering": _scattering_summary(scatter, config),
-            "runs": [],
-        }
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(out / MANIFEST, manifest)  # first, so `out` is recognisable as ours from now on
-    shards_root = out / SHARDS_DIR
-    shards_root.mkdir(exist_ok=True)
+    check_segmentation(config, num_threads)
+    scattering = _scattering_summary(scatter, config)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, partial_labels=config.partial_labels)
+    identity = _identity(config, corpus)
+    new_manifest = {
+        "format": FORMAT,
+        "status": "in_progress",
+        **identity,
+        "source": str(source) if not isinstance(source, Corpus) else repr(source),
+        "versions": _versions(),
+        "scattering": scattering,
+        "runs": [],
+    }
+    target = Path(os.path.abspath(out))
+    with WriterLock(target, "dataset"):
+        finish_swap(target)
+        if not overwrite:
+            _build(target, _open_dataset(target, identity), new_manifest, corpus, config, scatter, options)
+            return Path(out)
+        _check_replaceable(target)
+        staged = staging_path(target)
+        if _build(staged, _open_staging(staged, identity), new_manifest, corpus, config, scatter, options):
+            swap_in(staged, target)
+    return Path(out)
+
+
+def _build(
+    target: Path, resumed: dict[str, Any] | None, new_manifest: dict[str, Any], corpus: Corpus,
+    config: PreprocessConfig, scatter: Scatter, options: _RunOptions,
+) -> bool:
+    """Write the missing shards into ``target`` (resuming it when ``resumed`` is its manifest, else
+    starting it with ``new_manifest``), then finish and split the dataset once every shard is
+    there; returns whether it is complete."""
+    manifest = new_manifest if resumed is None else resumed
+    if resumed is None:
+        _create(target, manifest)  # the manifest first, so `target` is recognisable as ours from now on
+    identity = identity_of(manifest)
+    shards_root = target / SHARDS_DIR
+    with naming(shards_root):
+        shards_root.mkdir(exist_ok=True)
     for stale in shards_root.glob(".tmp-*"):  # from an interrupted run
         shutil.rmtree(stale, ignore_errors=True)
     order = np.asarray(manifest["scattering"]["order"])
@@ -440,16 +589,16 @@ def preprocess(
     names = corpus.names
     size = config.chunk_records
     n_chunks = math.ceil(len(names) / size)
-    done = {int(p.name) for p in shard_dirs(out)}
+    done = {int(p.name) for p in shard_dirs(target)}
     todo = [k for k in range(n_chunks) if k not in done]
-    if max_chunks is not None:
-        todo = todo[: max(max_chunks, 0)]
+    if options.max_chunks is not None:
+        todo = todo[: options.max_chunks]
 
     from tqdm.auto import tqdm
 
     bar = tqdm(
         total=len(names), initial=sum(len(names[k * size : (k + 1) * size]) for k in done),
-        unit="rec", desc="preprocess", disable=not progress, file=sys.stderr,
+        unit="rec", desc="preprocess", disable=not options.progress, file=sys.stderr,
     )
     written = 0
     run_t0 = time.perf_counter()
@@ -467,7 +616,7 @@ def preprocess(
             )
         return rec
 
-    with ThreadPoolExecutor(max_workers=max(read_threads, 1)) as pool:
+    with ThreadPoolExecutor(max_workers=options.read_threads) as pool:
         submit = lambda k: [pool.submit(read, n) for n in names[k * size : (k + 1) * size]]  # noqa: E731
         pending: list[Future] = submit(todo[0]) if todo else []
         try:
@@ -475,18 +624,18 @@ def preprocess(
                 results = [f.result() for f in pending]
                 # Read ahead: the next chunk loads while this one is computed (the native code releases the GIL).
                 pending = submit(todo[i + 1]) if i + 1 < len(todo) else []
-                if on_error == "fail":
+                if options.on_error == "fail":
                     bad = next((r for r in results if isinstance(r, RecordError)), None)
                     if bad is not None:
                         raise bad
                 first = k * size
-                rows = [_row(first + j, n, corpus.label(n)) for j, n in enumerate(names[first : first + size])]
-                chunk = process_chunk(rows, results, config, scatter, order, num_threads)
-                if on_error == "fail":
+                rows = [record_row(first + j, n, corpus.label(n)) for j, n in enumerate(names[first : first + size])]
+                chunk = process_chunk(rows, results, config, scatter, order, options.num_threads)
+                if options.on_error == "fail":
                     bad_row = next((r for r in rows if r["status"] != "ok"), None)
                     if bad_row is not None:
                         raise RecordError(bad_row["record"], bad_row["error"])
-                write_shard(shards_root, k, chunk)
+                write_shard(shards_root, k, chunk, identity)
                 written += 1
                 bar.update(len(rows))
                 del chunk, results
@@ -502,16 +651,15 @@ def preprocess(
         "records": n_run_records,
         "seconds": round(run_seconds, 3),
         "records_per_s": round(n_run_records / run_seconds, 2) if run_seconds > 0 else None,
-        "read_threads": read_threads,
-        "num_threads": num_threads,
+        "read_threads": options.read_threads,
+        "num_threads": options.num_threads,
     })
-    complete = len(shard_dirs(out)) == n_chunks
-    if not complete:
-        write_json(out / MANIFEST, manifest)
-        return out
+    if len(shard_dirs(target)) != n_chunks:
+        write_json(target / MANIFEST, manifest)
+        return False
 
-    rows = [row for shard in shard_dirs(out) for row in read_records_csv(shard)]
-    write_records_csv(out, rows)
+    rows = [row for shard in shard_dirs(target) for row in read_records_csv(shard)]
+    write_records_csv(target, rows)
     errors = [r for r in rows if r["status"] != "ok"]
     manifest.update(
         status="complete",
@@ -521,13 +669,30 @@ def preprocess(
         errors={r["record"]: r["error"] for r in errors},
         seconds_total=round(sum(run["seconds"] for run in manifest["runs"]), 3),
     )
-    manifest.pop("split", None)
-    write_json(out / MANIFEST, manifest)
-    if split is not None:
-        from dacl.split import split_dataset
+    write_json(target / MANIFEST, manifest)
+    if options.split is not None:
+        from dacl.split import write_split
 
-        split_dataset(out, split, seed)
-    return out
+        write_split(target, options.split, options.seed)
+    else:
+        (target / SPLIT_JSON).unlink(missing_ok=True)
+    return True
+
+
+def _create(target: Path, manifest: dict[str, Any]) -> None:
+    """Create the dataset directory with its manifest; a failure leaves no empty directory behind."""
+    created = not target.exists()
+    with naming(target):
+        target.mkdir(parents=True, exist_ok=True)
+    try:
+        write_json(target / MANIFEST, manifest)
+    except BaseException:
+        if created:
+            try:
+                target.rmdir()
+            except OSError:
+                pass
+        raise
 
 
 # ------------------------------------------------------------------ CLI
@@ -595,9 +760,13 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite, read_threads=args.read_threads, num_threads=args.threads,
         progress=args.progress, max_chunks=args.max_chunks,
     )
-    manifest = read_manifest(out)
+    staged = staging_path(out)
+    building = args.overwrite and staged.is_dir()
+    manifest = read_manifest(staged if building else out)
     if manifest["status"] != "complete":
-        print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far; rerun to continue", file=sys.stderr)
+        where = f" (the replacement is built in {staged}; {out} stays as it is until it is complete)" if building else ""
+        print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far{where}; rerun to continue",
+              file=sys.stderr)
         return 0
     errors = manifest["errors"]
     print(
@@ -606,6 +775,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for name, problem in errors.items():
         print(f"  skipped {name}: {problem}")
-    if "split" in manifest:
-        print("  split: " + ", ".join(f"{s} {sum(c.values())}" for s, c in manifest["split"]["records"].items()))
+    split = read_split(out)
+    if split is not None:
+        print("  split: " + ", ".join(f"{s} {sum(c.values())}" for s, c in split["records"].items()))
     return 0

@@ -282,7 +282,7 @@ def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | N
     from dataclasses import fields
 
     from dacl.corpus import Record
-    from dacl.preprocess import PreprocessConfig, default_scatter, process_chunk
+    from dacl.preprocess import PreprocessConfig, default_scatter, process_chunk, record_row
 
     params = manifest.get("params")
     if not isinstance(params, dict):
@@ -293,11 +293,7 @@ def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | N
     order = np.asarray(manifest["scattering"]["order"])
 
     def featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        rows = [
-            {"row": i, "record": f"#{i}", "label": "", "n_windows": 0, "length": "", "fs": "",
-             "sha256": "", "status": "ok", "error": "", "split": ""}
-            for i in range(len(signals))
-        ]
+        rows = [record_row(i, f"#{i}") for i in range(len(signals))]
         records = [Record(f"#{i}", np.asarray(x, dtype=np.float64), fs, None, "") for i, x in enumerate(signals)]
         chunk = process_chunk(rows, records, config, scatter, order, num_threads)
         return chunk.features, chunk.record_index

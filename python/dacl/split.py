@@ -10,15 +10,21 @@ cumulative fractions, so every class is spread over the sides in proportion
 and the same seed always gives the same split. Records that failed
 preprocessing (no windows) get the empty split ``""``.
 
-The split is written into the dataset itself: the ``split`` column of
-``records.csv`` and a ``split`` entry of ``manifest.json`` (both replaced
-atomically), which :func:`dacl.dataset.load_features` turns into
-``FeatureSet.record_split``.
+The split is one file of the dataset, ``split.json``, replaced atomically (so
+an interrupted split leaves the previous one whole): the method, seed,
+fractions and per-side counts, and ``assignment``, each record's side.
+:func:`dacl.dataset.load_features` turns it into ``FeatureSet.record_split``
+and puts the rest (the provenance) into ``FeatureSet.manifest["split"]``.
+Datasets of format 1 kept the split in records.csv and the manifest; they are
+still read, and splitting one again writes ``split.json``, which then rules.
+Splitting takes the dataset's writer lock (:class:`dacl.lock.WriterLock`).
 """
 
 from __future__ import annotations
 
 import argparse
+import numbers
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +33,18 @@ from typing import Any
 import numpy as np
 
 from dacl.atomic import write_json
-from dacl.dataset import CLASSES, read_manifest, read_records_csv, write_records_csv
+from dacl.dataset import (
+    CLASSES,
+    FORMAT,
+    SPLIT_FORMAT,
+    SPLIT_JSON,
+    finish_swap,
+    read_manifest,
+    read_records_csv,
+    retired_path,
+    split_provenance,
+)
+from dacl.lock import WriterLock
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)
@@ -41,6 +58,13 @@ def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     if any(not np.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
         raise ValueError(f"fractions: need three non-negative numbers summing to 1, got {fr}")
     return fr  # type: ignore[return-value]
+
+
+def check_seed(seed: Any) -> int:
+    """A split seed: a non-negative integer (what ``numpy.random.default_rng`` accepts)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    return int(seed)
 
 
 def assign_splits(
@@ -93,13 +117,28 @@ def assign_splits(
 
 
 def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0) -> dict[str, Any]:
-    """Split a preprocessed dataset in place; returns the manifest's ``split`` entry."""
-    path = Path(path)
+    """Split a preprocessed dataset in place (under its writer lock); returns the split's provenance."""
+    fr, seed = check_fractions(fractions), check_seed(seed)
+    path = Path(os.path.abspath(path))
+    if not path.exists() and not retired_path(path).exists():  # (else a swap to finish, under the lock)
+        raise FileNotFoundError(f"dataset {path} not found")
+    with WriterLock(path, "dataset"):
+        finish_swap(path)
+        return write_split(path, fr, seed)
+
+
+def write_split(path: Path, fractions: Sequence[float], seed: int) -> dict[str, Any]:
+    """Assign the records of the dataset at ``path`` and write ``split.json`` atomically.
+
+    The caller holds the dataset's writer lock (:func:`split_dataset`, ``dacl preprocess``).
+    """
+    fr, seed = check_fractions(fractions), check_seed(seed)
     manifest = read_manifest(path)
+    if manifest.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a dacl dataset (its manifest.json has no \"format\": \"{FORMAT}\")")
     if manifest.get("status") != "complete":
         raise ValueError(f"{path}: preprocessing is not complete; rerun `dacl preprocess` to finish it first")
     rows = read_records_csv(path)
-    fr = check_fractions(fractions)
     sides = assign_splits(
         [r["record"] for r in rows],
         [r["label"] for r in rows],
@@ -110,20 +149,19 @@ def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIO
     )
     counts: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SPLITS}  # type: ignore[misc]
     for row, side in zip(rows, sides):
-        row["split"] = side
         if side:
             counts[side][row["label"] or "unlabelled"] += 1
-    entry = {
+    doc = {
+        "format": SPLIT_FORMAT,
         "method": "record-level, stratified by label, byte-identical signals (sha256) kept together",
-        "seed": int(seed),
+        "seed": seed,
         "fractions": list(fr),
         "records": {s: dict(sorted(c.items())) for s, c in counts.items()},
         "unassigned": sum(1 for s in sides if not s),
+        "assignment": {row["record"]: side for row, side in zip(rows, sides)},
     }
-    write_records_csv(path, rows)
-    manifest["split"] = entry
-    write_json(path / "manifest.json", manifest)
-    return entry
+    write_json(path / SPLIT_JSON, doc, strict=True)  # the one commit point of a split
+    return split_provenance(doc)
 
 
 # ------------------------------------------------------------------ CLI
