@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dacl.atomic import write_json
-from dacl.dataset import FeatureSet, write_records_csv
+from dacl.dataset import FORMAT, FeatureSet, write_records_csv
 
 
 def xor_featureset(
@@ -52,7 +52,8 @@ def xor_featureset(
 
 
 def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
-    """A dataset directory in the layout `dacl preprocess` writes (one shard); ``manifest`` adds entries."""
+    """A dataset directory in the layout of format 1 (one shard, the split in records.csv), which
+    `load_features` still reads; ``manifest`` adds entries."""
     shard = path / "shards" / "000000"
     shard.mkdir(parents=True)
     np.save(shard / "features.npy", fs.features)
@@ -63,4 +64,5 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
         {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
         for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split)
     ])
-    write_json(path / "manifest.json", {"status": "complete", "n_shards": 1, **manifest})
+    write_json(path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1,
+                                        **manifest})
