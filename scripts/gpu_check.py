@@ -33,7 +33,7 @@ import torch
 
 from summarise_runs import epoch_times
 
-from dacl.atomic import write_json
+from dacl.io.atomic import write_json
 from dacl.config import load_config
 from dacl.dataset import FeatureSet
 from dacl.devices import resolve_device

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from dacl import report
-from dacl.atomic import write_json
+from dacl.io.atomic import write_json
 
 
 def main() -> None:

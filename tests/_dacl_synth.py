@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dacl.atomic import write_json
+from dacl.io.atomic import write_json
 from dacl.dataset import FORMAT, FeatureSet, write_records_csv
 
 

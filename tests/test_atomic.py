@@ -1,4 +1,4 @@
-"""dacl.atomic: a failed write leaves the old file and no temp file behind."""
+"""dacl.io.atomic: a failed write leaves the old file and no temp file behind."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from dacl.atomic import atomic_output, write_json
+from dacl.io.atomic import atomic_output, write_json
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):

@@ -4,7 +4,7 @@ import errno
 import os
 
 from dacl.cli import MAX_MESSAGE, describe_error
-from dacl.lock import LockedError
+from dacl.io.lock import LockedError
 
 
 def test_os_errors_name_reason_and_file():

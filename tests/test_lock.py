@@ -10,12 +10,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from dacl.lock import LockedError, WriterLock, lock_path
+from dacl.io.lock import LockedError, WriterLock, lock_path
 
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from dacl.lock import WriterLock
+    from dacl.io.lock import WriterLock
     lock = WriterLock(sys.argv[1], "dataset").acquire()
     print("held", flush=True)
     time.sleep(60)

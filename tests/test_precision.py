@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dacl.atomic import torch_save
+from dacl.io.torchfiles import torch_save
 from dacl.precision import Precision, autocast_dtype
 from dacl.rundir import load_torch
 

@@ -323,14 +323,14 @@ def test_disk_full_while_writing_a_shard(tmp_path: Path, reference: Path, monkey
 
 
 def test_read_only_out(tmp_path: Path, reference: Path, monkeypatch, capsys):
-    import dacl.atomic
+    import dacl.io.atomic
 
     out = tmp_path / "ds"
 
     def read_only(path):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
 
-    monkeypatch.setattr(dacl.atomic, "_create_temp", read_only)
+    monkeypatch.setattr(dacl.io.atomic, "_create_temp", read_only)
     assert cli_main(["preprocess", "--sample", "--out", str(out), *SMALL_ARGS, "--chunk-records", "8"]) == 2
     line = _one_line(capsys.readouterr().err)
     assert "Read-only file system" in line and "manifest.json" in line

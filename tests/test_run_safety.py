@@ -206,7 +206,7 @@ def training_elsewhere(run: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 def test_one_writer_per_run_directory(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from dacl.lock import LockedError
+    from dacl.io.lock import LockedError
     from dacl.train_diffaug import train_diffaug
 
     run = tmp_path / "run"
@@ -224,10 +224,10 @@ def test_one_writer_per_run_directory(dataset: Path, tmp_path: Path, capsys: pyt
 
 
 def test_the_diffaug_sub_run_has_one_writer(tmp_path: Path) -> None:
-    from dacl.lock import LockedError
+    from dacl.io.lock import LockedError
     from dacl.train import train
 
-    hold = "import sys, time\nfrom dacl.lock import WriterLock\nWriterLock(sys.argv[1]).acquire()\n" \
+    hold = "import sys, time\nfrom dacl.io.lock import WriterLock\nWriterLock(sys.argv[1]).acquire()\n" \
            "print('held', flush=True)\ntime.sleep(120)\n"
     config = load_config(DIFFAUG_TINY).replace(
         train={"method": "dacl+diffaug", "device": "cpu"}, vae={"epochs": 1, "latent_dim": 4, "hidden": [8]},

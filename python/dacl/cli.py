@@ -12,7 +12,7 @@ import importlib
 import sys
 import zipfile
 
-from dacl.lock import LockedError
+from dacl.io.lock import LockedError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -11,70 +11,26 @@ configs/dacl.toml for the reasoning.
 from __future__ import annotations
 
 import dataclasses
-import math
-import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from dacl.context import ContextConfig
+from dacl.settings import (
+    BATCH,
+    NON_NEGATIVE,
+    POSITIVE,
+    TRAINING_RULES,
+    at_least,
+    check_fields,
+    parse_override,  # noqa: F401  (re-exported until the move)
+    read_config_file,
+    section_from_dict,
+    within,
+)
+from dacl.settings import to_toml as settings_to_toml
 
 METHODS: tuple[str, ...] = ("dacl", "vae", "gauss-contrastive", "dae", "diffaug", "dacl+diffaug")
-
-
-# --------------------------------------------------------------- validation
-# A rule is (test, wording): "vae.lr must be > 0, got -1".
-Rule = tuple[Callable[[Any], bool], str]
-
-
-def at_least(low: int) -> Rule:
-    return (lambda v: v >= low), f">= {low}"
-
-
-def within(low: float, high: float, *, high_open: bool = False) -> Rule:
-    if high_open:
-        return (lambda v: low <= v < high), f"in [{low}, {high})"
-    return (lambda v: low <= v <= high), f"in [{low}, {high}]"
-
-
-POSITIVE: Rule = ((lambda v: v > 0), "> 0")
-NON_NEGATIVE: Rule = at_least(0)
-#: Sizes of one training batch: a batch of one has nothing to contrast and breaks BatchNorm.
-BATCH: Rule = at_least(2)
-#: The optimisation fields every trained stage ([vae], [encoder], [dae]) has.
-TRAINING_RULES: dict[str, Rule] = {"epochs": at_least(1), "batch_size": BATCH, "lr": POSITIVE,
-                                   "weight_decay": NON_NEGATIVE, "patience": NON_NEGATIVE}
-
-
-def check_fields(section: Any, name: str, rules: dict[str, Rule] | None = None,
-                 choices: dict[str, tuple[str, ...]] | None = None, non_empty: tuple[str, ...] = ()) -> None:
-    """Validate one config section up front, so a bad value is one clear ValueError naming it.
-
-    Every float (also inside tables) must be finite and every element of a tuple of ints
-    ``>= 1`` (they are layer widths); ``rules`` bound single fields, ``choices`` list the
-    allowed strings, ``non_empty`` names tuples that need at least one element.
-    """
-    for key, hint in get_type_hints(type(section)).items():
-        value = getattr(section, key)
-        if hint is float and not math.isfinite(value):
-            raise ValueError(f"{name}.{key} must be a finite number, got {value}")
-        if getattr(hint, "__origin__", None) is dict:
-            for k, v in value.items():
-                if isinstance(v, float) and not math.isfinite(v):
-                    raise ValueError(f"{name}.{key}.{k} must be a finite number, got {v}")
-        if getattr(hint, "__args__", None) == (int, ...):
-            if key in non_empty and not value:
-                raise ValueError(f"{name}.{key} must list at least one size, got []")
-            if any(v < 1 for v in value):
-                raise ValueError(f"{name}.{key}: every size must be >= 1, got {list(value)}")
-    for key, (test, wording) in (rules or {}).items():
-        value = getattr(section, key)
-        if not test(value):
-            raise ValueError(f"{name}.{key} must be {wording}, got {value}")
-    for key, allowed in (choices or {}).items():
-        if getattr(section, key) not in allowed:
-            raise ValueError(f"{name}.{key} must be one of {allowed}, got {getattr(section, key)!r}")
 
 
 @dataclass(frozen=True)
@@ -283,102 +239,21 @@ class Config:
         return config_from_dict(d)
 
 
-def _coerce(section: str, key: str, value: Any, hint: Any) -> Any:
-    """``value`` as the type ``hint`` says (ints widen to floats); anything else is a TypeError naming the key."""
-    origin = getattr(hint, "__origin__", None)
-    if origin is tuple:  # homogeneous: tuple[int, ...]
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"[{section}] {key} must be a list, got {type(value).__name__}")
-        return tuple(_coerce(section, f"{key}[{i}]", v, hint.__args__[0]) for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise TypeError(f"[{section}] {key} must be a table, got {type(value).__name__}")
-        return {k: _coerce(section, f"{key}.{k}", v, hint.__args__[1]) for k, v in value.items()}
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    expected = {float: float, int: int, bool: bool, str: str}.get(hint)
-    if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-        raise TypeError(f"[{section}] {key} must be {expected.__name__}, got {value!r}")
-    return value
-
-
 def config_from_dict(d: dict[str, Any]) -> Config:
     """Build a :class:`Config` from nested dicts, rejecting unknown sections/keys."""
-    sections: dict[str, Any] = {}
-    for f in dataclasses.fields(Config):
-        cls = f.type if isinstance(f.type, type) else get_type_hints(Config)[f.name]
-        values = dict(d.get(f.name, {}))
-        hints = get_type_hints(cls)
-        unknown = set(values) - set(hints)
-        if unknown:
-            raise ValueError(f"unknown key(s) in [{f.name}]: {sorted(unknown)}")
-        sections[f.name] = cls(**{k: _coerce(f.name, k, v, hints[k]) for k, v in values.items()})
+    sections = {f.name: section_from_dict(get_type_hints(Config)[f.name], f.name, d.get(f.name, {}))
+                for f in dataclasses.fields(Config)}
     unknown_sections = set(d) - set(sections)
     if unknown_sections:
         raise ValueError(f"unknown config section(s): {sorted(unknown_sections)}")
     return Config(**sections)
 
 
-def bundled_config(name: str) -> Path:
-    """Path of a config shipped in the package: ``dacl``, ``diffaug``, ``tiny``, ``diffaug-tiny``."""
-    from importlib.resources import files
-
-    return Path(str(files("dacl") / "configs" / f"{name}.toml"))
-
-
 def load_config(path: str | Path | None = None) -> Config:
-    """Read a TOML config (``None`` = all defaults).
-
-    ``path`` is a file, or the bare name of a config shipped with the package
-    (``--config dacl`` works from any folder, also with dacl installed from a wheel).
-    """
-    if path is None:
-        return Config()
-    path = Path(path)
-    if not path.is_file() and path.suffix == "" and path.parent == Path("."):
-        path = bundled_config(path.name)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"config {path} is not valid TOML: {err}") from err
-    return config_from_dict(data)
-
-
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """``"section.key=value"`` -> ``(section, key, value)``; the value is parsed as TOML."""
-    if "=" not in text or "." not in text.split("=", 1)[0]:
-        raise ValueError(f"--set expects section.key=value, got {text!r}")
-    lhs, rhs = text.split("=", 1)
-    section, key = lhs.strip().split(".", 1)
-    try:
-        value = tomllib.loads(f"v = {rhs.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = rhs.strip()  # bare strings need no quotes on the command line
-    return section, key, value
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+    """Read a TOML config (``None`` = all defaults); see :func:`dacl.settings.read_config_file`."""
+    return Config() if path is None else config_from_dict(read_config_file(path))
 
 
 def to_toml(config: Config) -> str:
     """The resolved config as TOML text (round-trips through :func:`load_config`)."""
-    lines: list[str] = []
-    for section, values in config.to_dict().items():
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items())
-        lines.append("")
-    return "\n".join(lines)
+    return settings_to_toml(config.to_dict())

@@ -71,6 +71,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from dacl.dataset import CLASSES
+from dacl.io.documents import excerpt
 
 #: WFDB format 16 marks a missing sample with the most negative int16.
 _INVALID_INT16 = -32768
@@ -94,12 +95,6 @@ _FORMAT_BITS: dict[str, float] = {
 }
 #: Slack on a signal file's size for the ``wfdb`` formats (bit packing, FLAC frame headers).
 _SIGNAL_SLACK_BYTES = 64 << 10
-
-
-def excerpt(text: str, limit: int = 40) -> str:
-    """At most ``limit`` characters of ``text`` for a message: control characters become ``?``."""
-    cut = "".join(c if c.isprintable() else "?" for c in text[:limit])
-    return cut + ("..." if len(text) > limit else "")
 
 
 class RecordError(ValueError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from dacl.atomic import write_bytes
+from dacl.io.atomic import write_bytes
+from dacl.io.documents import read_json_object
 
 #: PhysioNet 2017 classes, in the order used for integer labels everywhere.
 CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
@@ -80,8 +80,6 @@ IDENTITY_KEYS: tuple[str, ...] = ("format_version", "params", "inputs", "n_recor
 #: Columns of ``records.csv`` (one row per record listed by the corpus, bad ones included).
 RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs", "sha256", "status", "error")
 SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts")
-#: The largest manifest, split or shard identity file read (a manifest lists one error line per bad record).
-MAX_JSON_BYTES = 64 << 20
 
 
 def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -114,19 +112,6 @@ def read_records_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     if missing:
         raise ValueError(f"{csv_path} lacks the columns {', '.join(missing)}; not a records.csv written by dacl")
     return rows
-
-
-def read_json_object(path: Path, what: str) -> dict[str, Any]:
-    """A JSON object from ``path`` (at most :data:`MAX_JSON_BYTES`); ``ValueError`` naming ``what`` otherwise."""
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_JSON_BYTES >> 20} MiB; not a {what}")
-    try:
-        obj = json.loads(path.read_bytes())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({type(err).__name__}); not a {what}") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path} holds a JSON {type(obj).__name__}, not an object; not a {what}")
-    return obj
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:

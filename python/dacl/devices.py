@@ -1,4 +1,4 @@
-"""Choosing the torch device: one rule for every command."""
+"""Choosing the torch device, and random generators on it: one rule for every command."""
 
 from __future__ import annotations
 
@@ -13,3 +13,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} requested but CUDA is not available")
     return device
+
+
+def make_generator(device: torch.device | str, seed: int) -> torch.Generator:
+    """A torch RNG on ``device`` (sampling then draws on-device, no host round trip)."""
+    g = torch.Generator(device=torch.device(device))
+    g.manual_seed(int(seed))
+    return g

@@ -22,7 +22,6 @@ to [-1, 1], so ±``clip_sigma`` standard deviations fill the clipping box.
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,6 +29,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from dacl.devices import make_generator  # noqa: F401  (re-exported until the move)
+from dacl.layers import sinusoidal_embedding
 
 # --------------------------------------------------------------------- scaling
 
@@ -142,15 +144,6 @@ class ProjectionHead(nn.Module):
 
 
 # ----------------------------------------------------------- conditional denoiser
-
-
-def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    """Transformer sinusoidal embedding of integer timesteps (Vaswani et al. 2017; Ho et al. 2020 §B)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    angles = t.float()[:, None] * freqs[None, :]
-    emb = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
-    return F.pad(emb, (0, dim - 2 * half))
 
 
 class _ResBlock(nn.Module):
@@ -402,10 +395,3 @@ class Diffusion(nn.Module):
             if i > 0 and eta > 0:
                 x = x + sigma * torch.randn(x.shape, device=dev, generator=generator)
         return x
-
-
-def make_generator(device: torch.device | str, seed: int) -> torch.Generator:
-    """A torch RNG on ``device`` (sampling then draws on-device, no host round trip)."""
-    g = torch.Generator(device=torch.device(device))
-    g.manual_seed(int(seed))
-    return g

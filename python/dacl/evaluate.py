@@ -41,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from dacl import metrics
-from dacl.atomic import atomic_output, write_json
+from dacl.io.atomic import atomic_output, write_json
 from dacl.dataset import CLASSES, FeatureSet
 
 PROBES = ("logreg", "svm")

@@ -38,7 +38,7 @@ Format version 2 (this one) added ``identity.json`` and ``split.json``; format 1
 kept the split in a ``split`` column of records.csv and a ``split`` entry of the
 manifest, and is still read (not resumed: rebuild it with ``--overwrite``).
 
-One writer at a time: a run holds the dataset's :class:`dacl.lock.WriterLock`
+One writer at a time: a run holds the dataset's :class:`dacl.io.lock.WriterLock`
 (``.NAME.dacl-lock`` beside ``out``, released by the kernel if the run dies);
 a second writer stops at once with an error naming the holder's pid.
 
@@ -91,7 +91,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from dacl.atomic import naming, write_bytes, write_json
+from dacl.io.atomic import naming, write_bytes, write_json
 from dacl.corpus import Corpus, Record, RecordError, open_corpus
 from dacl.dataset import (
     FORMAT,
@@ -118,7 +118,7 @@ from dacl.dataset import (
     swap_in,
     write_records_csv,
 )
-from dacl.lock import WriterLock
+from dacl.io.lock import WriterLock
 LOG_TRANSFORM = "orders >= 1: log(abs(S) + log_eps); order 0 unchanged"
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dacl.atomic import atomic_output, write_text
+from dacl.io.atomic import atomic_output, write_text
 from dacl.dataset import CLASSES
 from dacl.metrics import format_interval
 

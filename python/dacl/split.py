@@ -17,7 +17,7 @@ fractions and per-side counts, and ``assignment``, each record's side.
 and puts the rest (the provenance) into ``FeatureSet.manifest["split"]``.
 Datasets of format 1 kept the split in records.csv and the manifest; they are
 still read, and splitting one again writes ``split.json``, which then rules.
-Splitting takes the dataset's writer lock (:class:`dacl.lock.WriterLock`).
+Splitting takes the dataset's writer lock (:class:`dacl.io.lock.WriterLock`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from dacl.atomic import write_json
+from dacl.io.atomic import write_json
 from dacl.dataset import (
     CLASSES,
     FORMAT,
@@ -44,7 +44,7 @@ from dacl.dataset import (
     retired_path,
     split_provenance,
 )
-from dacl.lock import WriterLock
+from dacl.io.lock import WriterLock
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
 DEFAULT_FRACTIONS: tuple[float, float, float] = (0.7, 0.1, 0.2)

@@ -40,13 +40,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from dacl.atomic import torch_save, write_text
+from dacl.io.atomic import write_text
+from dacl.io.torchfiles import torch_save
 from dacl.config import METHODS, Config, config_from_dict, load_config, parse_override, to_toml
 from dacl.context import Standardiser, contextualise
 from dacl.dataset import FeatureSet
 from dacl.devices import resolve_device
 from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
-from dacl.lock import WriterLock
+from dacl.io.lock import WriterLock
 from dacl.losses import supcon_loss
 from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
 from dacl.precision import Precision
@@ -516,7 +517,7 @@ def train(
         The run directory.
 
     Raises:
-        dacl.lock.LockedError: another process is writing ``out_dir``.
+        dacl.io.lock.LockedError: another process is writing ``out_dir``.
     """
     threads_before = torch.get_num_threads()
     # One writer per run directory, for the whole run (both trainers, sub-runs included).

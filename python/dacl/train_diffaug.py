@@ -33,7 +33,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from dacl.atomic import torch_save, write_text
+from dacl.io.atomic import write_text
+from dacl.io.torchfiles import torch_save
 from dacl.config import Config, DiffAugSection, config_from_dict, to_toml
 from dacl.context import contextualise
 from dacl.dataset import FeatureSet
@@ -47,7 +48,7 @@ from dacl.diffaug import (
     make_generator,
 )
 from dacl.devices import resolve_device
-from dacl.lock import WriterLock
+from dacl.io.lock import WriterLock
 from dacl.losses import soft_contrastive_loss
 from dacl.precision import Precision
 from dacl.rundir import (
@@ -232,7 +233,7 @@ def train_diffaug(
     Writes ``config.toml``, ``checkpoint.pt`` (atomically, every
     ``checkpoint_every`` epochs), ``history.json``, ``model.pt`` and
     ``embedder.json``. ``resume=True`` continues from ``checkpoint.pt``.
-    Holds the run directory's writer lock throughout (:class:`dacl.lock.LockedError`
+    Holds the run directory's writer lock throughout (:class:`dacl.io.lock.LockedError`
     if another process writes it).
     """
     with WriterLock(run_dir, "run directory"):

@@ -26,19 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dacl.layers import sinusoidal_embedding
+
 
 class EncoderOutput(NamedTuple):
     embedding: torch.Tensor  # (B, embed_dim), what evaluation probes
     projection: torch.Tensor  # (B, proj_dim), L2-normalised, what the loss sees
-
-
-def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """Sinusoidal embedding of integer timesteps ``(B,) -> (B, dim)`` (Vaswani et al. 2017)."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    args = t.float()[:, None] * freqs[None, :]
-    emb = torch.cat([torch.sin(args), torch.cos(args)], dim=1)
-    return F.pad(emb, (0, dim % 2))
 
 
 def _groups(channels: int) -> int:
@@ -117,7 +110,7 @@ class UNet1DEncoder(nn.Module):
         if self.time_conditioning:
             if t is None:
                 t = torch.zeros(z.shape[0], dtype=torch.long, device=z.device)
-            temb = self.time_mlp(timestep_embedding(t, self.channels[0]))
+            temb = self.time_mlp(sinusoidal_embedding(t, self.channels[0]))
         h = self.stem(z[:, None, :])
         skips = []
         for i, block in enumerate(self.down):

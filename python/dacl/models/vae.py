@@ -13,15 +13,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-
-def mlp(dims: Sequence[int]) -> nn.Sequential:
-    """Linear+SiLU stack through ``dims`` (no activation after the last layer)."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(dims) - 2:
-            layers.append(nn.SiLU())
-    return nn.Sequential(*layers)
+from dacl.layers import mlp
 
 
 class VAEOutput(NamedTuple):

@@ -1,9 +1,10 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
 Everything dacl writes that another run may read (manifests, shards' CSVs,
-checkpoints, metrics, plots) goes through here: the bytes go to a temp file in
-the destination folder, are flushed to disk, and ``os.replace`` renames the
-temp file over the destination (atomic on POSIX and Windows within one file
+checkpoints, metrics, plots) goes through here; torch files too, through
+:func:`dacl.io.torchfiles.torch_save`. The bytes go to a temp file in the
+destination folder, are flushed to disk, and ``os.replace`` renames the temp
+file over the destination (atomic on POSIX and Windows within one file
 system). If writing fails or is interrupted, the temp file is removed. An OS
 error raised without a file name (``write`` on a full disk) gets the
 destination's name, so the one-line message says which file could not be written.
@@ -67,14 +68,6 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     write_bytes(path, text.encode())
-
-
-def torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` atomically (checkpoints: an interrupted save must not spoil ``--resume``)."""
-    import torch  # only the training commands need torch; keep `import dacl.atomic` light
-
-    with atomic_output(path) as f:
-        torch.save(obj, f)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any, *, strict: bool = False) -> None:
