@@ -11,7 +11,7 @@ import pytest
 import wfdb
 
 from dacl.corpus import Record, RecordError, open_corpus, parse_reference
-from dacl.data import sample_path
+from dacl.corpus import sample_path
 
 
 def _zip_folder(folder: Path, dest: Path) -> Path:

@@ -16,7 +16,7 @@ import pytest
 
 from dacl.cli import main as cli_main
 from dacl.corpus import RecordError, open_corpus
-from dacl.data import sample_path
+from dacl.corpus import sample_path
 
 #: A decompression bomb: this many bytes from a few hundred KB of zip.
 BOMB_BYTES = 128 << 20

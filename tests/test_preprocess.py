@@ -18,7 +18,7 @@ import pytest
 from dacl._native import Scattering1D, segment
 from dacl.cli import main as cli_main
 from dacl.corpus import open_corpus
-from dacl.data import sample_path
+from dacl.corpus import sample_path
 from dacl.dataset import CLASSES, load_features, read_manifest, read_records_csv
 from dacl.preprocess import PreprocessConfig, log_scale, preprocess
 

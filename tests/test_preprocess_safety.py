@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from dacl.cli import main as cli_main
-from dacl.data import sample_path
+from dacl.corpus import sample_path
 from dacl.dataset import load_features, read_manifest
 from dacl.preprocess import preprocess
 

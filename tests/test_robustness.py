@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dacl import robustness as rb
+from dacl.corpus import sample_path
 from dacl.evaluate import evaluate
 from dacl.dataset import FeatureSet
 
@@ -220,14 +221,12 @@ def test_missing_featurisation_parameters_are_reported() -> None:
 def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, monkeypatch) -> None:
     """On the shipped 40-record sample: re-read + re-featurise == the dataset's own features."""
     import json
-    from importlib.resources import files
-
     from dacl import cli
     from dacl.corpus import open_corpus
     from dacl.dataset import load_features
     from dacl.preprocess import preprocess
 
-    sample = str(files("dacl") / "data" / "physionet2017-sample.zip")
+    sample = str(sample_path())
     ds = preprocess(sample, tmp_path / "ds", num_threads=1)
     features = load_features(ds)
     test_rows = np.flatnonzero(features.record_split == "test")
@@ -264,9 +263,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
 
 
 def test_wrong_corpus_is_refused() -> None:
-    from importlib.resources import files
-
-    sample = str(files("dacl") / "data" / "physionet2017-sample.zip")
+    sample = str(sample_path())
     reader = rb._corpus_reader(sample, {"reference_sha256": "0" * 64})
     with pytest.raises(ValueError, match="not the one"):
         reader(["A00001"])

@@ -63,7 +63,7 @@ def ecg_like(n: int, rng: np.random.Generator) -> np.ndarray:
 def sample_ecg(tmp_path: Path, n: int) -> np.ndarray:
     """First `n` samples (mV) of a real PhysioNet 2017 record from the shipped sample."""
     wfdb = pytest.importorskip("wfdb")
-    from dacl.data import sample_path
+    from dacl.corpus import sample_path
 
     try:
         archive = sample_path()

@@ -16,7 +16,7 @@ import pytest
 
 from dacl.cli import main as cli_main
 from dacl.io.atomic import write_json
-from dacl.data import sample_path
+from dacl.corpus import sample_path
 from dacl.dataset import load_features, read_manifest, read_records_csv, read_split, write_records_csv
 from dacl.preprocess import preprocess
 from dacl.split import assign_splits, split_dataset

@@ -750,7 +750,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give exactly one of SOURCE or --sample")
     source: Any = args.source
     if args.sample:
-        from dacl.data import sample_path
+        from dacl.corpus import sample_path
 
         source = sample_path()
     config_fields = {f.name for f in fields(PreprocessConfig)}

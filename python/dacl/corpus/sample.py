@@ -17,7 +17,7 @@ def sample_path() -> Path:
     The package is installed as plain files (wheel or editable), so the
     resource is a real file that :func:`dacl.corpus.open_corpus` can open.
     """
-    path = Path(str(files(__package__) / SAMPLE_NAME))
+    path = Path(str(files("dacl.corpus") / "data" / SAMPLE_NAME))
     if not path.is_file():
         raise FileNotFoundError(f"the shipped sample {SAMPLE_NAME} is missing from {path.parent}")
     return path
