@@ -1,4 +1,4 @@
-"""Build ``python/dacl/data/physionet2017-sample.zip`` from a PhysioNet 2017 training zip.
+"""Build ``python/dacl/corpus/data/physionet2017-sample.zip`` from a PhysioNet 2017 training zip.
 
 Reproducible: a fixed seed picks a per-class quota of records (every class
 appears), and the zip is written with fixed timestamps and member order, so
@@ -20,7 +20,7 @@ import numpy as np
 from dacl.corpus import open_corpus
 
 DEFAULT_SOURCE = Path("/work/shared/data/physionet2017/training2017-dev.zip")
-OUT = Path(__file__).resolve().parents[1] / "python" / "dacl" / "data" / "physionet2017-sample.zip"
+OUT = Path(__file__).resolve().parents[1] / "python" / "dacl" / "corpus" / "data" / "physionet2017-sample.zip"
 #: Records per class: every class appears, roughly like the corpus but with the rare ones boosted.
 QUOTA = {"N": 16, "A": 10, "O": 10, "~": 4}
 #: PhysioNet's documented byte-identical pairs; kept together in the sample when both are present.

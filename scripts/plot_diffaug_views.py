@@ -20,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from dacl.dataset import CLASSES, load_features
+from dacl.corpus.cinc2017 import CLASSES
+from dacl.dataset import load_features
 from dacl.diffaug_views import generate_views, view_distances
 from dacl.report import plot_generated_views
 

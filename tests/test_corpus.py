@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import wfdb
 
-from dacl.corpus import Record, RecordError, open_corpus, parse_reference
+from dacl.corpus import Record, RecordError, open_corpus
+from dacl.corpus.cinc2017 import parse_reference
 from dacl.corpus import sample_path
 
 

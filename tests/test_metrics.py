@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from dacl import metrics
-from dacl.dataset import CLASSES
+from dacl.corpus.cinc2017 import CLASSES
 
 
 def _synthetic(n: int, seed: int, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

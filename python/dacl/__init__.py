@@ -4,7 +4,7 @@ A Rust core (``dacl._native``) for kymatio-exact wavelet scattering,
 segmentation and diffusion noise schedules; PyTorch for DACL and DiffAug.
 """
 
-from dacl._native import __version__ as _native_version  # noqa: F401
+from dacl._native import __version__
 from dacl._native import (
     NoiseSchedule,
     Scattering1D,
@@ -17,10 +17,10 @@ from dacl._native import (
 )
 
 from dacl.corpus import Record, RecordError, open_corpus
-from dacl.dataset import CLASSES, FeatureSet, load_features
+from dacl.corpus.cinc2017 import CLASSES
+from dacl.dataset import FeatureSet, load_features
 from dacl.preprocess import PreprocessConfig
 
-__version__ = "0.1.0"
 
 __all__ = [
     "__version__",

@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from dacl.corpus.cinc2017 import CLASSES
 from dacl.io.atomic import write_bytes
 from dacl.io.documents import read_json_object
 
-#: PhysioNet 2017 classes, in the order used for integer labels everywhere.
-CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 
 
 @dataclass

@@ -42,7 +42,8 @@ from sklearn.svm import SVC
 
 from dacl import metrics
 from dacl.io.atomic import atomic_output, write_json
-from dacl.dataset import CLASSES, FeatureSet
+from dacl.corpus.cinc2017 import CLASSES
+from dacl.dataset import FeatureSet
 
 PROBES = ("logreg", "svm")
 

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import roc_curve
 
-from dacl.dataset import CLASSES
+from dacl.corpus.cinc2017 import CLASSES
 
 AF = CLASSES.index("A")
 #: Classes whose F1 enters the PhysioNet 2017 challenge score (``~`` does not).

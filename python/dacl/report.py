@@ -24,7 +24,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from dacl.io.atomic import atomic_output, write_text
-from dacl.dataset import CLASSES
+from dacl.corpus.cinc2017 import CLASSES
 from dacl.metrics import format_interval
 
 #: What the DACL paper (arXiv 2509.20048) reports, for reference only; see

@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from dacl.io.atomic import write_json
+from dacl.corpus.cinc2017 import CLASSES
 from dacl.dataset import (
-    CLASSES,
     FORMAT,
     SPLIT_FORMAT,
     SPLIT_JSON,

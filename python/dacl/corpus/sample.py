@@ -1,6 +1,6 @@
-"""Data shipped inside the package: a small real sample of PhysioNet/CinC 2017.
+"""The data shipped inside the package: a small real sample of PhysioNet/CinC 2017.
 
-See ``README.md`` next to this file for its contents, provenance and licence.
+See ``data/README.md`` next to this file for its contents, provenance and licence.
 """
 
 from __future__ import annotations

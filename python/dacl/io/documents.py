@@ -9,6 +9,7 @@ naming the file. Messages quote file content only through :func:`excerpt`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ def excerpt(text: str, limit: int = 40) -> str:
     """At most ``limit`` characters of ``text`` for a message: control characters become ``?``."""
     cut = "".join(c if c.isprintable() else "?" for c in text[:limit])
     return cut + ("..." if len(text) > limit else "")
+
+
+def listing(items: Sequence[str], k: int = 10) -> str:
+    """The first ``k`` of ``items`` joined by commas, and how many more there are."""
+    shown = ", ".join(items[:k])
+    return shown + (f", ... ({len(items) - k} more)" if len(items) > k else "")
 
 
 def read_json_object(path: Path, what: str | None = None, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
