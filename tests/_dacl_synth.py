@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dacl.io.atomic import write_json
-from dacl.dataset import FORMAT, FeatureSet, write_records_csv
+from dacl.features.store import FORMAT, FeatureSet, write_records_csv
 
 
 def xor_featureset(

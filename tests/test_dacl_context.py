@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dacl.context import ContextConfig, Standardiser, attention_pass, contextualise, sinusoidal_positional_encoding
+from dacl.features.context import ContextConfig, Standardiser, attention_pass, contextualise, sinusoidal_positional_encoding
 
 
 def test_positional_encoding_formula() -> None:

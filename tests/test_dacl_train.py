@@ -15,8 +15,8 @@ from sklearn.preprocessing import StandardScaler
 
 from dacl.cli import main as cli_main
 from dacl.config import Config, load_config
-from dacl.context import contextualise
-from dacl.dataset import FeatureSet
+from dacl.features.context import contextualise
+from dacl.features.store import FeatureSet
 from dacl.embedder import load_embedder
 from dacl.train import train
 
@@ -157,7 +157,7 @@ def test_cli_train_writes_a_run_that_load_embedder_reads(tmp_path: Path, capsys:
 
 def test_embedder_reproduces_the_trained_pipeline(tmp_path: Path) -> None:
     """load_embedder = context pooling -> train-split z-score -> VAE μ -> latent z-score -> U-Net embedding."""
-    from dacl.context import Standardiser
+    from dacl.features.context import Standardiser
     from dacl.train import build_encoder, build_vae
 
     fs = xor_featureset(n_records=30, seed=5)

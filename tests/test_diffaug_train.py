@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dacl.config import Config, load_config
-from dacl.dataset import FeatureSet
+from dacl.features.store import FeatureSet
 from dacl.train_diffaug import (
     DiffAugModels,
     load_diffaug_embedder,
@@ -112,7 +112,7 @@ def test_view_generator(tiny: Config, tmp_path: Path) -> None:
     fs = synthetic_featureset()
     run = train_diffaug(fs, tiny.replace(diffaug={"cycles": 1, "e_epochs": 0}), tmp_path / "run", device="cpu",
                         progress=False)
-    from dacl.context import contextualise
+    from dacl.features.context import contextualise
 
     z0 = torch.from_numpy(contextualise(fs.features[:5], tiny.context))
     views = make_view_generator(run, n_views=3, seed=1)(z0, None)

@@ -20,8 +20,8 @@ import pytest
 
 from dacl.cli import main as cli_main
 from dacl.corpus import sample_path
-from dacl.dataset import load_features, read_manifest
-from dacl.preprocess import preprocess
+from dacl.features.store import load_features, read_manifest
+from dacl.features.build import preprocess
 
 SMALL = dict(window=512, hop=384, J=5, Q=4, chunk_records=8)
 SMALL_ARGS = ["--window", "512", "--hop", "384", "-J", "5", "-Q", "4", "--no-progress"]
@@ -148,7 +148,7 @@ def test_overwrite_never_removes_what_is_not_a_dacl_dataset(tmp_path: Path, caps
 
 
 def test_an_interrupted_overwrite_keeps_the_old_dataset_and_resumes(tmp_path: Path, reference: Path, monkeypatch):
-    import dacl.preprocess
+    import dacl.features.build
 
     out = tmp_path / "ds"
     shutil.copytree(reference, out)
@@ -156,7 +156,7 @@ def test_an_interrupted_overwrite_keeps_the_old_dataset_and_resumes(tmp_path: Pa
     preprocess(sample_path(), out, overwrite=True, max_chunks=2, **{**SMALL, "hop": 256})  # stops half-way
     assert _snapshot(out) == before
     _same_data(out, reference)
-    real_write_shard = dacl.preprocess.write_shard
+    real_write_shard = dacl.features.build.write_shard
     written = []
 
     def interrupted_after_one_shard(*args, **kwargs):
@@ -165,7 +165,7 @@ def test_an_interrupted_overwrite_keeps_the_old_dataset_and_resumes(tmp_path: Pa
         written.append(real_write_shard(*args, **kwargs))
         return written[-1]
 
-    monkeypatch.setattr(dacl.preprocess, "write_shard", interrupted_after_one_shard)
+    monkeypatch.setattr(dacl.features.build, "write_shard", interrupted_after_one_shard)
     with pytest.raises(KeyboardInterrupt):
         preprocess(sample_path(), out, overwrite=True, **{**SMALL, "hop": 256})
     monkeypatch.undo()

@@ -17,9 +17,9 @@ import pytest
 from dacl.cli import main as cli_main
 from dacl.io.atomic import write_json
 from dacl.corpus import sample_path
-from dacl.dataset import load_features, read_manifest, read_records_csv, read_split, write_records_csv
-from dacl.preprocess import preprocess
-from dacl.split import assign_splits, split_dataset
+from dacl.features.store import load_features, read_manifest, read_records_csv, read_split, write_records_csv
+from dacl.features.build import preprocess
+from dacl.features.split import assign_splits, split_dataset
 
 
 def _synthetic(n_per_class=None, n_dup_pairs=6, seed=1):

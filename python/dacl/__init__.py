@@ -18,8 +18,8 @@ from dacl._native import (
 
 from dacl.corpus import Record, RecordError, open_corpus
 from dacl.corpus.cinc2017 import CLASSES
-from dacl.dataset import FeatureSet, load_features
-from dacl.preprocess import PreprocessConfig
+from dacl.features.store import FeatureSet, load_features
+from dacl.features.build import PreprocessConfig
 
 
 __all__ = [

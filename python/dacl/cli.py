@@ -16,8 +16,8 @@ from dacl.io.lock import LockedError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "preprocess": ("dacl.preprocess", "WFDB corpus (folder or zip) -> scattering feature shards"),
-    "split": ("dacl.split", "record-level stratified train/val/test split of a features dataset"),
+    "preprocess": ("dacl.features.build", "WFDB corpus (folder or zip) -> scattering feature shards"),
+    "split": ("dacl.features.split", "record-level stratified train/val/test split of a features dataset"),
     "train": ("dacl.train", "train DACL, DiffAug or a baseline on a features dataset"),
     "evaluate": ("dacl.evaluate", "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"),
     "demo": ("dacl.demo", "the main job end to end on the real sample shipped in the package"),

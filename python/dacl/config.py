@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from dacl.context import ContextConfig
+from dacl.features.context import ContextConfig
 from dacl.settings import (
     BATCH,
     NON_NEGATIVE,
@@ -223,7 +223,7 @@ class Config:
     diffaug: DiffAugSection = DiffAugSection()
 
     def __post_init__(self) -> None:
-        # ContextConfig validates its own ranges (dacl.context cannot import this module); add the finite checks.
+        # ContextConfig validates its own ranges (dacl.features.context cannot import this module); add the finite checks.
         check_fields(self.context, "context")
 
     def to_dict(self) -> dict[str, Any]:

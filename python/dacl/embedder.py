@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from dacl.config import config_from_dict
-from dacl.context import ContextConfig, Standardiser, contextualise
+from dacl.features.context import ContextConfig, Standardiser, contextualise
 from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
 
 

@@ -20,7 +20,7 @@ Dataset layout (a directory; nothing needs dacl to be read)::
                            summary, timing, status
     records.csv            one row per corpus record: record, label, n_windows,
                            length, fs, sha256, status (ok/error), error
-    split.json             the split, once made (:mod:`dacl.split`)
+    split.json             the split, once made (:mod:`dacl.features.split`)
     shards/000000/         one directory per chunk:
         features.npy       (w, P, F) float32 windows × scattering paths × frames
         record_index.npy   (w,) int64 row of records.csv
@@ -31,8 +31,8 @@ Dataset layout (a directory; nothing needs dacl to be read)::
 
 Why plain ``.npy``: any numpy opens it, ``np.load(..., mmap_mode="r")`` maps it
 without reading it, and a shard per chunk is what makes the run resumable
-without a database or HDF5 dependency. :func:`dacl.dataset.load_features`
-gathers the shards into a :class:`dacl.dataset.FeatureSet`.
+without a database or HDF5 dependency. :func:`dacl.features.store.load_features`
+gathers the shards into a :class:`dacl.features.store.FeatureSet`.
 
 Format version 2 (this one) added ``identity.json`` and ``split.json``; format 1
 kept the split in a ``split`` column of records.csv and a ``split`` entry of the
@@ -93,7 +93,7 @@ import numpy as np
 
 from dacl.io.atomic import naming, write_bytes, write_json
 from dacl.corpus import Corpus, Record, RecordError, open_corpus
-from dacl.dataset import (
+from dacl.features.store import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
@@ -407,7 +407,7 @@ def _scattering_summary(scatter: Scatter, config: PreprocessConfig) -> dict[str,
 
 
 def _identity(config: PreprocessConfig, corpus: Corpus) -> dict[str, Any]:
-    """What decides the dataset's contents (see :data:`dacl.dataset.IDENTITY_KEYS`), as JSON values."""
+    """What decides the dataset's contents (see :data:`dacl.features.store.IDENTITY_KEYS`), as JSON values."""
     return _jsonable({
         "format_version": FORMAT_VERSION,
         "params": asdict(config),
@@ -521,7 +521,7 @@ def preprocess(
         out: dataset directory (created; resumed if it holds an unfinished run with the same parameters).
         config: a :class:`PreprocessConfig`; or give its fields as keyword ``params``.
         on_error: ``"skip"`` reports bad records and goes on; ``"fail"`` raises at the first.
-        split: ``(train, val, test)`` fractions to split the finished dataset (:mod:`dacl.split`), or ``None``.
+        split: ``(train, val, test)`` fractions to split the finished dataset (:mod:`dacl.features.split`), or ``None``.
         seed: split seed, a non-negative integer.
         overwrite: replace the dataset at ``out``: build the new one beside it and swap it in when
             complete (rerunning resumes the build; the old dataset stays until the swap).
@@ -531,7 +531,7 @@ def preprocess(
         max_chunks: stop after writing this many new shards (the dataset stays
             resumable); for tests and for splitting a long run into sessions.
     """
-    from dacl.split import check_fractions, check_seed
+    from dacl.features.split import check_fractions, check_seed
 
     if config is None:
         config = PreprocessConfig(**params)
@@ -671,7 +671,7 @@ def _build(
     )
     write_json(target / MANIFEST, manifest)
     if options.split is not None:
-        from dacl.split import write_split
+        from dacl.features.split import write_split
 
         write_split(target, options.split, options.seed)
     else:
@@ -709,7 +709,7 @@ def _band(text: str) -> tuple[float, float] | None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from dacl.split import parse_fractions_arg
+    from dacl.features.split import parse_fractions_arg
 
     d = PreprocessConfig()
     parser.add_argument("source", nargs="?", help="corpus .zip or folder (PhysioNet 2017 layout)")

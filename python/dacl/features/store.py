@@ -1,6 +1,6 @@
 """A features dataset on disk, and its in-memory view.
 
-``dacl preprocess`` writes a dataset directory (see ``dacl.preprocess`` for the
+``dacl preprocess`` writes a dataset directory (see ``dacl.features.build`` for the
 layout); :func:`load_features` opens it. Training and evaluation see only
 :class:`FeatureSet`, so they work the same on the shipped sample, the full
 corpus or a synthetic set built in a test.
@@ -61,7 +61,7 @@ class FeatureSet:
 
 
 # ------------------------------------------------------------------ on-disk IO
-# The layout is described in dacl.preprocess; these helpers are shared by
+# The layout is described in dacl.features.build; these helpers are shared by
 # preprocessing, splitting and loading.
 
 FORMAT = "dacl-features"

@@ -1,0 +1,1 @@
+"""Windows and scattering features, on disk."""
