@@ -1,6 +1,6 @@
 """Measure the whole preprocessing pipeline on a corpus: Rust scattering vs kymatio.
 
-Runs ``dacl.features.build.preprocess`` once per backend, each in a fresh child
+Runs ``dacl.features.preprocess`` once per backend, each in a fresh child
 process so that its peak RSS (``ru_maxrss``) is its own, and prints wall time,
 records/s, windows/s and peak RSS. ``--backend kymatio`` swaps
 ``kymatio.numpy.Scattering1D`` in for the scattering step only (this
@@ -66,7 +66,7 @@ def replicated(corpus, k: int):
 
 def child(args: argparse.Namespace) -> None:
     from dacl.corpus import open_corpus
-    from dacl.features.build import PreprocessConfig, preprocess
+    from dacl.features import PreprocessConfig, preprocess
 
     config = PreprocessConfig(chunk_records=args.chunk_records)
     corpus = open_corpus(args.corpus)

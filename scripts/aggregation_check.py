@@ -14,7 +14,7 @@ import numpy as np
 from val_probe import val_view
 
 from dacl import metrics
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4
 
 POOLS = {

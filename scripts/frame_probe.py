@@ -18,7 +18,7 @@ import numpy as np
 from val_probe import val_view
 
 from dacl import metrics
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.evaluate import make_probe, score_model
 
 

@@ -35,7 +35,7 @@ from summarise_runs import epoch_times
 
 from dacl.io.atomic import write_json
 from dacl.config import load_config
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.devices import resolve_device
 from dacl.train import train
 

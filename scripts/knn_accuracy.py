@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from dacl import metrics
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.embedder import load_embedder
 from dacl.evaluate import ScatteringPoolEmbedder, check_splits
 

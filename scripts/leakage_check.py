@@ -23,7 +23,7 @@ import argparse
 import numpy as np
 
 from dacl import metrics
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4, score_model
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from dacl.corpus.cinc2017 import CLASSES
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.diffaug_views import generate_views, view_distances
 from dacl.report import plot_generated_views
 

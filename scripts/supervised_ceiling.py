@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from val_probe import val_view
 
 from dacl import metrics
-from dacl.features.store import load_features
+from dacl.features import load_features
 from dacl.evaluate import ScatteringPoolEmbedder, make_probe, score_model
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from dacl.io.atomic import write_json
-from dacl.features.store import FORMAT, FeatureSet, write_records_csv
+from dacl.features import FeatureSet
+from dacl.features.store import FORMAT, write_records_csv
 
 
 def xor_featureset(

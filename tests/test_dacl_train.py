@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from dacl.cli import main as cli_main
 from dacl.config import Config, load_config
 from dacl.features.context import contextualise
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.embedder import load_embedder
 from dacl.train import train
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from dacl.config import Config, load_config
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.train_diffaug import (
     DiffAugModels,
     load_diffaug_embedder,

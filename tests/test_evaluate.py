@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dacl import evaluate as ev
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -196,7 +196,7 @@ def test_svm_probe() -> None:
 
 def test_cli_writes_metrics_json_and_report(tmp_path, monkeypatch) -> None:
     from dacl import cli
-    from dacl.features import store as dataset
+    from dacl.features import featureset as dataset
 
     fs = synthetic_features()
     monkeypatch.setattr(dataset, "load_features", lambda path: fs)
@@ -233,7 +233,7 @@ def test_methods_are_compared_with_the_first_on_the_same_records() -> None:
 
 def test_cli_without_methods_is_an_error(capsys, monkeypatch) -> None:
     from dacl import cli
-    from dacl.features import store as dataset
+    from dacl.features import featureset as dataset
 
     monkeypatch.setattr(dataset, "load_features", lambda path: synthetic_features())
     assert cli.main(["evaluate", "--features", "DS"]) == 2
@@ -286,7 +286,7 @@ def test_report_needs_metrics(tmp_path) -> None:
 def evaluate_against_baseline(tmp_path, monkeypatch) -> Path:
     """`dacl evaluate RUN --baseline-scattering` on synthetic features with a mean-pool 'run'; the output folder."""
     from dacl import cli, embedder
-    from dacl.features import store as dataset
+    from dacl.features import featureset as dataset
 
     fs = synthetic_features()
     monkeypatch.setattr(dataset, "load_features", lambda path: fs)

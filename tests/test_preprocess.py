@@ -20,8 +20,9 @@ from dacl.cli import main as cli_main
 from dacl.corpus import open_corpus
 from dacl.corpus import sample_path
 from dacl.corpus.cinc2017 import CLASSES
-from dacl.features.store import load_features, read_manifest, read_records_csv
-from dacl.features.build import PreprocessConfig, log_scale, preprocess
+from dacl.features import PreprocessConfig, load_features, preprocess
+from dacl.features.featurizer import log_scale
+from dacl.features.store import read_manifest, read_records_csv
 
 SMALL = dict(window=512, hop=384, J=5, Q=4, chunk_records=8)
 

@@ -20,8 +20,8 @@ import pytest
 
 from dacl.cli import main as cli_main
 from dacl.corpus import sample_path
-from dacl.features.store import load_features, read_manifest
-from dacl.features.build import preprocess
+from dacl.features import load_features, preprocess
+from dacl.features.store import read_manifest
 
 SMALL = dict(window=512, hop=384, J=5, Q=4, chunk_records=8)
 SMALL_ARGS = ["--window", "512", "--hop", "384", "-J", "5", "-Q", "4", "--no-progress"]

@@ -8,7 +8,7 @@ import pytest
 from dacl import robustness as rb
 from dacl.corpus import sample_path
 from dacl.evaluate import evaluate
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 
 FS = 300.0
 
@@ -223,8 +223,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     import json
     from dacl import cli
     from dacl.corpus import open_corpus
-    from dacl.features.store import load_features
-    from dacl.features.build import preprocess
+    from dacl.features import load_features, preprocess
 
     sample = str(sample_path())
     ds = preprocess(sample, tmp_path / "ds", num_threads=1)

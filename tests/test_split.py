@@ -17,8 +17,8 @@ import pytest
 from dacl.cli import main as cli_main
 from dacl.io.atomic import write_json
 from dacl.corpus import sample_path
-from dacl.features.store import load_features, read_manifest, read_records_csv, read_split, write_records_csv
-from dacl.features.build import preprocess
+from dacl.features import load_features, preprocess
+from dacl.features.store import read_manifest, read_records_csv, read_split, write_records_csv
 from dacl.features.split import assign_splits, split_dataset
 
 

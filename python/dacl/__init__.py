@@ -18,8 +18,7 @@ from dacl._native import (
 
 from dacl.corpus import Record, RecordError, open_corpus
 from dacl.corpus.cinc2017 import CLASSES
-from dacl.features.store import FeatureSet, load_features
-from dacl.features.build import PreprocessConfig
+from dacl.features import FeatureSet, PreprocessConfig, load_features, preprocess
 
 
 __all__ = [
@@ -31,6 +30,7 @@ __all__ = [
     "RecordError",
     "load_features",
     "open_corpus",
+    "preprocess",
     "NoiseSchedule",
     "Scattering1D",
     "cosine_betas",

@@ -1,6 +1,6 @@
 """Generated views of a trained DiffAug run, for looking at them.
 
-Given a DiffAug run directory and a :class:`~dacl.features.store.FeatureSet`,
+Given a DiffAug run directory and a :class:`~dacl.features.FeatureSet`,
 :func:`generate_views` picks a few held-out windows (seeded), draws ``K``
 samples for each from the run's EMA generator conditioned on ``Enc(x)`` (the
 run's configured sampler, DDIM in the shipped configs), and returns the
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from dacl.features.context import Standardiser, contextualise
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.diffaug import make_generator
 from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
 from dacl.train_diffaug import DiffAugModels, input_vectors

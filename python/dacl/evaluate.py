@@ -43,7 +43,7 @@ from sklearn.svm import SVC
 from dacl import metrics
 from dacl.io.atomic import atomic_output, write_json
 from dacl.corpus.cinc2017 import CLASSES
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 
 PROBES = ("logreg", "svm")
 
@@ -331,7 +331,7 @@ def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
 def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
     """The split's provenance (method, seed, fractions, counts) of a loaded dataset.
 
-    :func:`dacl.features.store.load_features` puts it into ``manifest["split"]`` (from the
+    :func:`dacl.features.load_features` puts it into ``manifest["split"]`` (from the
     dataset's ``split.json``, or from the manifest itself for a format-1 dataset).
     """
     info = manifest.get("split")
@@ -448,7 +448,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dacl.features.store import load_features
+    from dacl.features.featureset import load_features
 
     if not args.runs and not args.baseline_scattering:
         raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")

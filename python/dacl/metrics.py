@@ -1,7 +1,7 @@
 """Record-level classification metrics with bootstrap confidence intervals.
 
 Pure numpy / scikit-learn functions, no I/O. Labels are integer indices into
-:data:`dacl.features.store.CLASSES` = ``("N", "A", "O", "~")``; probabilities are
+:data:`dacl.corpus.cinc2017.CLASSES` = ``("N", "A", "O", "~")``; probabilities are
 ``(R, 4)`` arrays whose columns follow the same order.
 
 Conventions (explicit, because the DACL paper does not state its own):

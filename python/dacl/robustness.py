@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from dacl import metrics
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.metrics import Estimate
 
 #: ``featurize(signals) -> (features (W, P, F), record_index (W,))``, with
@@ -274,15 +274,15 @@ def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -
 def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | None = None) -> Featurize:
     """A :data:`Featurize` that reproduces the dataset's own featurisation.
 
-    Rebuilds :class:`dacl.features.build.PreprocessConfig` from the manifest's
-    ``params`` and runs :func:`dacl.features.build.process_chunk` — the very code
+    Rebuilds :class:`dacl.features.featurizer.PreprocessConfig` from the manifest's
+    ``params`` and runs :func:`dacl.features.featurizer.process_chunk` — the very code
     that made the dataset (resampling, band-pass, windows, z-score, scattering,
     log scaling) — on recordings sampled at ``fs`` Hz.
     """
     from dataclasses import fields
 
     from dacl.corpus import Record
-    from dacl.features.build import PreprocessConfig, default_scatter, process_chunk, record_row
+    from dacl.features.featurizer import PreprocessConfig, default_scatter, process_chunk, record_row
 
     params = manifest.get("params")
     if not isinstance(params, dict):

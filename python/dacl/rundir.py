@@ -23,7 +23,7 @@ from dacl.io.torchfiles import RETRAIN, load_torch, reading  # noqa: F401
 
 if TYPE_CHECKING:
     from dacl.config import Config
-    from dacl.features.store import FeatureSet
+    from dacl.features import FeatureSet
 
 CHECKPOINT, MODEL, HISTORY, EMBEDDER_JSON, CONFIG_TOML = (
     "checkpoint.pt", "model.pt", "history.json", "embedder.json", "config.toml",

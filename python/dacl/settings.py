@@ -63,14 +63,14 @@ def check_fields(section: Any, name: str, rules: dict[str, Rule] | None = None,
     Every field must have the type its hint says (``TypeError``); every float (also inside
     tuples and tables) must be finite, every element of a ``tuple[int, ...]`` ``>= 1`` (they
     are layer widths) and a ``Literal`` field one of its strings (``ValueError``). ``rules``
-    bound single fields, ``choices`` list allowed strings, ``non_empty`` names size tuples
-    that need at least one element.
+    bound single fields (a field that may be ``None`` is not bound when it is), ``choices``
+    list allowed strings, ``non_empty`` names size tuples that need at least one element.
     """
     for key, hint in get_type_hints(type(section)).items():
         _check_value(f"{name}.{key}", getattr(section, key), hint, key in non_empty)
     for key, (test, wording) in (rules or {}).items():
         value = getattr(section, key)
-        if not test(value):
+        if value is not None and not test(value):
             raise ValueError(f"{name}.{key} must be {wording}, got {value}")
     for key, allowed in (choices or {}).items():
         if getattr(section, key) not in allowed:
@@ -84,8 +84,12 @@ def _check_value(label: str, value: Any, hint: Any, non_empty: bool) -> None:
     hint = next((a for a in arms if a is not type(None) and _fits(value, a)), None)
     if hint is None:
         _refuse(label, value, arms)
-    if get_origin(hint) is Literal:
-        return
+    if get_origin(hint) is not Literal:
+        _check_contents(label, value, hint, non_empty)
+
+
+def _check_contents(label: str, value: Any, hint: Any, non_empty: bool) -> None:
+    """Finite floats (also inside tables and tuples), layer sizes ``>= 1``."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{label} must be a finite number, got {value}")
     if get_origin(hint) is dict:
@@ -319,7 +323,7 @@ def _add_field_flags(target: Any, dest: str, f: dataclasses.Field[Any], hint: An
 
 def _value_kind(f: dataclasses.Field[Any], hint: Any) -> dict[str, Any]:
     meta = f.metadata
-    kind: dict[str, Any] = {"metavar": meta["metavar"] or f.name.upper()}
+    kind: dict[str, Any] = {"metavar": meta["metavar"] or meta["flags"][-1].lstrip("-").replace("-", "_").upper()}
     if meta["parse"] is not None:
         kind["type"] = _argparse_type(meta["parse"])
     elif get_origin(hint) is Literal:

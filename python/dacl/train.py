@@ -44,7 +44,7 @@ from dacl.io.atomic import write_text
 from dacl.io.torchfiles import torch_save
 from dacl.config import METHODS, Config, config_from_dict, load_config, parse_override, to_toml
 from dacl.features.context import Standardiser, contextualise
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.devices import resolve_device
 from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
 from dacl.io.lock import WriterLock
@@ -608,7 +608,7 @@ def config_with_overrides(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dacl.features.store import load_features
+    from dacl.features.featureset import load_features
 
     config = config_with_overrides(args)
     if not config.data.features:

@@ -37,7 +37,7 @@ from dacl.io.atomic import write_text
 from dacl.io.torchfiles import torch_save
 from dacl.config import Config, DiffAugSection, config_from_dict, to_toml
 from dacl.features.context import contextualise
-from dacl.features.store import FeatureSet
+from dacl.features import FeatureSet
 from dacl.diffaug import (
     EMA,
     ConditionalDenoiser,

@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from dacl.settings import NON_NEGATIVE, at_least, check_fields
+
 Pooling = Literal["mean", "mean_std"]
 
 
@@ -44,12 +46,7 @@ class ContextConfig:
     chunk: int = 2048  # windows per chunk: bounds the (chunk, F, F) attention matrix
 
     def __post_init__(self) -> None:
-        if self.passes < 0:
-            raise ValueError(f"context.passes must be >= 0, got {self.passes}")
-        if self.pooling not in ("mean", "mean_std"):
-            raise ValueError(f"context.pooling must be 'mean' or 'mean_std', got {self.pooling!r}")
-        if self.chunk < 1:
-            raise ValueError(f"context.chunk must be >= 1, got {self.chunk}")
+        check_fields(self, "context", {"passes": NON_NEGATIVE, "chunk": at_least(1)})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

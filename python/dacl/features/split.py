@@ -164,19 +164,16 @@ def write_split(path: Path, fractions: Sequence[float], seed: int) -> dict[str, 
     return split_provenance(doc)
 
 
-# ------------------------------------------------------------------ CLI
-
-
-def parse_fractions_arg(text: str) -> tuple[float, float, float]:
-    """``"0.7,0.1,0.2"`` -> ``(0.7, 0.1, 0.2)``."""
+def parse_fractions(text: str) -> tuple[float, float, float]:
+    """``"0.7,0.1,0.2"`` -> ``(0.7, 0.1, 0.2)``, checked (:func:`check_fractions`)."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not three comma-separated numbers: {text!r}") from None
-    try:
-        return check_fractions(values)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+        raise ValueError(f"not three comma-separated numbers: {text!r}") from None
+    return check_fractions(values)
+
+
+# ------------------------------------------------------------------ CLI (moves to dacl.cli)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

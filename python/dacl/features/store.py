@@ -1,9 +1,28 @@
-"""A features dataset on disk, and its in-memory view.
+"""A features dataset on disk: its layout, its files, and replacing one safely.
 
-``dacl preprocess`` writes a dataset directory (see ``dacl.features.build`` for the
-layout); :func:`load_features` opens it. Training and evaluation see only
-:class:`FeatureSet`, so they work the same on the shipped sample, the full
-corpus or a synthetic set built in a test.
+Dataset layout (a directory; nothing needs dacl to be read)::
+
+    manifest.json          parameters, versions, input checksums, scattering
+                           summary, timing, status
+    records.csv            one row per corpus record: record, label, n_windows,
+                           length, fs, sha256, status (ok/error), error
+    split.json             the split, once made (:mod:`dacl.features.split`)
+    shards/000000/         one directory per chunk of records:
+        features.npy       (w, P, F) float32 windows × scattering paths × frames
+        record_index.npy   (w,) int64 row of records.csv
+        starts.npy         (w,) int64 first sample of the window (at ``fs``)
+        records.csv        the chunk's rows of records.csv
+        identity.json      what the shard was made with: format version,
+                           parameters, input checksums, number of records
+
+Why plain ``.npy``: any numpy opens it, ``np.load(..., mmap_mode="r")`` maps it
+without reading it, and a shard per chunk is what makes a build resumable
+without a database or HDF5 dependency. :mod:`dacl.features.build` writes a
+dataset, :func:`dacl.features.featureset.load_features` reads one.
+
+Format version 2 (this one) added ``identity.json`` and ``split.json``; format 1
+kept the split in a ``split`` column of records.csv and a ``split`` entry of the
+manifest, and is still read (not resumed: rebuild it with ``--overwrite``).
 """
 
 from __future__ import annotations
@@ -12,57 +31,18 @@ import csv
 import io
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dacl.corpus.cinc2017 import CLASSES
-from dacl.io.atomic import write_bytes
+from dacl.features.featurizer import ChunkResult
+from dacl.io.atomic import naming, write_bytes, write_json
 from dacl.io.documents import read_json_object
 
 
 
-@dataclass
-class FeatureSet:
-    """Per-window features plus the record each window came from.
-
-    Attributes:
-        features: ``(W, P, F)`` float32 — scattering paths × time frames per window
-            (already log-scaled if the manifest says so).
-        record_index: ``(W,)`` int64 — row in the per-record arrays below.
-        starts: ``(W,)`` int64 — first sample of the window in its record
-            (at the segmentation rate).
-        record_ids: ``(R,)`` str — record names, e.g. ``"A00001"``.
-        record_labels: ``(R,)`` int64 — index into :data:`CLASSES`, ``-1`` if unlabelled.
-        record_split: ``(R,)`` str — ``"train"``, ``"val"``, ``"test"`` or ``""`` (unsplit).
-        manifest: parameters and provenance written by the preprocessing run; as loaded by
-            :func:`load_features`, ``manifest["split"]`` is the split's provenance (method,
-            seed, fractions, counts) when the dataset is split.
-    """
-
-    features: np.ndarray
-    record_index: np.ndarray
-    starts: np.ndarray
-    record_ids: np.ndarray
-    record_labels: np.ndarray
-    record_split: np.ndarray
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def labels(self) -> np.ndarray:
-        """``(W,)`` int64 label of each window (its record's label)."""
-        return self.record_labels[self.record_index]
-
-    def window_mask(self, split: str) -> np.ndarray:
-        """Boolean ``(W,)`` mask of the windows whose record is in ``split``."""
-        return self.record_split[self.record_index] == split
-
-
-# ------------------------------------------------------------------ on-disk IO
-# The layout is described in dacl.features.build; these helpers are shared by
-# preprocessing, splitting and loading.
+# ------------------------------------------------------------------ files of a dataset
 
 FORMAT = "dacl-features"
 #: 2: shards record their identity (``identity.json``), the split lives in ``split.json``
@@ -142,10 +122,10 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         return [d for k in sorted(set(old) | set(new), key=str)
                 for d in differences(old.get(k), new.get(k), f"{prefix}{k}.")]
-    return [] if old == new else [f"{prefix.rstrip('.')}: {_short(old)} -> {_short(new)}"]
+    return [] if old == new else [f"{prefix.rstrip('.')}: {brief(old)} -> {brief(new)}"]
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def brief(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -206,21 +186,6 @@ def split_provenance(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("format", "assignment")}
 
 
-def _record_split(path: Path, rows: list[dict[str, str]], manifest: dict[str, Any]) -> np.ndarray:
-    """Each record's side: from ``split.json``, else (format 1) the ``split`` column of records.csv.
-    Puts the split's provenance into ``manifest["split"]``."""
-    doc = read_split(path)
-    if doc is None:
-        return np.array([r.get("split") or "" for r in rows], dtype=str)
-    assignment = doc["assignment"]
-    names = [r["record"] for r in rows]
-    if set(assignment) != set(names) or len(assignment) != len(names):
-        raise ValueError(f"{path / SPLIT_JSON} does not list the records of {path / RECORDS_CSV}; "
-                         "rerun `dacl split` on the dataset")
-    manifest["split"] = split_provenance(doc)
-    return np.array([assignment[n] for n in names], dtype=str)
-
-
 # ------------------------------------------------------------------ replacing a dataset
 # ``--overwrite`` builds the new dataset beside the old one and swaps it in with two
 # renames; all three names live in one folder (one file system), under the writer lock.
@@ -272,58 +237,26 @@ def finish_swap(out: Path) -> None:
     remove_ours(old)
 
 
-# ------------------------------------------------------------------ loading
+# ------------------------------------------------------------------ writing a shard
 
 
-def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet:
-    """Open a dataset written by ``dacl preprocess`` as a :class:`FeatureSet`.
-
-    A single-shard dataset is returned memory-mapped (``mmap=True``); several
-    shards are concatenated into memory, one shard at a time. Per-record
-    arrays follow ``records.csv`` row order, which ``record_index`` points into.
-    Every shard must have been made with the manifest's parameters and inputs
-    (format 2); the split comes from ``split.json`` (format 1: records.csv).
-    """
-    path = Path(path)
-    manifest = read_manifest(path)
-    if manifest.get("status") != "complete":
-        raise ValueError(f"{path}: preprocessing did not finish; rerun the same `dacl preprocess` command to resume")
-    rows = read_records_csv(path)
-    shards = shard_dirs(path)
-    if len(shards) != manifest.get("n_shards"):
-        raise ValueError(f"{path}: manifest lists {_short(manifest.get('n_shards'))} shards, found {len(shards)}")
-    version = manifest.get("format_version")
-    if isinstance(version, int) and version >= 2:
-        bad = mismatched_shards(path, identity_of(manifest))
-        if bad:
-            raise ValueError(f"{path}: {describe_mismatch(bad)} were not made with the manifest's parameters "
-                             "and inputs; the dataset is mixed, rebuild it with `dacl preprocess --overwrite`")
-    mode = "r" if mmap else None
-    parts = {name: [np.load(s / f"{name}.npy", mmap_mode=mode) for s in shards] for name in SHARD_ARRAYS}
-    arrays = {}
-    for name, pieces in parts.items():
-        if len(pieces) == 1:
-            arrays[name] = pieces[0]
-        elif pieces:
-            arrays[name] = np.concatenate(pieces)
-        else:
-            arrays[name] = np.empty((0,), np.int64)
-    features = arrays["features"]
-    if features.ndim != 3:
-        n_paths, n_frames = manifest["scattering"]["n_paths"], manifest["scattering"]["n_frames"]
-        features = np.empty((0, n_paths, n_frames), np.float32)
-    n_windows = np.array([int(r["n_windows"]) for r in rows], dtype=np.int64)
-    record_index = arrays["record_index"].astype(np.int64, copy=False)
-    if n_windows.sum() != len(features) or not np.array_equal(
-        np.bincount(record_index, minlength=len(rows)), n_windows
-    ):
-        raise ValueError(f"{path}: shards disagree with the n_windows column of records.csv; the dataset is damaged")
-    return FeatureSet(
-        features=features,
-        record_index=record_index,
-        starts=arrays["starts"].astype(np.int64, copy=False),
-        record_ids=np.array([r["record"] for r in rows], dtype=str),
-        record_labels=np.array([CLASSES.index(r["label"]) if r["label"] else -1 for r in rows], dtype=np.int64),
-        record_split=_record_split(path, rows, manifest),
-        manifest=manifest,
-    )
+def write_shard(shards_root: Path, index: int, chunk: ChunkResult, identity: dict[str, Any]) -> Path:
+    """Write shard ``index`` (the chunk's :data:`SHARD_ARRAYS` and records.csv rows, and the ``identity``
+    it was made with) into a temp directory and rename it into place: a shard is complete or absent."""
+    final = shards_root / f"{index:06d}"
+    tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
+    with naming(tmp):
+        tmp.mkdir(parents=True)
+    try:
+        for name in SHARD_ARRAYS:
+            with naming(tmp / f"{name}.npy"), open(tmp / f"{name}.npy", "wb") as f:
+                np.save(f, getattr(chunk, name))
+                f.flush()
+                os.fsync(f.fileno())
+        write_bytes(tmp / RECORDS_CSV, records_csv_bytes(chunk.rows))
+        write_json(tmp / SHARD_IDENTITY, {**identity, "shard": index}, strict=True)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
