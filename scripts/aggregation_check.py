@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     fs = val_view(load_features(args.features))
     if args.run:
-        from dacl.embedder import load_embedder
+        from dacl.embedding.embedder import load_embedder
 
         embedder = load_embedder(args.run)
     else:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dacl import metrics
 from dacl.features import load_features
-from dacl.embedder import load_embedder
+from dacl.embedding.embedder import load_embedder
 from dacl.evaluate import ScatteringPoolEmbedder, check_splits
 
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from dacl.features import load_features
-from dacl.embedder import load_embedder
+from dacl.embedding.embedder import load_embedder
 from dacl.evaluate import ScatteringPoolEmbedder, evaluate
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dacl._native import NoiseSchedule
-from dacl.diffusion import (
+from dacl.views.diffusion import (
     alphas_cumprod,
     diffusion_views,
     gaussian_views,

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dacl.losses import supcon_loss
+from dacl.embedding.losses import supcon_loss
 
 
 def naive_supcon(features: torch.Tensor, labels: torch.Tensor | None, temperature: float) -> float:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
+from dacl.embedding.nn.unet import UNet1DEncoder
+from dacl.latent.vae import VAE, DenoisingAutoencoder, vae_loss
 
 
 def test_vae_loss_decreases_on_structured_data() -> None:

@@ -17,7 +17,7 @@ from dacl.cli import main as cli_main
 from dacl.config import Config, load_config
 from dacl.features.context import contextualise
 from dacl.features import FeatureSet
-from dacl.embedder import load_embedder
+from dacl.embedding.embedder import load_embedder
 from dacl.train import train
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.toml"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dacl.diffaug import (
+from dacl.embedding.nn.diffaug import (
     EMA,
     ConditionalDenoiser,
     Diffusion,
@@ -17,7 +17,7 @@ from dacl.diffaug import (
     VectorScaler,
     make_generator,
 )
-from dacl.losses import heavy_tailed_kernel, log_heavy_tailed_kernel, soft_contrastive_loss
+from dacl.embedding.losses import heavy_tailed_kernel, log_heavy_tailed_kernel, soft_contrastive_loss
 from dacl.metrics import knn_accuracy
 
 

@@ -132,7 +132,7 @@ def test_rejects_missing_train_split(tiny: Config, tmp_path: Path) -> None:
 
 def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path) -> None:
     """`dacl train --method diffaug` and `--method dacl+diffaug` go through the plug-in hooks."""
-    from dacl.embedder import load_embedder
+    from dacl.embedding.embedder import load_embedder
     from dacl.train import train
 
     fs = synthetic_featureset()

@@ -285,7 +285,8 @@ def test_report_needs_metrics(tmp_path) -> None:
 
 def evaluate_against_baseline(tmp_path, monkeypatch) -> Path:
     """`dacl evaluate RUN --baseline-scattering` on synthetic features with a mean-pool 'run'; the output folder."""
-    from dacl import cli, embedder
+    from dacl import cli
+    from dacl.embedding import embedder
     from dacl.features import featureset as dataset
 
     fs = synthetic_features()

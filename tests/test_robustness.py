@@ -236,7 +236,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     for k, row in enumerate(test_rows):
         np.testing.assert_array_equal(feats[index == k], features.features[features.record_index == row])
 
-    from dacl import embedder
+    from dacl.embedding import embedder
 
     # A second "run": the time mean of each path, so the CLI pairs two robustness curves.
     monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": BandPowerEmbedder())

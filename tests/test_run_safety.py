@@ -147,7 +147,7 @@ def test_a_bad_embedder_json_is_a_one_line_error(content: str, expected: str, va
 
 
 def test_a_model_pt_that_is_no_dict_or_lacks_entries_names_the_file(vae_run: Path, tmp_path: Path) -> None:
-    from dacl.embedder import load_embedder
+    from dacl.embedding.embedder import load_embedder
 
     run = copy_run(vae_run, tmp_path / "run")
     torch.save([torch.zeros(3)], run / "model.pt")
@@ -162,7 +162,7 @@ def test_a_model_pt_that_is_no_dict_or_lacks_entries_names_the_file(vae_run: Pat
 
 def test_a_model_pt_without_provenance_still_evaluates(vae_run: Path, tmp_path: Path) -> None:
     """model.pt files written before the dataset identity was recorded hold the same tensors."""
-    from dacl.embedder import load_embedder
+    from dacl.embedding.embedder import load_embedder
 
     run = copy_run(vae_run, tmp_path / "run")
     bundle = torch.load(vae_run / "model.pt", weights_only=True)

@@ -5,7 +5,7 @@ Given a DiffAug run directory and a :class:`~dacl.features.FeatureSet`,
 samples for each from the run's EMA generator conditioned on ``Enc(x)`` (the
 run's configured sampler, DDIM in the shipped configs), and returns the
 originals, the views and a background sample of other windows, all in the
-**scaled space the generator works in** (:class:`~dacl.diffaug.VectorScaler`:
+**scaled space the generator works in** (:class:`~dacl.embedding.nn.diffaug.VectorScaler`:
 per-dimension z-score on the train split, divided by ``clip_sigma``, clipped
 to [-1, 1]). :func:`dacl.report.plot_generated_views` draws them.
 
@@ -28,7 +28,7 @@ import torch
 
 from dacl.features.context import Standardiser, contextualise
 from dacl.features import FeatureSet
-from dacl.diffaug import make_generator
+from dacl.embedding.nn.diffaug import make_generator
 from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
 from dacl.train_diffaug import DiffAugModels, input_vectors
 

@@ -49,7 +49,7 @@ PROBES = ("logreg", "svm")
 
 
 class Embedder(Protocol):
-    """What :func:`evaluate` needs of a model (see ``dacl.embedder``)."""
+    """What :func:`evaluate` needs of a model (see ``dacl.embedding.embedder``)."""
 
     name: str
 
@@ -459,7 +459,7 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline_scattering:
         embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
     if args.runs:
-        from dacl.embedder import load_embedder
+        from dacl.embedding.embedder import load_embedder
 
         for run_dir in map(Path, args.runs):
             if not run_dir.is_dir():

@@ -46,10 +46,11 @@ from dacl.config import METHODS, Config, config_from_dict, load_config, parse_ov
 from dacl.features.context import Standardiser, contextualise
 from dacl.features import FeatureSet
 from dacl.devices import resolve_device
-from dacl.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
+from dacl.views.diffusion import alphas_cumprod, diffusion_views, gaussian_views, latent_standardiser
 from dacl.io.lock import WriterLock
-from dacl.losses import supcon_loss
-from dacl.models import VAE, DenoisingAutoencoder, UNet1DEncoder, vae_loss
+from dacl.embedding.losses import supcon_loss
+from dacl.embedding.nn.unet import UNet1DEncoder
+from dacl.latent.vae import VAE, DenoisingAutoencoder, vae_loss
 from dacl.precision import Precision
 from dacl.rundir import (
     CHECKPOINT,

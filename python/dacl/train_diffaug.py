@@ -38,7 +38,7 @@ from dacl.io.torchfiles import torch_save
 from dacl.config import Config, DiffAugSection, config_from_dict, to_toml
 from dacl.features.context import contextualise
 from dacl.features import FeatureSet
-from dacl.diffaug import (
+from dacl.embedding.nn.diffaug import (
     EMA,
     ConditionalDenoiser,
     Diffusion,
@@ -49,7 +49,7 @@ from dacl.diffaug import (
 )
 from dacl.devices import resolve_device
 from dacl.io.lock import WriterLock
-from dacl.losses import soft_contrastive_loss
+from dacl.embedding.losses import soft_contrastive_loss
 from dacl.precision import Precision
 from dacl.rundir import (
     CHECKPOINT,
@@ -97,7 +97,7 @@ def input_vectors(features: np.ndarray, config: Config, device: str = "cpu") -> 
         return contextualise(features, config.context)
     if not d.vae_run:
         raise ValueError("diffaug.input = 'vae' needs diffaug.vae_run (a trained `--method vae` run directory)")
-    from dacl.embedder import load_embedder
+    from dacl.embedding.embedder import load_embedder
 
     return np.asarray(load_embedder(d.vae_run, device=device).embed(features), dtype=np.float32)
 
@@ -433,7 +433,7 @@ class DiffAugEmbedder:
 
 
 def load_diffaug_embedder(run_dir: str | Path, device: str = "cpu") -> DiffAugEmbedder:
-    """What ``dacl.embedder.load_embedder`` calls for a run whose embedder.json says ``"diffaug"``."""
+    """What ``dacl.embedding.embedder.load_embedder`` calls for a run whose embedder.json says ``"diffaug"``."""
     return DiffAugEmbedder(DiffAugModels.load(run_dir, device))
 
 
@@ -502,7 +502,8 @@ def _view_factory(config: Config, z0_train: torch.Tensor, y_train: torch.Tensor,
 
 
 def _register() -> None:
-    from dacl import embedder, train
+    from dacl import train
+    from dacl.embedding import embedder
 
     train.EXTERNAL_TRAINERS[METHOD] = _external_trainer
     train.EXTRA_VIEW_FACTORIES["dacl+diffaug"] = _view_factory

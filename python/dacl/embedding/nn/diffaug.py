@@ -5,7 +5,7 @@ contextualised scattering vector or VAE latent, scaled to about [-1, 1]):
 
 * a **semantic encoder** ``Enc`` whose code ``z = Enc(x)`` is the representation,
   trained with a soft contrastive loss through a **projection head** ``Vis``
-  (:func:`dacl.losses.soft_contrastive_loss`);
+  (:func:`dacl.embedding.losses.soft_contrastive_loss`);
 * a **conditional denoiser** ``Gen`` (DDPM, Ho et al. 2020), conditioned on
   ``sg[Enc(x)]``, whose samples become extra positives for ``Enc``.
 

@@ -1,0 +1,1 @@
+"""Encoders and their losses, and the frozen embedders of trained runs."""

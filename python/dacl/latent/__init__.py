@@ -1,0 +1,1 @@
+"""The latent stage: the lightweight VAE and the standardisers of vectors and latents."""
