@@ -13,9 +13,10 @@ import argparse
 import numpy as np
 from val_probe import val_view
 
-from dacl import metrics
+from dacl.probe import metrics
 from dacl.features import load_features
-from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4
+from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.probe.linear import make_probe, predict_proba4
 
 POOLS = {
     "mean": lambda p: p.mean(axis=0),

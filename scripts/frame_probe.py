@@ -17,9 +17,9 @@ import argparse
 import numpy as np
 from val_probe import val_view
 
-from dacl import metrics
+from dacl.probe import metrics
 from dacl.features import load_features
-from dacl.evaluate import make_probe, score_model
+from dacl.probe.linear import make_probe, score_model
 
 
 def record_pool(x: np.ndarray, record_index: np.ndarray, n_records: int) -> np.ndarray:

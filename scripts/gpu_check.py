@@ -1,9 +1,9 @@
-"""Epoch time and GPU utilisation of each training method at the dev corpus's size (a lent GPU's check).
+"""Epoch time and GPU utilisation of each training method at the dev corpus's size (the check to run on a GPU machine).
 
 The features are synthetic: random values shaped like the dev corpus's train and val windows
 (26,756 and 3,857 windows of 234 scattering paths x 11 frames, ~5.6 windows per record, four
 classes). An epoch's time depends on these shapes, not on the values, and the real features
-(378 MB) do not fit what travels to a lent GPU machine. Each method is trained for
+(378 MB) do not fit what travels to an offline GPU machine. Each method is trained for
 ``--epochs`` epochs of every stage with its shipped config (``dacl`` for DACL and its
 baselines, ``diffaug`` for DiffAug). While it trains, ``nvidia-smi`` is sampled every 200 ms.
 Prints a markdown table and writes ``gpu_check.json`` to ``--out``.
@@ -34,10 +34,10 @@ import torch
 from summarise_runs import epoch_times
 
 from dacl.io.atomic import write_json
-from dacl.config import load_config
+from dacl.training.config import load_config
 from dacl.features import FeatureSet
 from dacl.devices import resolve_device
-from dacl.train import train
+from dacl.training import train
 
 #: Dev corpus (results/dev/README.md): windows per split, scattering paths, frames per window.
 DEV_WINDOWS = {"train": 26_756, "val": 3_857}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dacl import metrics
+from dacl.probe import metrics
 from dacl.features import load_features
 from dacl.embedding.embedder import load_embedder
-from dacl.evaluate import ScatteringPoolEmbedder, check_splits
+from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.probe.linear import check_splits
 
 
 def main() -> None:

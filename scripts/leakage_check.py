@@ -22,9 +22,10 @@ import argparse
 
 import numpy as np
 
-from dacl import metrics
+from dacl.probe import metrics
 from dacl.features import load_features
-from dacl.evaluate import ScatteringPoolEmbedder, make_probe, predict_proba4, score_model
+from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.probe.linear import make_probe, predict_proba4, score_model
 
 
 def fit_and_score(x, y_win, ri, labels, train, test, seed: int) -> str:

@@ -13,7 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
-from dacl import report
+from dacl.report import markdown as report
 from dacl.io.atomic import write_json
 
 

@@ -2,7 +2,7 @@
 
 Picks N held-out windows (test split, else val; seeded), draws K views of each
 from the run's EMA generator conditioned on the encoder's code, and plots them
-with :func:`dacl.report.plot_generated_views`, in the run's scaled input space.
+with :func:`dacl.report.plots.plot_generated_views`, in the run's scaled input space.
 Prints the mean distance of a view to its own original and to the other originals.
 
     .venv/bin/python scripts/plot_diffaug_views.py RUN_DIR --features DIR --out PNG [--n 4 --k 8 --seed 0]
@@ -22,8 +22,8 @@ import torch
 
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.features import load_features
-from dacl.diffaug_views import generate_views, view_distances
-from dacl.report import plot_generated_views
+from dacl.report.generated_views import generate_views, view_distances
+from dacl.report.plots import plot_generated_views
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from dacl.report import _ci, _save
+from dacl.report.markdown import format_ci as _ci
+from dacl.report.plots import save_png as _save
 
 SCATTERING = "scattering-pool"
 METRICS = ("auroc_af", "auroc_macro_ovr", "f1_challenge")

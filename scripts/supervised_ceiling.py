@@ -18,9 +18,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from val_probe import val_view
 
-from dacl import metrics
+from dacl.probe import metrics
 from dacl.features import load_features
-from dacl.evaluate import ScatteringPoolEmbedder, make_probe, score_model
+from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.probe.linear import make_probe, score_model
 
 
 def val_aurocs(model, x, rec, labels) -> tuple[float, float]:

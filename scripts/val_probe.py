@@ -20,7 +20,8 @@ import numpy as np
 
 from dacl.features import load_features
 from dacl.embedding.embedder import load_embedder
-from dacl.evaluate import ScatteringPoolEmbedder, evaluate
+from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.probe.linear import evaluate
 
 
 def val_view(features):

@@ -279,15 +279,16 @@ def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
 
 def option(default: Any, help: str, *flags: str, off: str | None = None, off_help: str | None = None,
            group: str | None = None, parse: Callable[[str], Any] | None = None, metavar: str | None = None,
-           default_text: str | None = None) -> Any:
+           choices: tuple[str, ...] | None = None, default_text: str | None = None) -> Any:
     """A section field that has command-line flags (see :func:`add_options`).
 
     ``flags`` set the value (a bool field's flag sets it true); ``off`` is one more flag that
     sets a bool false or any other field ``None``. ``parse`` turns a command-line (or TOML)
-    string into the value; ``default_text`` replaces the default shown in the help.
+    string into the value; ``choices`` lists the values a ``str`` flag accepts (a ``Literal`` field
+    lists its own); ``default_text`` replaces the default shown in the help.
     """
     meta = {"help": help, "flags": flags, "off": off, "off_help": off_help, "group": group, "parse": parse,
-            "metavar": metavar, "default_text": default_text}
+            "metavar": metavar, "choices": choices, "default_text": default_text}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -326,8 +327,8 @@ def _value_kind(f: dataclasses.Field[Any], hint: Any) -> dict[str, Any]:
     kind: dict[str, Any] = {"metavar": meta["metavar"] or meta["flags"][-1].lstrip("-").replace("-", "_").upper()}
     if meta["parse"] is not None:
         kind["type"] = _argparse_type(meta["parse"])
-    elif get_origin(hint) is Literal:
-        kind.update(choices=list(get_args(hint)), metavar=None)
+    elif meta["choices"] is not None or get_origin(hint) is Literal:
+        kind.update(choices=list(meta["choices"] or get_args(hint)), metavar=None)
     else:
         kind["type"] = hint
     return kind

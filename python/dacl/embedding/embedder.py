@@ -1,9 +1,20 @@
 """Frozen embedders of trained runs: what ``dacl evaluate`` probes.
 
 :func:`load_embedder` reads ``embedder.json`` of a run directory written by
-``dacl train`` and returns an object with ``embed(features (W, P, F)) ->
-(W, d)``. Methods trained elsewhere (DiffAug) add a loader with
-:func:`register_embedder`.
+``dacl train`` and returns an :class:`Embedder`: ``embed(features (W, P, F)) ->
+(W, d)``. Its ``"embedder"`` entry names the loader in :data:`LOADERS` (files
+written before that entry existed: ``"diffaug"`` for DiffAug runs, else
+``"torch"``):
+
+* ``"torch"`` — a VAE / encoder / DAE run (:class:`TrainedRun`): context pooling
+  -> train-split z-score -> the networks its ``model.pt`` holds (the DAE's
+  bottleneck; else the U-Net encoder over the standardised VAE means, at t = 0;
+  else the VAE means themselves);
+* ``"diffaug"`` — a DiffAug run: its semantic encoder's code of the scaled input
+  vector (:class:`DiffAugEmbedder`).
+
+Loading reads tensors and plain containers only (:func:`dacl.io.torchfiles.load_torch`)
+and never imports the training code.
 """
 
 from __future__ import annotations
@@ -17,13 +28,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from dacl.config import config_from_dict
-from dacl.features.context import ContextConfig, Standardiser, contextualise
-from dacl.rundir import EMBEDDER_JSON, MODEL, load_torch, read_json_object, reading
+from dacl.devices import resolve_device
+from dacl.embedding.config import DAESection, DiffAugSection, EncoderSection
+from dacl.embedding.nn.dae import DenoisingAutoencoder
+from dacl.embedding.nn.diffaug import SemanticEncoder
+from dacl.embedding.nn.unet import UNet1DEncoder
+from dacl.features.context import ContextConfig, contextualise
+from dacl.io.documents import read_json_object
+from dacl.io.torchfiles import load_torch, reading
+from dacl.latent.config import VAESection
+from dacl.latent.scalers import Standardiser
+from dacl.latent.vae import VAE
+from dacl.settings import section_from_dict
+
+#: The files of a run directory that make its embedder.
+MODEL, EMBEDDER_JSON = "model.pt", "embedder.json"
 
 
 @runtime_checkable
 class Embedder(Protocol):
+    """A frozen model: ``(W, P, F)`` features -> ``(W, d)`` embeddings."""
+
     name: str
 
     def embed(self, features: np.ndarray) -> np.ndarray:
@@ -31,20 +56,7 @@ class Embedder(Protocol):
         ...
 
 
-#: method -> ``loader(run_dir, meta (embedder.json), device) -> Embedder``.
-EMBEDDER_LOADERS: dict[str, Callable[[Path, dict[str, Any], torch.device], Embedder]] = {}
-#: Modules imported on demand to register the loaders of methods trained elsewhere.
-PLUGIN_MODULES: dict[str, str] = {"diffaug": "dacl.train_diffaug"}
-
-
-def register_embedder(method: str) -> Callable[[Callable[..., Embedder]], Callable[..., Embedder]]:
-    """Decorator: ``@register_embedder("diffaug") def load(run_dir, meta, device) -> Embedder``."""
-
-    def deco(fn: Callable[..., Embedder]) -> Callable[..., Embedder]:
-        EMBEDDER_LOADERS[method] = fn
-        return fn
-
-    return deco
+# ------------------------------------------------------------------ VAE / encoder / DAE runs
 
 
 @dataclass
@@ -82,43 +94,140 @@ class TorchEmbedder:
             return int(self.net(probe).shape[1])
 
 
-def _frozen(module: nn.Module, state: dict[str, torch.Tensor], device: torch.device) -> nn.Module:
+@dataclass
+class TrainedRun:
+    """What ``model.pt`` of a VAE / encoder / DAE run holds, rebuilt and frozen on a device."""
+
+    method: str
+    context: ContextConfig
+    standardiser: Standardiser  # of the contextualised vectors (numpy, train split)
+    feature_shape: tuple[int, int]
+    vae: VAE | None = None
+    encoder: UNet1DEncoder | None = None
+    latent_norm: Standardiser | None = None  # of the VAE means (torch, train split)
+    dae: DenoisingAutoencoder | None = None
+
+    def latents(self, x: torch.Tensor) -> torch.Tensor:
+        """The standardised VAE means of standardised vectors: the space the encoder's views live in."""
+        assert self.vae is not None and self.latent_norm is not None
+        return self.latent_norm.transform_torch(self.vae.encode(x)[0])
+
+    def embedding(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The map from standardised vectors to the embedding."""
+        if self.dae is not None:
+            return self.dae.encode
+        if self.encoder is not None:
+            encoder = self.encoder
+            return lambda x: encoder.embed(self.latents(x))  # the clean view: t = 0
+        assert self.vae is not None
+        vae = self.vae
+        return lambda x: vae.encode(x)[0]  # μ is the embedding
+
+
+def load_trained_run(path: Path, device: torch.device | str = "cpu") -> TrainedRun:
+    """Rebuild the networks in ``model.pt`` at ``path`` (see :class:`TrainedRun`), frozen on ``device``."""
+    device = torch.device(device)
+    bundle = load_torch(path)
+    with reading(path):
+        config = bundle["config"]
+        run = TrainedRun(
+            method=bundle["method"],
+            context=section_from_dict(ContextConfig, "context", config.get("context", {})),
+            standardiser=Standardiser(mean=bundle["standardiser"]["mean"].numpy(),
+                                      std=bundle["standardiser"]["std"].numpy()),
+            feature_shape=tuple(int(n) for n in bundle["feature_shape"]),  # type: ignore[arg-type]
+        )
+        if len(run.feature_shape) != 2:
+            raise ValueError(f"feature_shape must be (paths, frames), got {run.feature_shape}")
+        _rebuild_networks(run, bundle, config, device)
+    return run
+
+
+def _rebuild_networks(run: TrainedRun, bundle: dict[str, Any], config: dict[str, Any], device: torch.device) -> None:
+    in_dim = int(bundle["in_dim"])
+    if "dae" in bundle:
+        dae = section_from_dict(DAESection, "dae", config.get("dae", {}))
+        run.dae = _frozen(DenoisingAutoencoder.from_section(dae, in_dim), bundle["dae"], device)
+        return
+    vae = section_from_dict(VAESection, "vae", config.get("vae", {}))
+    run.vae = _frozen(VAE.from_section(vae, in_dim), bundle["vae"], device)
+    if "encoder" in bundle:
+        encoder = section_from_dict(EncoderSection, "encoder", config.get("encoder", {}))
+        run.encoder = _frozen(UNet1DEncoder.from_section(encoder, vae.latent_dim), bundle["encoder"], device)
+        run.latent_norm = Standardiser(mean=bundle["latent_norm"]["mean"].to(device),
+                                       std=bundle["latent_norm"]["std"].to(device))
+
+
+def _frozen(module: nn.Module, state: dict[str, torch.Tensor], device: torch.device) -> Any:
     module.load_state_dict(state)
     return module.to(device).eval().requires_grad_(False)
 
 
-def _load_builtin(run_dir: Path, meta: dict[str, Any], device: torch.device) -> Embedder:
-    from dacl.train import build_dae, build_encoder, build_vae
-
+def load_torch_embedder(run_dir: Path, meta: dict[str, Any], device: torch.device) -> Embedder:
+    """The embedder of a VAE / encoder / DAE run (see the module docstring)."""
     model_path = run_dir / _run_file_name(run_dir, meta, "model", MODEL)
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} not found; did `dacl train` finish for {run_dir}?")
-    bundle = load_torch(model_path)
-    with reading(model_path):
-        config = config_from_dict(bundle["config"])
-        method = bundle["method"]
-        standardiser = Standardiser(
-            mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy()
-        )
-        in_dim = int(bundle["in_dim"])
-        net: Callable[[torch.Tensor], torch.Tensor]
-        if method == "dae":
-            dae = _frozen(build_dae(config, in_dim), bundle["dae"], device)
-            net = dae.encode  # type: ignore[assignment]
-        elif method == "vae":
-            vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
-            net = lambda x: vae.encode(x)[0]  # noqa: E731  μ is the embedding
-        elif method in ("dacl", "gauss-contrastive", "dacl+diffaug"):
-            vae = _frozen(build_vae(config, in_dim), bundle["vae"], device)
-            encoder = _frozen(build_encoder(config), bundle["encoder"], device)
-            z_mean, z_std = (bundle["latent_norm"][k].to(device) for k in ("mean", "std"))
-            net = lambda x: encoder.embed((vae.encode(x)[0] - z_mean) / z_std)  # noqa: E731  clean view: t = 0
-        else:
-            raise ValueError(f"unknown method {method!r}")
-        feature_shape = tuple(int(n) for n in bundle["feature_shape"])
-        if len(feature_shape) != 2:
-            raise ValueError(f"feature_shape must be (paths, frames), got {feature_shape}")
-    return TorchEmbedder(method, config.context, standardiser, feature_shape, net, device)  # type: ignore[arg-type]
+    run = load_trained_run(model_path, device)
+    return TorchEmbedder(run.method, run.context, run.standardiser, run.feature_shape, run.embedding(), device)
+
+
+# ------------------------------------------------------------------ DiffAug runs
+
+
+def input_vectors(features: np.ndarray, diffaug: DiffAugSection, context: ContextConfig,
+                  device: str = "cpu") -> np.ndarray:
+    """``(W, P, F)`` scattering features -> ``(W, D)`` vectors DiffAug works on (before scaling).
+
+    ``input = "context"``: the parameter-free contextualisation + pooling of
+    ``[context]``; ``"vae"``: the VAE posterior mean of the run ``vae_run``.
+    """
+    if diffaug.input == "context":
+        return contextualise(features, context)
+    if not diffaug.vae_run:
+        raise ValueError("diffaug.input = 'vae' needs diffaug.vae_run (a trained `--method vae` run directory)")
+    return np.asarray(load_embedder(diffaug.vae_run, device=device).embed(features), dtype=np.float32)
+
+
+@dataclass
+class DiffAugEmbedder:
+    """The embedder of a DiffAug run: the semantic encoder's code of the scaled input vector."""
+
+    encoder: SemanticEncoder
+    scaler: Standardiser
+    diffaug: DiffAugSection
+    context: ContextConfig
+    device: torch.device
+    name: str = "diffaug"
+    batch_size: int = 4096
+
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        """``(W, P, F)`` float32 -> ``(W, code_dim)`` float32 (eval mode, batched, no grad)."""
+        raw = input_vectors(features, self.diffaug, self.context, device=str(self.device))
+        x = torch.from_numpy(self.scaler.transform(raw)).to(self.device)
+        return self.encoder.encode(x, self.batch_size).float().cpu().numpy()
+
+
+def load_diffaug_embedder(run_dir: str | Path, device: str | torch.device = "cpu",
+                          meta: dict[str, Any] | None = None) -> DiffAugEmbedder:
+    """The embedder of the DiffAug run in ``run_dir`` (only its encoder and scaler are loaded)."""
+    run_dir = Path(run_dir)
+    path = run_dir / _run_file_name(run_dir, meta or {}, "model", MODEL)
+    if not path.is_file():
+        raise FileNotFoundError(f"no DiffAug model at {path} (train with `dacl train --method diffaug`)")
+    device = resolve_device(str(device))
+    state = load_torch(path)
+    with reading(path):
+        config = state["config"]
+        diffaug = section_from_dict(DiffAugSection, "diffaug", config.get("diffaug", {}))
+        context = section_from_dict(ContextConfig, "context", config.get("context", {}))
+        scaler = Standardiser.from_dict(state["scaler"])
+        encoder = SemanticEncoder.from_section(diffaug, len(scaler.mean))
+        encoder.load_state_dict(state["encoder"])
+    return DiffAugEmbedder(encoder.to(device), scaler, diffaug, context, device)
+
+
+# ------------------------------------------------------------------ loading any run
 
 
 def _run_file_name(run_dir: Path, meta: dict[str, Any], key: str, default: str) -> str:
@@ -129,14 +238,15 @@ def _run_file_name(run_dir: Path, meta: dict[str, Any], key: str, default: str) 
     return name
 
 
-for _m in ("dacl", "gauss-contrastive", "dacl+diffaug", "vae", "dae"):
-    EMBEDDER_LOADERS[_m] = _load_builtin
+#: embedder kind (``"embedder"`` in embedder.json) -> ``loader(run_dir, meta, device)``.
+LOADERS: dict[str, Callable[[Path, dict[str, Any], torch.device], Embedder]] = {
+    "torch": load_torch_embedder,
+    "diffaug": lambda run_dir, meta, device: load_diffaug_embedder(run_dir, device, meta),
+}
 
 
 def load_embedder(run_dir: str | Path, device: str = "cpu") -> Embedder:
     """The frozen embedder of the run written to ``run_dir`` by ``dacl train``."""
-    from dacl.devices import resolve_device
-
     run_dir = Path(run_dir)
     meta_path = run_dir / EMBEDDER_JSON
     if not meta_path.is_file():
@@ -145,10 +255,7 @@ def load_embedder(run_dir: str | Path, device: str = "cpu") -> Embedder:
     method = meta.get("method")
     if not isinstance(method, str):
         raise ValueError(f"{meta_path}: 'method' must be a string, got {method!r:.80}")
-    if method not in EMBEDDER_LOADERS and method in PLUGIN_MODULES:
-        import importlib
-
-        importlib.import_module(PLUGIN_MODULES[method])
-    if method not in EMBEDDER_LOADERS:
-        raise ValueError(f"{meta_path}: no embedder registered for method {method!r:.80}")
-    return EMBEDDER_LOADERS[method](run_dir, meta, resolve_device(device))
+    kind = meta.get("embedder", method if method in LOADERS else "torch")
+    if not isinstance(kind, str) or kind not in LOADERS:
+        raise ValueError(f"{meta_path}: 'embedder' must be one of {sorted(LOADERS)}, got {kind!r:.80}")
+    return LOADERS[kind](run_dir, meta, resolve_device(device))

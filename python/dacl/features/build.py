@@ -47,7 +47,6 @@ with no windows.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -85,9 +84,7 @@ from dacl.features.store import (
     identity_of,
     mismatched_shards,
     our_manifest,
-    read_manifest,
     read_records_csv,
-    read_split,
     remove_ours,
     shard_dirs,
     staging_path,
@@ -424,52 +421,3 @@ def _check_replaceable(out: Path) -> None:
             f"--out {out} exists, is not empty and is not a dacl dataset (no manifest.json with "
             f'"format": "{FORMAT}"); --overwrite replaces only dacl datasets: choose another --out'
         )
-
-
-# ------------------------------------------------------------------ CLI (moves to dacl.cli)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from dacl.settings import add_options
-
-    parser.add_argument("source", nargs="?", help="corpus .zip or folder (PhysioNet 2017 layout)")
-    parser.add_argument("--sample", action="store_true", help="use the 40-record sample shipped with dacl as SOURCE")
-    parser.add_argument("--out", type=Path, required=True, help="dataset directory to write (resumed if unfinished)")
-    add_options(parser, [("preprocess", PreprocessConfig), ("preprocess", BuildOptions)])
-
-
-def run(args: argparse.Namespace) -> int:
-    from dataclasses import fields
-
-    from dacl.settings import given_options
-
-    if args.sample == (args.source is not None):
-        raise ValueError("give exactly one of SOURCE or --sample")
-    source: Any = args.source
-    if args.sample:
-        from dacl.corpus import sample_path
-
-        source = sample_path()
-    given = given_options(args, "preprocess")
-    config = PreprocessConfig(**{k: v for k, v in given.items() if k in {f.name for f in fields(PreprocessConfig)}})
-    options = BuildOptions(**{k: v for k, v in given.items() if k in {f.name for f in fields(BuildOptions)}})
-    out = build(source, args.out, config, options)
-    staged = staging_path(out)
-    building = options.overwrite and staged.is_dir()
-    manifest = read_manifest(staged if building else out)
-    if manifest["status"] != "complete":
-        where = f" (the replacement is built in {staged}; {out} stays as it is until it is complete)" if building else ""
-        print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far{where}; rerun to continue",
-              file=sys.stderr)
-        return 0
-    errors = manifest["errors"]
-    print(
-        f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows, "
-        f"{len(errors)} bad records skipped"
-    )
-    for name, problem in errors.items():
-        print(f"  skipped {name}: {problem}")
-    split = read_split(out)
-    if split is not None:
-        print("  split: " + ", ".join(f"{s} {sum(c.values())}" for s, c in split["records"].items()))
-    return 0

@@ -3,7 +3,7 @@
 The Scattering Transformer (Zewail 2025, arXiv 2509.18424, ref [12] of DACL)
 adds contextual dependencies between scattering time frames with a
 transformer-like block that has no learned weights. Its exact formula is not
-public (see docs/dacl-method.md §1b); this module implements our reading,
+public (see docs/dacl.md §1.2); this module implements our reading,
 every choice configurable through :class:`ContextConfig`:
 
 1. tokens: the F time frames of a window, each a P-vector of scattering paths;
@@ -14,10 +14,10 @@ every choice configurable through :class:`ContextConfig`:
    off). Pre-LN keeps the raw log-energy in the residual stream while the
    attention weights see scale-free tokens, so they do not saturate on loud
    frames;
-4. pooling over time: mean, or mean concatenated with std;
-5. :class:`Standardiser`: per-dimension z-score fitted on the train split.
+4. pooling over time: mean, or mean concatenated with std.
 
-``enabled=False`` gives plain time mean-pooling (steps 2-3 skipped, mean pool).
+The vectors are then z-scored with train-split statistics
+(:class:`dacl.latent.scalers.Standardiser`). ``enabled=False`` gives plain time mean-pooling (steps 2-3 skipped, mean pool).
 Everything here is a deterministic function of its input (float64 inside).
 """
 
@@ -116,31 +116,3 @@ def contextualise(features: np.ndarray, config: ContextConfig = ContextConfig())
             pooled.append(tokens.std(axis=1))
         out[lo : lo + config.chunk] = np.concatenate(pooled, axis=1)
     return out
-
-
-@dataclass
-class Standardiser:
-    """Per-dimension z-score ``(x - mean) / std``, fitted on the train split only."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, x: np.ndarray, eps: float = 1e-6) -> Standardiser:
-        if x.ndim != 2 or x.shape[0] < 1:
-            raise ValueError(f"Standardiser.fit needs a non-empty (n, d) array, got shape {x.shape}")
-        x64 = x.astype(np.float64)
-        # eps floor: a constant dimension maps to 0 instead of dividing by zero.
-        return cls(mean=x64.mean(axis=0), std=np.maximum(x64.std(axis=0), eps))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
-            raise ValueError(f"expected (n, {self.mean.shape[0]}) input, got shape {x.shape}")
-        return ((x - self.mean) / self.std).astype(np.float32)
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Standardiser:
-        return cls(mean=np.asarray(d["mean"], dtype=np.float64), std=np.asarray(d["std"], dtype=np.float64))

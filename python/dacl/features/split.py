@@ -22,7 +22,6 @@ Splitting takes the dataset's writer lock (:class:`dacl.io.lock.WriterLock`).
 
 from __future__ import annotations
 
-import argparse
 import numbers
 import os
 from collections import defaultdict
@@ -171,22 +170,3 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     except ValueError:
         raise ValueError(f"not three comma-separated numbers: {text!r}") from None
     return check_fractions(values)
-
-
-# ------------------------------------------------------------------ CLI (moves to dacl.cli)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", type=Path, help="features dataset directory written by `dacl preprocess`")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument(
-        "--fractions", type=float, nargs=3, default=list(DEFAULT_FRACTIONS), metavar=("TRAIN", "VAL", "TEST"),
-        help="split fractions (default 0.7 0.1 0.2)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    entry = split_dataset(args.dataset, args.fractions, args.seed)
-    summary = ", ".join(f"{s} {sum(entry['records'][s].values())}" for s in SPLITS)
-    print(f"split {args.dataset} (seed {entry['seed']}): {summary} records; {entry['unassigned']} unassigned")
-    return 0

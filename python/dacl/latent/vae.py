@@ -1,4 +1,4 @@
-"""Lightweight MLP VAE over contextualised scattering vectors, and the DAE baseline.
+"""Lightweight MLP VAE over contextualised scattering vectors.
 
 DACL: "a lightweight Variational Autoencoder (VAE) trained on our novel
 Scattering Transformer (ST) features" (arXiv 2509.20048 abstract). Widths,
@@ -8,11 +8,13 @@ latent size and β are not given; ours: d -> 256 -> 128 -> z (Kingma & Welling
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from dacl.latent.config import VAESection
 from dacl.layers import mlp
 
 
@@ -32,6 +34,11 @@ class VAE(nn.Module):
         self.to_mu = nn.Linear(hidden[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden[-1], latent_dim)
         self.decoder = mlp([latent_dim, *reversed(hidden), in_dim])
+
+    @classmethod
+    def from_section(cls, section: VAESection, in_dim: int) -> VAE:
+        """The VAE a ``[vae]`` section describes, for ``in_dim``-d inputs."""
+        return cls(in_dim, section.latent_dim, section.hidden)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` of q(z|x); ``mu`` is DACL's clean latent z0."""
@@ -53,24 +60,3 @@ def vae_loss(x: torch.Tensor, out: VAEOutput, beta: float = 1.0) -> tuple[torch.
     mu, logvar = out.mu.float(), out.logvar.float()
     kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
     return recon + beta * kl, recon, kl
-
-
-class DenoisingAutoencoder(nn.Module):
-    """The paper's "DenoisingAutoencoder" baseline (Vincent et al. 2008).
-
-    MLP ``in_dim -> hidden -> bottleneck -> mirror``, trained to reconstruct
-    the clean input from ``x + sigma * N(0, I)``; the bottleneck is the embedding.
-    """
-
-    def __init__(self, in_dim: int, bottleneck: int = 64, hidden: Sequence[int] = (256, 128)) -> None:
-        super().__init__()
-        self.in_dim, self.bottleneck, self.hidden = in_dim, bottleneck, tuple(hidden)
-        self.encoder = mlp([in_dim, *hidden, bottleneck])
-        self.decoder = mlp([bottleneck, *reversed(hidden), in_dim])
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruction of ``x``."""
-        return self.decoder(self.encoder(x))

@@ -20,12 +20,14 @@ and whether the encoder sees the diffusion timestep are not public; ours:
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dacl.embedding.config import EncoderSection
 from dacl.layers import sinusoidal_embedding
 
 
@@ -101,6 +103,12 @@ class UNet1DEncoder(nn.Module):
         read_in = c_prev * latent_dim if readout == "flatten" else c_prev
         self.to_embedding = nn.Linear(read_in, embed_dim)
         self.head = nn.Sequential(nn.Linear(embed_dim, embed_dim), nn.SiLU(), nn.Linear(embed_dim, proj_dim))
+
+    @classmethod
+    def from_section(cls, section: EncoderSection, latent_dim: int) -> UNet1DEncoder:
+        """The encoder an ``[encoder]`` section describes, over ``latent_dim``-d latents."""
+        return cls(latent_dim, section.channels, section.embed_dim, section.proj_dim, section.time_conditioning,
+                   section.readout)  # type: ignore[arg-type]
 
     def embed(self, z: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
         """Pre-head embedding ``(B, D) -> (B, embed_dim)``; ``t=None`` means clean (t = 0)."""

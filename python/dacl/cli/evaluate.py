@@ -1,0 +1,154 @@
+"""``dacl evaluate``: probe the frozen embeddings of runs (and the scattering baseline); write metrics and a report."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dacl.cli.experiment import add_config_arguments, load_experiment
+from dacl.probe.config import EvaluateConfig
+from dacl.settings import add_options, given_options
+from dacl.training.methods import METHODS
+
+if TYPE_CHECKING:  # annotations only: importing these costs seconds (torch, sklearn)
+    from dacl.embedding.embedder import Embedder
+    from dacl.features import FeatureSet
+    from dacl.probe.linear import EvalResult
+    from dacl.probe.robustness import RobustnessCurve
+
+HELP = "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="*", metavar="RUN_DIR", help="run directories written by `dacl train`")
+    parser.add_argument("--features", required=True, metavar="DATASET_DIR", help="features dataset (`dacl preprocess`)")
+    parser.add_argument("--out", default="report", metavar="REPORT_DIR", help="output folder (default: report)")
+    add_config_arguments(parser, example="evaluate.n_boot=200")
+    add_options(parser, [("evaluate", EvaluateConfig)])
+
+
+def run(args: argparse.Namespace) -> int:
+    from dacl.features.featureset import load_features
+    from dacl.probe.results import write_results
+
+    settings = load_experiment(args.config, args.overrides, {"evaluate": given_options(args, "evaluate")}).evaluate()
+    if not args.runs and not settings.baseline_scattering:
+        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
+    features = load_features(args.features)
+    embedders = _embedders([Path(r) for r in args.runs], settings)
+    results = [_evaluate(features, emb, extra, label, settings) for (emb, extra), label in
+               zip(embedders, _labels(embedders, settings))]
+    if len(results) > 1:
+        _compare(results, settings)
+    curves = _robustness(results, [e for e, _ in embedders], features, settings) if settings.robustness else None
+    path = write_results(args.out, results, features, str(args.features), curves)
+    print(f"wrote {path}")
+    if settings.report:
+        from dacl.report.markdown import write_report
+
+        print(f"wrote {write_report(args.out)}")
+    return 0
+
+
+def run_t_max(run_dir: Path) -> Any:
+    """``diffusion.t_max`` of the run's config.toml (``None`` when it has no config or no t_max)."""
+    path = run_dir / "config.toml"
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            config = tomllib.load(f)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid TOML ({err})") from None
+    diffusion = config.get("diffusion")
+    return diffusion.get("t_max") if isinstance(diffusion, dict) else None
+
+
+def _embedders(runs: list[Path], settings: EvaluateConfig) -> list[tuple[Embedder, dict[str, Any]]]:
+    """The baseline (if asked for) and each run's embedder, with what the results record about it."""
+    from dacl.embedding import embedder as embedders_module
+    from dacl.embedding.baselines import ScatteringPoolEmbedder
+
+    embedders: list[tuple[Embedder, dict[str, Any]]] = []
+    if settings.baseline_scattering:
+        embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
+    for run_dir in runs:
+        if not run_dir.is_dir():
+            raise FileNotFoundError(f"run directory not found: {run_dir}")
+        emb = embedders_module.load_embedder(run_dir, device=settings.device)
+        # Only methods whose views come from the diffusion forward process have a t_max;
+        # the other configs carry the [diffusion] section unused.
+        method = METHODS.get(emb.name)
+        t_max = run_t_max(run_dir) if method is not None and method.has_t_max else None
+        embedders.append((emb, {"run_dir": str(run_dir), "t_max": t_max}))
+    return embedders
+
+
+def _labels(embedders: list[tuple[Embedder, dict[str, Any]]], settings: EvaluateConfig) -> list[str]:
+    """Each embedder's name in the results: its run's folder added when two share a name, the probe when not logreg."""
+    names = [e.name for e, _ in embedders]
+    labels = []
+    for emb, extra in embedders:
+        label = emb.name
+        if names.count(emb.name) > 1 and extra["run_dir"]:
+            label = f"{emb.name} [{Path(extra['run_dir']).name}]"
+        labels.append(label if settings.probe == "logreg" else f"{label} ({settings.probe})")
+    return labels
+
+
+def _evaluate(features: FeatureSet, emb: Embedder, extra: dict[str, Any], label: str,
+              settings: EvaluateConfig) -> EvalResult:
+    from dacl.probe.linear import evaluate, format_estimate
+
+    print(f"evaluating {label} ...", flush=True)
+    r = evaluate(features, emb, probe=settings.probe, seed=settings.seed, n_boot=settings.n_boot, method=label)
+    r.extra.update({k: v for k, v in extra.items() if v is not None})
+    m = r.metrics
+    print(f"  AUROC AF {format_estimate(m['auroc_af'])}  macro {format_estimate(m['auroc_macro_ovr'])}  "
+          f"F1 {format_estimate(m['f1_challenge'])}  5-NN acc {r.knn_accuracy:.4f}  "
+          f"({r.n_records['test']} test records)", flush=True)
+    return r
+
+
+def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
+    """Each result's paired difference to the first (the baseline when it is evaluated)."""
+    from dacl.probe.linear import compare_results, format_estimate
+
+    reference = results[0]
+    print(f"difference to {reference.method} (paired bootstrap over the same test records):")
+    for r in results[1:]:
+        diff = compare_results(r, reference, n_boot=settings.n_boot, seed=settings.seed)
+        r.extra["difference_to"] = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
+        print(f"  {r.method}: AUROC AF {format_estimate(diff['auroc_af'], signed=True)}  "
+              f"macro {format_estimate(diff['auroc_macro_ovr'], signed=True)}  "
+              f"F1 {format_estimate(diff['f1_challenge'], signed=True)}", flush=True)
+
+
+def _robustness(results: list[EvalResult], embedders: list[Embedder], features: FeatureSet,
+                settings: EvaluateConfig) -> list[dict[str, Any]]:
+    """Every result's robustness curve, each paired with the first's."""
+    from dacl.probe import robustness
+
+    corpus = settings.corpus or robustness.manifest_corpus(features.manifest)
+    curves: list[RobustnessCurve] = []
+    for r, emb in zip(results, embedders):
+        print(f"robustness of {r.method} ...", flush=True)
+        curves.append(robustness.curve_for_result(r, emb, features, seed=settings.seed, n_boot=settings.n_boot,
+                                                  corpus=corpus))
+    if len(curves) > 1:
+        _pair_curves(curves)
+    return [c.to_dict() for c in curves]
+
+
+def _pair_curves(curves: list[RobustnessCurve]) -> None:
+    from dacl.probe.linear import format_estimate
+    from dacl.probe.robustness import add_paired_differences
+
+    print(f"robustness, AF AUROC difference to {curves[0].method} (paired over the same corrupted records):")
+    for curve in curves[1:]:
+        add_paired_differences(curve, curves[0])
+        cells = [f"{p.corruption.label} {format_estimate(p.difference['auroc_af'], signed=True)}"
+                 for p in curve.points if p.difference is not None]
+        print(f"  {curve.method}: " + "; ".join(cells), flush=True)

@@ -1,0 +1,1 @@
+"""Probing frozen embeddings: linear probes on record-level scores, robustness to noise, metrics.json."""

@@ -1,0 +1,79 @@
+"""What ``dacl evaluate`` writes: ``metrics.json`` and the test records' embeddings."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dacl._native import __version__
+from dacl.features import FeatureSet
+from dacl.io.atomic import atomic_output, write_json
+from dacl.probe.linear import EvalResult, split_sizes
+
+
+def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The split's provenance (method, seed, fractions, counts) of a loaded dataset.
+
+    :func:`dacl.features.load_features` puts it into ``manifest["split"]`` (from the
+    dataset's ``split.json``, or from the manifest itself for a format-1 dataset).
+    """
+    info = manifest.get("split")
+    if isinstance(info, dict):
+        return info
+    return {k: v for k, v in manifest.items() if k.startswith("split")}
+
+
+def results_document(
+    results: list[EvalResult], features: FeatureSet, features_path: str | None = None
+) -> dict[str, Any]:
+    """The ``metrics.json`` document for a list of results on one dataset."""
+    n_records, n_windows = split_sizes(features)
+    return {
+        "dacl_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "features": features_path,
+        "split": split_info(features.manifest),
+        "n_records": n_records,
+        "n_windows": n_windows,
+        "protocol": {
+            "unit": "record (mean of window probabilities)",
+            "probe_fit_on": "train-split windows of labelled records",
+            "scored_on": "test-split records",
+            "ci": "percentile bootstrap over test records; resamples missing a class are redrawn",
+            "auroc_af": "AF vs rest, score = P(A)",
+            "auroc_macro_ovr": "unweighted mean of one-vs-rest AUROCs over classes present in the test split",
+            "f1_challenge": "PhysioNet/CinC 2017: mean of F1(N), F1(A), F1(O) over argmax predictions",
+        },
+        "methods": [r.to_dict() for r in results],
+    }
+
+
+def write_results(
+    out_dir: str | os.PathLike[str],
+    results: list[EvalResult],
+    features: FeatureSet,
+    features_path: str | None = None,
+    robustness: list[dict[str, Any]] | None = None,
+) -> Path:
+    """Write ``metrics.json`` and one ``embeddings_<i>.npz`` per method into ``out_dir``."""
+    out = Path(out_dir)
+    doc = results_document(results, features, features_path)
+    for i, r in enumerate(results):
+        name = f"embeddings_{i}.npz"
+        with atomic_output(out / name) as f:
+            np.savez(
+                f,
+                record_ids=r.test_record_ids.astype(str),
+                labels=r.test_labels,
+                probs=r.test_probs,
+                embeddings=r.test_embeddings,
+            )
+        doc["methods"][i]["test_records_file"] = name
+    if robustness is not None:
+        doc["robustness"] = robustness
+    write_json(out / "metrics.json", doc, strict=True)
+    return out / "metrics.json"

@@ -1,0 +1,1 @@
+"""Reports: report.md and its plots from metrics.json files, and pictures of DiffAug's generated views."""

@@ -1,0 +1,201 @@
+"""``report.md`` from one or more ``metrics.json`` files, with its figures.
+
+:func:`write_report` reads what ``dacl evaluate`` wrote (``metrics.json``, the
+per-method ``embeddings_<i>.npz`` and the robustness curves inside
+``metrics.json``) and writes ``report.md`` beside the figures of
+:mod:`dacl.report.plots`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dacl.corpus.cinc2017 import CLASSES
+from dacl.io.atomic import write_text
+from dacl.probe.metrics import format_interval
+from dacl.report.plots import METRIC_LABELS, plot_embedding_map, plot_robustness, plot_roc, plot_tmax
+
+#: What the DACL paper (arXiv 2509.20048) reports, for reference only (docs/dacl.md §2): task,
+#: classes, split and probe are not stated in the sources.
+PAPER_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
+    ("DACL", "v1/v2", "AUROC 0.7815", "'patient-level'; task and classes not stated (abstract)"),
+    ("Contrastive + Gaussian aug.", "v1/v2", "AUROC 0.6716", "third-party summary, table not seen"),
+    ("Denoising autoencoder", "v1/v2", "AUROC 0.7532", "third-party summary, table not seen"),
+    ("Manifold-aware DACL", "v3", "AUROC 0.9741", "AF detection, single-lead ECG (abstract)"),
+)
+
+
+#: A figure of the report: ``(title, file name)``.
+Figures = list[tuple[str, str]]
+
+
+def load_metrics(paths: list[Path]) -> tuple[dict[str, Any], list[tuple[Path, dict[str, Any]]]]:
+    """Read ``metrics.json`` files; returns the first document and every method with its folder."""
+    docs = []
+    for p in paths:
+        p = Path(p)
+        p = p / "metrics.json" if p.is_dir() else p
+        if not p.is_file():
+            raise FileNotFoundError(f"metrics file not found: {p}")
+        try:
+            docs.append((p.parent, json.loads(p.read_text())))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{p} is not valid JSON ({err})") from None
+    methods = [(folder, m) for folder, doc in docs for m in doc.get("methods", [])]
+    if not methods:
+        raise ValueError("no evaluated methods in the given metrics files")
+    first = dict(docs[0][1])
+    first["robustness"] = [c for _, doc in docs for c in doc.get("robustness", []) or []]
+    first["_sources"] = [str(folder) for folder, _ in docs]
+    first["_splits"] = [doc.get("split") for _, doc in docs]
+    return first, methods
+
+
+def format_ci(e: dict[str, float] | None, signed: bool = False) -> str:
+    """An estimate as stored in metrics.json, ``"0.9577 [0.9435, 0.9701]"`` (``—`` when absent)."""
+    if e is None:
+        return "—"
+    return format_interval(e["value"], e["low"], e["high"], signed)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _data_split(doc: dict[str, Any]) -> list[str]:
+    n_rec, n_win = doc.get("n_records", {}), doc.get("n_windows", {})
+    lines = ["## Data split", "", "| split | labelled records | windows |", "|---|---:|---:|"]
+    lines += [f"| {s} | {n_rec.get(s, '—')} | {n_win.get(s, '—')} |" for s in ("train", "val", "test")]
+    lines += ["", f"Split provenance (from the dataset manifest): `{json.dumps(doc.get('split'))}`"]
+    if any(s != doc["_splits"][0] for s in doc["_splits"]):
+        lines += ["", "**Warning:** the metrics files come from different splits; rows are not comparable."]
+    return lines + [""]
+
+
+def _results(ms: list[dict[str, Any]]) -> list[str]:
+    keys = list(METRIC_LABELS)
+    lines = ["## Results (this implementation)", "",
+             "Per-record scores (mean of window probabilities), test split; value [95 % bootstrap CI "
+             "over records]. Probe fitted on train-split windows only.", "",
+             _row(["method", "probe", *(METRIC_LABELS[k] for k in keys), "5-NN accuracy", "test records"]),
+             "|---|---|" + "---|" * len(keys) + "---:|---:|"]
+    for m in ms:
+        knn = m.get("knn_accuracy")
+        lines.append(_row([m["method"], m["probe"], *(format_ci(m["metrics"].get(k)) for k in keys),
+                           "—" if knn is None else f"{knn:.4f}", str(m["n_records"]["test"])]))
+    lines += ["", "Per-class one-vs-rest AUROC and F1:", "",
+              _row(["method", *(f"AUROC {c}" for c in CLASSES), *(f"F1 {c}" for c in CLASSES)]),
+              "|---|" + "---:|" * (2 * len(CLASSES))]
+    for m in ms:
+        auc = [f"{m['auroc_per_class'][c]:.4f}" if c in m["auroc_per_class"] else "—" for c in CLASSES]
+        f1 = [f"{m['f1_per_class'][c]:.4f}" if m["f1_per_class"].get(c) is not None else "—" for c in CLASSES]
+        lines.append(_row([m["method"], *auc, *f1]))
+    lines += _differences(ms, keys)
+    notes = [f"- {m['method']}: {n}" for m in ms for n in m.get("notes", [])]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    return lines + [""]
+
+
+def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    diffs = [m for m in ms if "difference_to" in m]
+    if not diffs:
+        return []
+    ref = diffs[0]["difference_to"]["method"]
+    lines = ["", f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
+             "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
+             "of none):", "", _row(["method", *(f"Δ {METRIC_LABELS[k]}" for k in keys)]), "|---|" + "---|" * len(keys)]
+    for m in diffs:
+        d = m["difference_to"]
+        lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))
+    return lines
+
+
+def _paper_numbers() -> list[str]:
+    lines = ["## The paper's reported numbers (for reference; not reproduced here)", "",
+             "From arXiv 2509.20048 as far as the sources show (see docs/dacl.md §2 in the dacl repository). "
+             "The paper's task, classes, split and probe are not stated, so these are **not** directly "
+             "comparable to the table above.", "",
+             "| method (paper) | version | reported | context |", "|---|---|---|---|"]
+    return lines + [_row(list(row)) for row in PAPER_NUMBERS] + [""]
+
+
+def _robustness(curves: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Robustness (clean-trained probe, corrupted test records)", "",
+             "AUROC AF-vs-rest [95 % CI]. White noise SNR per record against the clean signal variance; "
+             "baseline wander = three 0.1–0.5 Hz sinusoids, RMS relative to the signal std.", ""]
+    labels = [p["label"] for p in curves[0]["points"]]
+    header = [_row(["method", *labels]), "|---|" + "---|" * len(labels)]
+    lines += header
+    for c in curves:
+        by = {p["label"]: p["metrics"]["auroc_af"] for p in c["points"]}
+        lines.append(_row([c["method"], *(format_ci(by.get(lab)) for lab in labels)]))
+    lines += [""]
+    paired = [c for c in curves if c.get("difference_to")]
+    if paired:
+        lines += [f"Difference in AUROC AF-vs-rest to {paired[0]['difference_to']} under each corruption "
+                  "(paired bootstrap over the same corrupted test records):", "", *header]
+        for c in paired:
+            by = {p["label"]: (p.get("difference") or {}).get("auroc_af") for p in c["points"]}
+            lines.append(_row([c["method"], *(format_ci(by.get(lab), signed=True) for lab in labels)]))
+        lines += [""]
+    return lines
+
+
+def _embedding_entries(methods: list[tuple[Path, dict[str, Any]]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(method, record embeddings, labels)`` of every method whose embeddings file is there."""
+    entries = []
+    for folder, m in methods:
+        f = m.get("test_records_file")
+        if f and (folder / f).is_file():
+            with np.load(folder / f) as z:
+                entries.append((m["method"], z["embeddings"], z["labels"]))
+    return entries
+
+
+def _draw_figures(out: Path, doc: dict[str, Any], methods: list[tuple[Path, dict[str, Any]]]) -> Figures:
+    """Draw every figure the metrics allow; returns them in report order."""
+    ms = [m for _, m in methods]
+    figures: Figures = []
+    if all("roc_af" in m for m in ms):
+        plot_roc(ms, out / "roc_af.png")
+        figures.append(("ROC, AF vs rest", "roc_af.png"))
+    entries = _embedding_entries(methods)
+    if entries:
+        plot_embedding_map(entries, out / "embedding_map.png")
+        figures.append(("Embedding map (PCA)", "embedding_map.png"))
+    if doc["robustness"]:
+        plot_robustness(doc["robustness"], out / "robustness.png")
+        figures.append(("Robustness", "robustness.png"))
+    swept = [m for m in ms if m.get("t_max") is not None]
+    if len({m["t_max"] for m in swept}) >= 2:
+        plot_tmax(swept, out / "auroc_vs_tmax.png")
+        figures.append(("AUROC vs t_max", "auroc_vs_tmax.png"))
+    return figures
+
+
+def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.PathLike[str]] | None = None) -> Path:
+    """Write ``report.md`` and the PNGs into ``out_dir``; returns the report path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc, methods = load_metrics([Path(p) for p in (metrics_paths or [out])])
+    ms = [m for _, m in methods]
+    lines = ["# dacl evaluation report", "",
+             f"Created {doc.get('created', '?')} by dacl {doc.get('dacl_version', '?')}; "
+             f"features: `{doc.get('features')}`.", ""]
+    lines += _data_split(doc) + _results(ms) + _paper_numbers()
+    figures = _draw_figures(out, doc, methods)
+    if doc["robustness"]:
+        lines += _robustness(doc["robustness"])
+    if figures:
+        lines += ["## Figures", ""]
+        lines += [f"### {title}\n\n![{title}]({name})\n" for title, name in figures]
+    lines += ["## Protocol", ""] + [f"- {k}: {v}" for k, v in doc.get("protocol", {}).items()] + [""]
+    path = out / "report.md"
+    write_text(path, "\n".join(lines))
+    return path

@@ -1,0 +1,126 @@
+"""The contrastive losses: supcon_loss (Khosla et al. 2020) and DiffAug's soft contrastive loss and kernel."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dacl.embedding.losses import heavy_tailed_kernel, log_heavy_tailed_kernel, soft_contrastive_loss, supcon_loss
+
+
+def naive_supcon(features: torch.Tensor, labels: torch.Tensor | None, temperature: float) -> float:
+    """Loop over anchors exactly as eq. 2 of Khosla et al. reads (float64, no tricks)."""
+    b, v, _ = features.shape
+    z = features.double().reshape(b * v, -1)
+    sample = [i // v for i in range(b * v)]
+    total, anchors = 0.0, 0
+    for i in range(b * v):
+        positives = [
+            p for p in range(b * v)
+            if p != i and (sample[p] == sample[i]
+                           or (labels is not None and labels[sample[p]] == labels[sample[i]] and labels[sample[i]] >= 0))
+        ]
+        if not positives:
+            continue
+        denom = sum(math.exp(float(z[i] @ z[a]) / temperature) for a in range(b * v) if a != i)
+        total += -sum(float(z[i] @ z[p]) / temperature - math.log(denom) for p in positives) / len(positives)
+        anchors += 1
+    return total / anchors
+
+
+def random_features(b: int, v: int, d: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return F.normalize(torch.randn(b, v, d, generator=g), dim=-1)
+
+
+@pytest.mark.parametrize("with_labels", [True, False])
+def test_matches_naive_loop(with_labels: bool) -> None:
+    feats = random_features(6, 3, 5)
+    labels = torch.tensor([0, 1, 0, 2, 1, -1]) if with_labels else None
+    got = supcon_loss(feats, labels, temperature=0.2).item()
+    assert got == pytest.approx(naive_supcon(feats, labels, 0.2), rel=1e-5)
+
+
+def test_invariant_to_sample_permutation() -> None:
+    feats = random_features(8, 2, 4, seed=1)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    perm = torch.randperm(8, generator=torch.Generator().manual_seed(3))
+    a = supcon_loss(feats, labels, 0.1)
+    b = supcon_loss(feats[perm], labels[perm], 0.1)
+    torch.testing.assert_close(a, b)
+
+
+def test_aligned_positives_give_lower_loss_than_random() -> None:
+    g = torch.Generator().manual_seed(2)
+    labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    centres = F.normalize(torch.randn(4, 16, generator=g), dim=-1)
+    aligned = F.normalize(centres[labels][:, None, :] + 0.05 * torch.randn(8, 2, 16, generator=g), dim=-1)
+    random = random_features(8, 2, 16, seed=5)
+    assert supcon_loss(aligned, labels, 0.1) < supcon_loss(random, labels, 0.1)
+    # Unsupervised (SimCLR) as well: views of one sample identical vs unrelated.
+    same = F.normalize(torch.randn(8, 1, 16, generator=g), dim=-1).expand(8, 2, 16)
+    assert supcon_loss(same, None, 0.1) < supcon_loss(random, None, 0.1)
+
+
+def test_gradient_is_finite_even_for_tiny_temperature() -> None:
+    feats = random_features(5, 2, 3, seed=4).requires_grad_(True)
+    loss = supcon_loss(feats, torch.tensor([0, 1, 0, 1, 1]), temperature=0.01)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert feats.grad is not None and torch.isfinite(feats.grad).all()
+
+
+def test_bad_input_raises() -> None:
+    with pytest.raises(ValueError, match="batch, n_views"):
+        supcon_loss(torch.zeros(4, 3), None)
+    with pytest.raises(ValueError, match="temperature"):
+        supcon_loss(random_features(2, 2, 3), None, temperature=0.0)
+    with pytest.raises(ValueError, match="no anchor has a positive"):
+        supcon_loss(random_features(3, 1, 3), torch.tensor([0, 1, 2]))
+
+
+@pytest.mark.parametrize(
+    ("nu", "d", "expected", "rtol"),
+    [(100.0, 0.0, 0.9945, 1e-3), (100.0, 1.0, 0.36, 2e-2), (0.01, 0.0, 0.0155, 1e-2)],
+)
+def test_kernel_reference_points(nu: float, d: float, expected: float, rtol: float) -> None:
+    # Closed-form values of S_ν(d) = 2π g(ν)² (1 + d/ν)^-(ν+1) quoted in docs/diffaug.md §2.
+    value = float(heavy_tailed_kernel(torch.tensor([d], dtype=torch.float64), nu))
+    assert value == pytest.approx(expected, rel=rtol)
+
+
+def test_kernel_matches_direct_formula_and_is_stable() -> None:
+    d = torch.tensor([0.0, 0.5, 3.0, 1e6], dtype=torch.float64)
+    for nu in (0.01, 1.0, 100.0):
+        g = math.gamma((nu + 1) / 2) / (math.sqrt(nu * math.pi) * math.gamma(nu / 2))
+        direct = 2 * math.pi * g**2 * (1 + d / nu) ** (-(nu + 1))
+        torch.testing.assert_close(heavy_tailed_kernel(d, nu), direct, rtol=1e-10, atol=0.0)
+    assert torch.isfinite(log_heavy_tailed_kernel(torch.tensor([1e30]), 0.01)).all()
+    with pytest.raises(ValueError, match="nu"):
+        heavy_tailed_kernel(d, 0.0)
+
+
+def test_soft_contrastive_lower_for_aligned_pairs() -> None:
+    g = torch.Generator().manual_seed(0)
+    code = torch.randn(32, 8, generator=g)
+    head = torch.randn(32, 2, generator=g) * 3
+    aligned = head + 0.01 * torch.randn(32, 2, generator=g)
+    shuffled = aligned[torch.randperm(32, generator=g)]
+    assert soft_contrastive_loss(code, head, aligned) < soft_contrastive_loss(code, head, shuffled)
+
+
+def test_soft_contrastive_gradients_finite_at_zero_distance() -> None:
+    code = torch.zeros(6, 4, requires_grad=True)  # all codes equal: d = 0 everywhere
+    head = torch.randn(6, 3, requires_grad=True)
+    loss = soft_contrastive_loss(code, head, head.detach().clone().requires_grad_())
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(code.grad).all() and torch.isfinite(head.grad).all()
+
+
+def test_soft_contrastive_rejects_mismatched_shapes() -> None:
+    with pytest.raises(ValueError, match="head_pos"):
+        soft_contrastive_loss(torch.zeros(4, 3), torch.zeros(4, 2), torch.zeros(5, 2))
