@@ -20,3 +20,18 @@ def test_readme_python_example_runs():
     assert ns["z_t"].shape == ns["eps"].shape == (16, 4, 32)
     assert ns["fs"].features.shape[1:] == (234, ns["fs"].features.shape[2])
     assert len(ns["fs"].record_ids) == 40
+
+
+def test_readme_experiment_file_is_read_by_every_command(tmp_path):
+    """The README's example experiment file holds sections of every command, and they load."""
+    from dacl.cli.experiment import load_experiment
+
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) == 1, "README should hold exactly one TOML example"
+    path = tmp_path / "experiment.toml"
+    path.write_text(blocks[0])
+    experiment = load_experiment(path)
+    assert set(experiment.tables) == {"preprocess", "train", "encoder", "evaluate"}
+    assert experiment.preprocess()[1].split == (0.7, 0.1, 0.2)
+    assert experiment.training().encoder.epochs == 20
+    assert experiment.evaluate().robustness
