@@ -152,9 +152,13 @@ class ScaledOnCPU(Precision):
         self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**20, growth_interval=1)
 
 
-def ecg_like(seconds: float = 30.0, seed: int = 0, fs: float = 300.0) -> np.ndarray:
-    """Spiky quasi-periodic signal with a DC offset (the offset must not count as signal power)."""
+def ecg_like(seconds: float = 30.0, seed: int = 0, fs: float = 300.0, offset: float = 0.0) -> np.ndarray:
+    """Synthetic ECG stand-in: ~70 bpm QRS spikes, 0.3 Hz baseline wander, noise, plus a DC ``offset``
+    (an offset is not signal power: corruptions measure the signal by its variance)."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * fs)) / fs
-    beats = np.sin(2 * np.pi * 1.2 * t) ** 31  # narrow peaks ~1.2 Hz
-    return 0.5 + beats + 0.05 * rng.standard_normal(t.size)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    beats = np.zeros(n)
+    for centre in np.arange(0.3, n / fs, 0.85):
+        beats += 1.2 * np.exp(-(((t - centre) / 0.012) ** 2)) - 0.2 * np.exp(-(((t - centre - 0.25) / 0.05) ** 2))
+    return offset + beats + 0.15 * np.sin(2 * np.pi * 0.3 * t) + 0.02 * rng.standard_normal(n)

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from dacl.embedding.losses import heavy_tailed_kernel, log_heavy_tailed_kernel, soft_contrastive_loss, supcon_loss
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def naive_supcon(features: torch.Tensor, labels: torch.Tensor | None, temperature: float) -> float:
     """Loop over anchors exactly as eq. 2 of Khosla et al. reads (float64, no tricks)."""

@@ -9,6 +9,8 @@ from dacl.embedding.nn.dae import DenoisingAutoencoder
 from dacl.embedding.nn.diffaug import ConditionalDenoiser, ProjectionHead, SemanticEncoder
 from dacl.embedding.nn.unet import UNet1DEncoder
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.mark.parametrize("time_conditioning", [False, True])
 @pytest.mark.parametrize("readout", ["flatten", "mean"])

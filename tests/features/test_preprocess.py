@@ -112,6 +112,7 @@ def test_interrupted_run_resumes_to_identical_arrays(tmp_path: Path, reference_r
     _no_temp_files(out)
 
 
+@pytest.mark.slow
 def test_killed_subprocess_leaves_no_half_shard_and_resumes(tmp_path: Path, reference_run: Path):
     out = tmp_path / "ds"
     args = ["--window", "512", "--hop", "384", "-J", "5", "-Q", "4", "--chunk-records", "2", "--no-progress"]

@@ -58,6 +58,7 @@ def _cli(out: Path, *extra: str) -> list[str]:
             "--chunk-records", "1", *extra]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_and_a_killed_run_resumes_with_its_own_parameters(tmp_path: Path, reference):
     out = tmp_path / "ds"
     first = subprocess.Popen(_cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ecg_like
 
 from dacl import Scattering1D
 
@@ -49,15 +50,6 @@ def kymatio_transform(n, j, q, t, max_order):
         # pads by half the signal; dacl does the same silently (tested by N=64).
         warnings.filterwarnings("ignore", message="Signal support is too small")
         return kymatio_numpy.Scattering1D(J=j, shape=n, Q=q, T=t, max_order=max_order)
-
-
-def ecg_like(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Synthetic ECG stand-in: 300 Hz, ~70 bpm QRS spikes, baseline wander, noise."""
-    t = np.arange(n) / 300.0
-    beats = np.zeros(n)
-    for centre in np.arange(0.3, n / 300.0, 0.85):
-        beats += 1.2 * np.exp(-(((t - centre) / 0.012) ** 2)) - 0.2 * np.exp(-(((t - centre - 0.25) / 0.05) ** 2))
-    return beats + 0.15 * np.sin(2 * np.pi * 0.3 * t) + 0.02 * rng.standard_normal(n)
 
 
 def sample_ecg(tmp_path: Path, n: int) -> np.ndarray:
@@ -102,7 +94,7 @@ def test_matches_kymatio_on_real_ecg(tmp_path, n, j, q, t, max_order):
 
 
 def test_matches_kymatio_on_synthetic_ecg():
-    x = ecg_like(9000, np.random.default_rng(1))
+    x = ecg_like(30.0, seed=1)  # 9000 samples at 300 Hz
     reference = kymatio_transform(9000, 8, 8, None, 2)(x)
     ours = Scattering1D(8, 9000, Q=8)(x)
     assert per_path_error(ours, reference) <= 1e-6

@@ -236,6 +236,7 @@ def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, cap
     assert "difference to scattering-pool" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_summarise_splits_script_reads_evaluate_output(tmp_path, monkeypatch, capsys) -> None:
     """scripts/summarise_splits.py: one table row per evaluated split, the paired difference as stored, a PNG."""
     out = evaluate_against_baseline(tmp_path, monkeypatch)

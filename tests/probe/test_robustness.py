@@ -18,7 +18,7 @@ FS = 300.0
 
 @pytest.mark.parametrize("snr", [24.0, 12.0, 6.0, 0.0, -3.0])
 def test_white_noise_hits_requested_snr(snr: float) -> None:
-    x = ecg_like()
+    x = ecg_like(offset=0.5)
     y = cr.add_white_noise(x, snr, np.random.default_rng(1))
     assert cr.snr_db(x, y) == pytest.approx(snr, abs=1e-6)
     noise = y - x
@@ -28,7 +28,7 @@ def test_white_noise_hits_requested_snr(snr: float) -> None:
 
 
 def test_corruptions_are_seeded_and_pure() -> None:
-    x = ecg_like()
+    x = ecg_like(offset=0.5)
     before = x.copy()
     a = cr.add_white_noise(x, 6, np.random.default_rng(3))
     b = cr.add_white_noise(x, 6, np.random.default_rng(3))
@@ -45,7 +45,7 @@ def test_corruptions_are_seeded_and_pure() -> None:
 
 @pytest.mark.parametrize("amplitude", [0.25, 1.0, 2.0])
 def test_baseline_wander_amplitude_and_band(amplitude: float) -> None:
-    x = ecg_like(60.0)
+    x = ecg_like(60.0, offset=0.5)
     y = cr.add_baseline_wander(x, FS, amplitude, np.random.default_rng(2))
     wander = y - x
     assert np.sqrt(np.mean(wander**2)) == pytest.approx(amplitude * x.std(), rel=1e-9)
@@ -212,6 +212,7 @@ def test_missing_featurisation_parameters_are_reported() -> None:
         rb.manifest_corpus({})
 
 
+@pytest.mark.slow
 def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, monkeypatch) -> None:
     """On the shipped 40-record sample: re-read + re-featurise == the dataset's own features."""
     import json

@@ -29,6 +29,7 @@ def run(tiny: Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
                          progress=False)
 
 
+@pytest.mark.slow
 def test_views_shapes_and_neighbourhood(run: Path) -> None:
     fs = three_profile_featureset()
     v = generate_views(run, fs, n=6, k=8, n_others=40, seed=0)
@@ -78,6 +79,7 @@ def test_plot_writes_png(tmp_path: Path) -> None:
         plot_generated_views(originals, generated, originals, tmp_path / "bad.png", labels=["a"])
 
 
+@pytest.mark.slow
 def test_rejects_bad_arguments(run: Path) -> None:
     fs = three_profile_featureset()
     with pytest.raises(ValueError, match="denoiser"):
@@ -88,6 +90,7 @@ def test_rejects_bad_arguments(run: Path) -> None:
         generate_views(run.parent / "missing", fs)
 
 
+@pytest.mark.slow
 def test_script_writes_picture(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("plot_diffaug_views", SCRIPT)

@@ -11,6 +11,7 @@ from dacl.probe import linear as ev
 from dacl.probe.results import write_results
 
 
+@pytest.mark.slow
 def test_report_from_several_metrics_files(tmp_path) -> None:
     from matplotlib.image import imread
 

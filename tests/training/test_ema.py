@@ -8,6 +8,8 @@ import torch
 from dacl.embedding.nn.diffaug import ConditionalDenoiser
 from dacl.training.ema import EMA
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def test_ema_starts_as_copy_and_tracks() -> None:
     torch.manual_seed(0)

@@ -52,6 +52,7 @@ def test_sampler_without_nvidia_smi(gpu_check, monkeypatch) -> None:
     assert gpu.summary()["samples"] == 0
 
 
+@pytest.mark.slow
 def test_script_trains_and_reports_on_cpu(gpu_check, tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "check"
     monkeypatch.setattr(sys, "argv", ["gpu_check", "--device", "cpu", "--methods", "dacl", "--epochs", "2",

@@ -195,6 +195,7 @@ def training_elsewhere(run: Path) -> Iterator[subprocess.Popen[str]]:
             proc.kill()
 
 
+@pytest.mark.slow
 def test_one_writer_per_run_directory(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from dacl.io.lock import LockedError
     from dacl.training.diffaug import train_diffaug

@@ -37,6 +37,7 @@ def small_config(method: str = "dacl", epochs: int = 3, **sections: dict) -> Con
     return cfg.replace(**sections) if sections else cfg
 
 
+@pytest.mark.slow
 def test_dacl_learns_a_class_structure_that_raw_features_hide(tmp_path: Path) -> None:
     """The class is an XOR of two latent factors (see xor_featureset): a linear probe on the
     pooled raw features is at chance, so a high probe AUROC on DACL embeddings shows that the

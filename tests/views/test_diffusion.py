@@ -158,6 +158,7 @@ def _train_denoiser(x: torch.Tensor, cond: torch.Tensor, diffusion: GaussianDiff
     return den, losses
 
 
+@pytest.mark.slow
 def test_generator_loss_decreases_and_samples_follow_condition(diffusion: GaussianDiffusion) -> None:
     x, labels = _clustered(64, 16, 4, seed=0)
     torch.manual_seed(0)

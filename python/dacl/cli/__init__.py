@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dacl._native import __version__
 from dacl.cli import demo, evaluate, preprocess, split, train
 from dacl.cli.runner import EXPECTED_ERRORS, MAX_MESSAGE, Command, describe_error, run_command
 
@@ -37,8 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from dacl._native import __version__
-
     return f"dacl {__version__}"
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dacl.cli.experiment import add_config_arguments, load_experiment
+from dacl.features import FeatureSet, featureset
 from dacl.probe.config import EvaluateConfig
 from dacl.settings import add_options, given_options
 from dacl.training.methods import METHODS
 
 if TYPE_CHECKING:  # annotations only: importing these costs seconds (torch, sklearn)
     from dacl.embedding.embedder import Embedder
-    from dacl.features import FeatureSet
     from dacl.probe.linear import EvalResult
     from dacl.probe.robustness import RobustnessCurve
 
@@ -30,13 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dacl.features.featureset import load_features
     from dacl.probe.results import write_results
 
     settings = load_experiment(args.config, args.overrides, {"evaluate": given_options(args, "evaluate")}).evaluate()
     if not args.runs and not settings.baseline_scattering:
         raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
-    features = load_features(args.features)
+    features = featureset.load_features(args.features)
     embedders = _embedders([Path(r) for r in args.runs], settings)
     results = [_evaluate(features, emb, extra, label, settings) for (emb, extra), label in
                zip(embedders, _labels(embedders, settings))]

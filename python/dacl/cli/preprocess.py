@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dacl.cli.experiment import add_config_arguments, load_experiment
+from dacl.corpus import sample_path
 from dacl.features.build import BuildOptions, build
 from dacl.features.featurizer import PreprocessConfig
 from dacl.features.store import read_manifest, read_split, staging_path
@@ -29,8 +30,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give exactly one of SOURCE or --sample")
     source: Any = args.source
     if args.sample:
-        from dacl.corpus import sample_path
-
         source = sample_path()
     config, options = load_experiment(args.config, args.overrides,
                                       {"preprocess": given_options(args, "preprocess")}).preprocess()
@@ -39,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     building = options.overwrite and staged.is_dir()
     manifest = read_manifest(staged if building else out)
     if manifest["status"] != "complete":
-        where = f" (the replacement is built in {staged}; {out} stays as it is until it is complete)" if building else ""
+        where = (f" (the replacement is built in {staged}; {out} stays as it is until it is complete)"
+                 if building else "")
         print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far{where}; rerun to continue",
               file=sys.stderr)
         return 0

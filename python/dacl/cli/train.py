@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from dacl.cli.experiment import add_config_arguments, load_experiment
+from dacl.features import load_features
+from dacl.io.documents import read_json_object
 from dacl.settings import add_options, given_options
+from dacl.training import train
 from dacl.training.config import Config, DataSection, TrainSection
 
 HELP = "train DACL, DiffAug or a baseline on a features dataset"
@@ -33,10 +36,7 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dacl.features import load_features
-    from dacl.io.documents import read_json_object
-    from dacl.training import train
-    from dacl.training.checkpoint import HISTORY
+    from dacl.training.checkpoint import HISTORY  # torch: imported when a run starts
 
     config = config_of(args)
     if not config.data.features:

@@ -100,4 +100,5 @@ class DiffAugSection:
                      "variance": ("fixed_large", "fixed_small"), "time_embedding": ("sinusoidal", "learned")},
         )
         if not 1 <= self.sample_steps <= self.timesteps:
-            raise ValueError(f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], got {self.sample_steps}")
+            raise ValueError(f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], "
+                             f"got {self.sample_steps}")

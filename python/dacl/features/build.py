@@ -61,6 +61,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from dacl._native import __version__
 from dacl.corpus import Corpus, Record, RecordError, open_corpus
 from dacl.features.featurizer import (
     PreprocessConfig,
@@ -354,8 +355,6 @@ def _create(target: Path, manifest: dict[str, Any]) -> None:
 
 
 def _versions() -> dict[str, str]:
-    from dacl._native import __version__
-
     return {"dacl": __version__, "native": __version__, "numpy": np.__version__}
 
 

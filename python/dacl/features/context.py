@@ -17,7 +17,8 @@ every choice configurable through :class:`ContextConfig`:
 4. pooling over time: mean, or mean concatenated with std.
 
 The vectors are then z-scored with train-split statistics
-(:class:`dacl.latent.scalers.Standardiser`). ``enabled=False`` gives plain time mean-pooling (steps 2-3 skipped, mean pool).
+(:class:`dacl.latent.scalers.Standardiser`). ``enabled=False`` gives plain time
+mean-pooling (steps 2-3 skipped, mean pool).
 Everything here is a deterministic function of its input (float64 inside).
 """
 

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from dacl._native import Scattering1D, segment
 from dacl.corpus.records import Record, RecordError
 from dacl.settings import NON_NEGATIVE, POSITIVE, at_least, check_fields, option, within
 
@@ -104,8 +105,6 @@ class Scatter(Protocol):
 
 def default_scatter(config: PreprocessConfig, num_threads: int | None = None) -> Scatter:
     """The Rust scattering transform for ``config`` (``num_threads=None``: rayon's pool)."""
-    from dacl._native import Scattering1D
-
     S = Scattering1D(config.J, config.window, Q=config.Q, T=config.T, max_order=config.max_order)
     return S if num_threads is None else _WithThreads(S, num_threads)
 
@@ -113,8 +112,6 @@ def default_scatter(config: PreprocessConfig, num_threads: int | None = None) ->
 def check_segmentation(config: PreprocessConfig, num_threads: int | None = None) -> None:
     """Run the native segmentation once on a silent probe at ``config.fs``, so that settings it
     refuses (band edges, filter order, thread count, ...) fail before anything is written."""
-    from dacl._native import segment
-
     probe = np.zeros(max(config.window, 1024), np.float32)
     segment([probe], config.fs, config.window, config.hop, tail=config.tail, band=config.band,
             band_order=config.band_order, zscore=config.zscore, num_threads=num_threads)
@@ -185,8 +182,6 @@ Pieces = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None):
     """Segment records sharing one sampling rate; returns per-record (windows, starts)."""
-    from dacl._native import segment
-
     fs = records[0].fs
     kwargs = dict(
         tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
@@ -196,7 +191,8 @@ def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: i
     return windows, rec_idx, starts
 
 
-def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError]) -> list[tuple[dict[str, Any], Record]]:
+def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError]
+              ) -> list[tuple[dict[str, Any], Record]]:
     """The records that were read, with their rows; the rows of the others are marked as errors."""
     good = []
     for row, res in zip(rows, results):

@@ -13,7 +13,7 @@ preprocessing (no windows) get the empty split ``""``.
 The split is one file of the dataset, ``split.json``, replaced atomically (so
 an interrupted split leaves the previous one whole): the method, seed,
 fractions and per-side counts, and ``assignment``, each record's side.
-:func:`dacl.features.store.load_features` turns it into ``FeatureSet.record_split``
+:func:`dacl.features.featureset.load_features` turns it into ``FeatureSet.record_split``
 and puts the rest (the provenance) into ``FeatureSet.manifest["split"]``.
 Datasets of format 1 kept the split in records.csv and the manifest; they are
 still read, and splitting one again writes ``split.json``, which then rules.

@@ -174,7 +174,8 @@ def make_probe(kind: str, seed: int, groups: np.ndarray | None = None, y: np.nda
         records_per_class = np.bincount(pairs[:, 1])
         n_folds = max(2, min(5, int(records_per_class[records_per_class > 0].min())))
         cv = list(StratifiedGroupKFold(n_splits=n_folds).split(np.zeros(len(y)), y, groups))
-        clf = CalibratedClassifierCV(SVC(kernel="rbf", class_weight="balanced", random_state=seed), cv=cv, ensemble=False)
+        svc = SVC(kernel="rbf", class_weight="balanced", random_state=seed)
+        clf = CalibratedClassifierCV(svc, cv=cv, ensemble=False)
     else:
         raise ValueError(f"unknown probe {kind!r}; choose one of {PROBES}")
     return make_pipeline(StandardScaler(), clf)

@@ -369,7 +369,8 @@ def knn_accuracy(
     if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
         raise ValueError(f"embeddings must be (n, d) with equal d, got {xtr.shape} and {xte.shape}")
     if ytr.shape != (xtr.shape[0],) or yte.shape != (xte.shape[0],):
-        raise ValueError(f"labels must be 1-D and match the embeddings: {ytr.shape} vs {xtr.shape}, {yte.shape} vs {xte.shape}")
+        raise ValueError(f"labels must be 1-D and match the embeddings: {ytr.shape} vs {xtr.shape}, "
+                         f"{yte.shape} vs {xte.shape}")
     if xte.shape[0] == 0:
         raise ValueError("test embeddings are empty")
     if not 1 <= k <= xtr.shape[0]:

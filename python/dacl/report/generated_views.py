@@ -74,7 +74,8 @@ def dacl_latents(parent_run: Path, features: np.ndarray, device: str = "cpu") ->
         return run.latents(x).float().cpu().numpy()
 
 
-def _pick_windows(fs: FeatureSet, split: str, n: int, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _pick_windows(fs: FeatureSet, split: str, n: int, m: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``n`` windows from ``n`` distinct records of ``split`` and up to ``m`` other windows of it."""
     in_split = np.flatnonzero(fs.window_mask(split))
     records = np.unique(fs.record_index[in_split])

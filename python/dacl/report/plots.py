@@ -197,7 +197,8 @@ def _plot_view_lines(fig: Figure, grid: Any, originals: np.ndarray, generated: n
         ax = fig.add_subplot(grid[i, 0])
         colour = f"C{i}"
         for j in range(k):
-            ax.plot(dims, generated[i, j], color=colour, lw=0.6, alpha=0.45, label="generated views" if j == 0 else None)
+            ax.plot(dims, generated[i, j], color=colour, lw=0.6, alpha=0.45,
+                    label="generated views" if j == 0 else None)
         ax.plot(dims, originals[i], color="black", lw=1.0, label="original")
         for start, name in dim_groups:
             if start > 0:

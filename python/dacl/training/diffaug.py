@@ -292,7 +292,8 @@ class _Fit:
             "config": self.config.to_dict(),
             "dataset": dataset,
             "epoch": epoch,
-            "models": {k: v for k, v in self.models.state_dict().items() if k in ("encoder", "head", "denoiser", "ema")},
+            "models": {k: v for k, v in self.models.state_dict().items()
+                       if k in ("encoder", "head", "denoiser", "ema")},
             "opt_e": self.opt_e.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "precision": {kind: p.state_dict() for kind, p in self.precision.items()},

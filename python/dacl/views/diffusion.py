@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dacl._native import NoiseSchedule
+
 
 def alphas_cumprod(
     kind: str = "linear", timesteps: int = 1000, device: str | torch.device = "cpu", **params: Any
@@ -39,8 +41,6 @@ def alphas_cumprod(
     Index ``t`` is diffusion step ``t`` (``t = 0`` is the clean latent), so
     ``alphas_cumprod(...)[t]`` can be indexed with sampled integer timesteps.
     """
-    from dacl._native import NoiseSchedule
-
     schedule = NoiseSchedule(kind, timesteps, **params)
     abar = torch.from_numpy(schedule.alphas_cumprod).to(torch.float64)
     return torch.cat([torch.ones(1, dtype=torch.float64), abar]).to(device=device, dtype=torch.float32)
@@ -130,8 +130,6 @@ class GaussianDiffusion(nn.Module):
                     variance: Literal["fixed_large", "fixed_small"] = "fixed_large",
                     **params: float) -> GaussianDiffusion:
         """Build from ``dacl._native.NoiseSchedule(kind, timesteps, **params)``."""
-        from dacl._native import NoiseSchedule
-
         s = NoiseSchedule(kind, timesteps, **params)
         return cls(np.asarray(s.betas), np.asarray(s.alphas_cumprod), variance=variance)
 
