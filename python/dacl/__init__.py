@@ -4,10 +4,10 @@ A Rust core (``dacl._native``) for kymatio-exact wavelet scattering,
 segmentation and diffusion noise schedules; PyTorch for DACL and DiffAug.
 """
 
-from dacl._native import __version__
 from dacl._native import (
     NoiseSchedule,
     Scattering1D,
+    __version__,
     cosine_betas,
     linear_betas,
     segment,
@@ -15,11 +15,9 @@ from dacl._native import (
     sigmoid_betas,
     standard_normal,
 )
-
 from dacl.corpus import Record, RecordError, open_corpus
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.features import FeatureSet, PreprocessConfig, load_features, preprocess
-
 
 __all__ = [
     "__version__",

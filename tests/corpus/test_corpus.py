@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import wfdb
 
-from dacl.corpus import Record, RecordError, open_corpus
+from dacl.corpus import Record, RecordError, open_corpus, sample_path
 from dacl.corpus.cinc2017 import parse_reference
-from dacl.corpus import sample_path
 
 
 def _zip_folder(folder: Path, dest: Path) -> Path:

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from dacl.cli import main as cli_main
-from dacl.corpus import RecordError, open_corpus
-from dacl.corpus import sample_path
+from dacl.corpus import RecordError, open_corpus, sample_path
 
 #: A decompression bomb: this many bytes from a few hundred KB of zip.
 BOMB_BYTES = 128 << 20

@@ -17,8 +17,7 @@ import pytest
 
 from dacl._native import Scattering1D, segment
 from dacl.cli import main as cli_main
-from dacl.corpus import open_corpus
-from dacl.corpus import sample_path
+from dacl.corpus import open_corpus, sample_path
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.features import PreprocessConfig, load_features, preprocess
 from dacl.features.featurizer import log_scale

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 from dacl.cli import main as cli_main
-from dacl.io.atomic import write_json
 from dacl.corpus import sample_path
 from dacl.features import load_features, preprocess
-from dacl.features.store import read_manifest, read_records_csv, read_split, write_records_csv
 from dacl.features.split import assign_splits, split_dataset
+from dacl.features.store import read_manifest, read_records_csv, read_split, write_records_csv
+from dacl.io.atomic import write_json
 
 
 def _synthetic(n_per_class=None, n_dup_pairs=6, seed=1):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import SCRIPTS, MeanEmbedder, four_class_featureset
 
 from dacl.embedding.baselines import ScatteringPoolEmbedder

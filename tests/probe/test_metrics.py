@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
+from dacl.corpus.cinc2017 import CLASSES
 from dacl.probe import metrics
 from dacl.probe.metrics import knn_accuracy
-from dacl.corpus.cinc2017 import CLASSES
 
 
 def _synthetic(n: int, seed: int, signal: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

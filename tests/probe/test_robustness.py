@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from dacl.probe import corruptions as cr
-from dacl.probe import robustness as rb
 from helpers import ecg_like, featureset
 
 from dacl.corpus import sample_path
-from dacl.probe.linear import evaluate
 from dacl.features import FeatureSet
+from dacl.probe import corruptions as cr
+from dacl.probe import robustness as rb
+from dacl.probe.linear import evaluate
 
 FS = 300.0
 
@@ -216,6 +215,7 @@ def test_missing_featurisation_parameters_are_reported() -> None:
 def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, monkeypatch) -> None:
     """On the shipped 40-record sample: re-read + re-featurise == the dataset's own features."""
     import json
+
     from dacl import cli
     from dacl.corpus import open_corpus
     from dacl.features import load_features, preprocess

@@ -6,12 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
 from helpers import CONFIGS
 
 from dacl.settings import parse_override
 from dacl.training.config import Config, config_from_dict, load_config, to_toml
-
 
 
 @pytest.mark.parametrize("name", ["dacl.toml", "tiny.toml"])

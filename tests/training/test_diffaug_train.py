@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from helpers import ScaledOnCPU, three_profile_featureset
 
-from dacl.training.config import Config
 from dacl.embedding.embedder import load_diffaug_embedder
+from dacl.training.config import Config
 from dacl.training.diffaug import DiffAugModels, phase_plan, train_diffaug
 from dacl.views.generated import make_view_generator
 

@@ -13,7 +13,6 @@ import pytest
 from helpers import SCRIPTS
 
 
-
 @pytest.fixture(scope="module")
 def gpu_check():
     sys.path.insert(0, str(SCRIPTS))  # the script imports summarise_runs beside it

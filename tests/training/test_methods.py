@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dacl.embedding.embedder import LOADERS
 from dacl.training.config import TrainSection
+from dacl.training.contrastive import VIEW_SAMPLERS
 from dacl.training.methods import METHODS
 from dacl.training.runner import TRAINERS
-from dacl.training.contrastive import VIEW_SAMPLERS
 
 
 def test_every_record_names_a_trainer_a_loader_and_views_that_exist() -> None:

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from dacl.io.torchfiles import torch_save
 from helpers import ScaledOnCPU
 
-from dacl.io.torchfiles import load_torch
+from dacl.io.torchfiles import load_torch, torch_save
 from dacl.training.precision import Precision, autocast_dtype
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")

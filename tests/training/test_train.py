@@ -14,11 +14,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 from dacl.cli import main as cli_main
-from dacl.training.config import Config, load_config
-from dacl.features.context import contextualise
-from dacl.features import FeatureSet
 from dacl.embedding.embedder import load_embedder
+from dacl.features import FeatureSet
+from dacl.features.context import contextualise
 from dacl.training import train
+from dacl.training.config import Config, load_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -18,7 +18,6 @@ from dacl.views.diffusion import (
 )
 from dacl.views.gaussian import gaussian_views
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from dacl.io.atomic import write_json
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.features.store import (
     FORMAT,
@@ -43,6 +42,7 @@ from dacl.features.store import (
     retired_path,
     split_provenance,
 )
+from dacl.io.atomic import write_json
 from dacl.io.lock import WriterLock
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")

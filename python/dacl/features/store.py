@@ -40,8 +40,6 @@ from dacl.features.featurizer import ChunkResult
 from dacl.io.atomic import naming, write_bytes, write_json
 from dacl.io.documents import read_json_object
 
-
-
 # ------------------------------------------------------------------ files of a dataset
 
 FORMAT = "dacl-features"

@@ -25,6 +25,8 @@ from dacl.features import FeatureSet
 from dacl.io.torchfiles import RETRAIN, load_torch, reading
 from dacl.training.config import Config, config_from_dict
 
+#: The files training adds to a run directory (``model.pt`` and ``embedder.json`` are the embedding
+#: stage's, re-exported here so that every file name of a run is found in one place).
 CHECKPOINT, HISTORY, CONFIG_TOML = "checkpoint.pt", "history.json", "config.toml"
 __all__ = ["CHECKPOINT", "CONFIG_TOML", "EMBEDDER_JSON", "HISTORY", "MODEL", "check_resumable", "check_same_dataset",
            "dataset_identity", "refuse_existing_run", "resume_state"]
