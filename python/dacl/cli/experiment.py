@@ -73,12 +73,20 @@ class Experiment:
     def evaluate(self) -> EvaluateConfig:
         return EvaluateConfig(**section_values(EvaluateConfig, "evaluate", self.tables.get("evaluate", {})))
 
+    def check(self) -> None:
+        """Build every section, so that a bad value anywhere is an error whichever command reads the file."""
+        self.preprocess()
+        self.training()
+        self.evaluate()
 
-def _check_schema(tables: Mapping[str, Mapping[str, Any]]) -> None:
+
+def _check_schema(tables: Mapping[str, Any]) -> None:
     unknown = set(tables) - set(SCHEMA)
     if unknown:
         raise ValueError(f"unknown config section(s): {sorted(unknown)}")
     for name, values in tables.items():
+        if not isinstance(values, Mapping):
+            raise ValueError(f"config section [{name}] must be a table, got {type(values).__name__}")
         unknown_keys(name, values, (f.name for cls in SCHEMA[name] for f in dataclasses.fields(cls)))
 
 
@@ -86,8 +94,9 @@ def load_experiment(config: str | Path | None = None, overrides: Sequence[str] =
                     flags: Mapping[str, Mapping[str, Any]] | None = None) -> Experiment:
     """The experiment of ``--config`` (``None``: all defaults), overridden by ``flags``
     (``{section: {key: value}}``) and then by the ``--set`` texts ``overrides``; every section checked."""
-    tables: Tables = {k: dict(v) for k, v in (read_config_file(config) if config is not None else {}).items()}
-    _check_schema(tables)
+    from_file = read_config_file(config) if config is not None else {}
+    _check_schema(from_file)
+    tables: Tables = {name: dict(values) for name, values in from_file.items()}
     for section, values in (flags or {}).items():
         tables.setdefault(section, {}).update(values)
     for text in overrides:
@@ -95,7 +104,7 @@ def load_experiment(config: str | Path | None = None, overrides: Sequence[str] =
         _check_schema({section: {key: value}})
         tables.setdefault(section, {})[key] = value
     experiment = Experiment(tables)
-    experiment.preprocess(), experiment.training(), experiment.evaluate()  # a bad value anywhere is an error now
+    experiment.check()
     return experiment
 
 
