@@ -30,12 +30,14 @@ import torch
 import torch.nn.functional as F
 
 from dacl.devices import resolve_device
+from dacl.embedding.config import DAESection, EncoderSection
 from dacl.embedding.losses import supcon_loss
 from dacl.embedding.nn.dae import DenoisingAutoencoder
 from dacl.embedding.nn.unet import UNet1DEncoder
 from dacl.features import FeatureSet
 from dacl.io.atomic import write_text
 from dacl.io.torchfiles import reading, torch_save
+from dacl.latent.config import VAESection
 from dacl.latent.scalers import Standardiser
 from dacl.latent.vae import VAE, vae_loss
 from dacl.training.checkpoint import (
@@ -49,7 +51,7 @@ from dacl.training.checkpoint import (
 )
 from dacl.training.config import Config, to_toml
 from dacl.training.diffaug import diffaug_view_generator
-from dacl.training.inputs import prepare_inputs
+from dacl.training.inputs import Inputs, prepare_inputs
 from dacl.training.loop import Stage, StageLoop
 from dacl.training.methods import Method, ViewKind
 from dacl.training.precision import Precision
@@ -108,6 +110,92 @@ class EncoderViews:
             parts.append(extra.to(z0.dtype))
             ts.append(torch.zeros(extra.shape[:2], dtype=torch.long, device=z0.device))
         return torch.cat(parts, dim=1), torch.cat(ts, dim=1)
+
+
+#: Val losses draw their noise from a generator of their own, seeded ``train.seed + VAL_SEED_OFFSET``,
+#: so every epoch's val loss sees the same views and epochs compare.
+VAL_SEED_OFFSET = 7919
+
+
+class SupConLoss:
+    """The encoder's SupCon loss of a batch of views (labels only when the method reads them)."""
+
+    def __init__(self, encoder: UNet1DEncoder, precision: Precision, temperature: float, labelled: bool) -> None:
+        self.encoder, self.precision, self.temperature, self.labelled = encoder, precision, temperature, labelled
+
+    def __call__(self, views: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        b, v, dim = views.shape
+        with self.precision.autocast():
+            out = self.encoder(views.reshape(b * v, dim), t.reshape(b * v) if self.encoder.time_conditioning else None)
+        return supcon_loss(out.projection.reshape(b, v, -1), y if self.labelled else None, self.temperature)
+
+
+def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision) -> Stage:
+    """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up."""
+    x, x_val = inputs.x_train, inputs.x_val
+
+    def beta_at(epoch: int) -> float:
+        if cfg.beta_warmup_epochs <= 0:
+            return cfg.beta
+        return cfg.beta * min(1.0, (epoch + 1) / cfg.beta_warmup_epochs)
+
+    def step(idx: torch.Tensor, epoch: int, _: torch.Generator) -> torch.Tensor:
+        with precision.autocast():
+            out = vae(x[idx])
+        return vae_loss(x[idx], out, beta_at(epoch))[0]
+
+    def val() -> float | None:
+        # Deterministic: decode μ (no sampling), full β.
+        return vae_loss(x_val, vae(x_val, sample=False), cfg.beta)[0].item() if len(x_val) else None
+
+    return Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
+
+
+def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], views: EncoderViews, loss: SupConLoss,
+                  cfg: EncoderSection, val_seed: int) -> Stage:
+    """The SupCon encoder on views of the standardised latents ``(z_train, y_train, z_val, y_val)``."""
+    z_train, y_train, z_val, y_val = latents
+
+    def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
+        v, t = views(z_train[idx], y_train[idx], generator)
+        return loss(v, t, y_train[idx])
+
+    def val() -> float | None:
+        if len(z_val) < 2:
+            return None
+        g = torch.Generator(device=z_val.device).manual_seed(val_seed)
+        total = 0.0
+        for lo in range(0, len(z_val), cfg.batch_size):
+            zb, yb = z_val[lo : lo + cfg.batch_size], y_val[lo : lo + cfg.batch_size]
+            if len(zb) >= 2:
+                v, t = views(zb, yb, g)
+                total += loss(v, t, yb).item() * len(zb)
+        return total / len(z_val)
+
+    return Stage("encoder", encoder, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size,
+                 len(z_train), step, val)
+
+
+def dae_stage(dae: DenoisingAutoencoder, inputs: Inputs, cfg: DAESection, precision: Precision,
+              val_seed: int) -> Stage:
+    """The denoising autoencoder: reconstruct the standardised vectors from ``x + noise_sigma * N(0, I)``."""
+    x, x_val = inputs.x_train, inputs.x_val
+
+    def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
+        clean = x[idx]
+        noisy = clean + cfg.noise_sigma * torch.randn(clean.shape, generator=generator, device=clean.device)
+        with precision.autocast():
+            recon = dae(noisy)
+        return F.mse_loss(recon.float(), clean)
+
+    def val() -> float | None:
+        if not len(x_val):
+            return None
+        g = torch.Generator(device=x_val.device).manual_seed(val_seed)
+        noisy = x_val + cfg.noise_sigma * torch.randn(x_val.shape, generator=g, device=x_val.device)
+        return F.mse_loss(dae(noisy), x_val).item()
+
+    return Stage("dae", dae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
 
 class Trainer:
@@ -173,27 +261,10 @@ class Trainer:
 
     # ---- stages
     def train_vae(self) -> VAE:
-        cfg = self.config.vae
-        x, x_val = self.inputs.x_train, self.inputs.x_val
         seed = self._begin_stage("vae")
-        vae = VAE.from_section(cfg, x.shape[1]).to(self.device)
+        vae = VAE.from_section(self.config.vae, self.inputs.x_train.shape[1]).to(self.device)
         if "vae" not in self.loop.done:
-            def beta_at(epoch: int) -> float:
-                if cfg.beta_warmup_epochs <= 0:
-                    return cfg.beta
-                return cfg.beta * min(1.0, (epoch + 1) / cfg.beta_warmup_epochs)
-
-            def step(idx: torch.Tensor, epoch: int, _: torch.Generator) -> torch.Tensor:
-                with self.loop.precision.autocast():
-                    out = vae(x[idx])
-                return vae_loss(x[idx], out, beta_at(epoch))[0]
-
-            def val() -> float | None:
-                # Deterministic: decode μ (no sampling), full β.
-                return vae_loss(x_val, vae(x_val, sample=False), cfg.beta)[0].item() if len(x_val) else None
-
-            self.loop.fit(Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size,
-                                len(x), step, val), seed)
+            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision), seed)
         vae.load_state_dict(self.loop.done["vae"])
         vae.eval().requires_grad_(False)
         return vae
@@ -207,68 +278,28 @@ class Trainer:
         norm = Standardiser.fit(z_train, mode=str(self.config.diffusion.normalise_latents), ddof=1)
         return norm.transform_torch(z_train), norm.transform_torch(z_val), norm
 
-    def _contrastive_loss(self, encoder: UNet1DEncoder, views: torch.Tensor, t: torch.Tensor,
-                          y: torch.Tensor) -> torch.Tensor:
-        b, v, dim = views.shape
-        with self.loop.precision.autocast():
-            out = encoder(views.reshape(b * v, dim), t.reshape(b * v) if encoder.time_conditioning else None)
-        labels = y if self.method.reads_labels and self.config.encoder.supervised else None
-        return supcon_loss(out.projection.reshape(b, v, -1), labels, self.config.encoder.temperature)
-
     def train_encoder(self, vae: VAE) -> UNet1DEncoder:
-        cfg = self.config.encoder
         z_train, z_val, _ = self.clean_latents(vae)
-        y_train, y_val = self.inputs.y_train, self.inputs.y_val
         assert self.method.views is not None
         sample = VIEW_SAMPLERS[self.method.views](self.config, self.device)
         views = EncoderViews(sample, self.config.diffusion.include_clean, self.extra_views)
         seed = self._begin_stage("encoder")
-        encoder = UNet1DEncoder.from_section(cfg, self.config.vae.latent_dim).to(self.device)
+        encoder = UNet1DEncoder.from_section(self.config.encoder, self.config.vae.latent_dim).to(self.device)
         if "encoder" not in self.loop.done:
-            def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
-                v, t = views(z_train[idx], y_train[idx], generator)
-                return self._contrastive_loss(encoder, v, t, y_train[idx])
-
-            def val() -> float | None:
-                if len(z_val) < 2:
-                    return None
-                # The same views every epoch, from a generator of their own, so epochs compare.
-                g = torch.Generator(device=self.device).manual_seed(self.config.train.seed + 7919)
-                total = 0.0
-                for lo in range(0, len(z_val), cfg.batch_size):
-                    zb, yb = z_val[lo : lo + cfg.batch_size], y_val[lo : lo + cfg.batch_size]
-                    if len(zb) >= 2:
-                        v, t = views(zb, yb, g)
-                        total += self._contrastive_loss(encoder, v, t, yb).item() * len(zb)
-                return total / len(z_val)
-
-            self.loop.fit(Stage("encoder", encoder, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience,
-                                cfg.batch_size, len(z_train), step, val), seed)
+            labelled = self.method.reads_labels and self.config.encoder.supervised
+            loss = SupConLoss(encoder, self.loop.precision, self.config.encoder.temperature, labelled)
+            latents = (z_train, self.inputs.y_train, z_val, self.inputs.y_val)
+            self.loop.fit(encoder_stage(encoder, latents, views, loss, self.config.encoder,
+                                        self.config.train.seed + VAL_SEED_OFFSET), seed)
         encoder.load_state_dict(self.loop.done["encoder"])
         return encoder.eval()
 
     def train_dae(self) -> DenoisingAutoencoder:
-        cfg = self.config.dae
-        x, x_val = self.inputs.x_train, self.inputs.x_val
         seed = self._begin_stage("dae")
-        dae = DenoisingAutoencoder.from_section(cfg, x.shape[1]).to(self.device)
+        dae = DenoisingAutoencoder.from_section(self.config.dae, self.inputs.x_train.shape[1]).to(self.device)
         if "dae" not in self.loop.done:
-            def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
-                clean = x[idx]
-                noisy = clean + cfg.noise_sigma * torch.randn(clean.shape, generator=generator, device=self.device)
-                with self.loop.precision.autocast():
-                    recon = dae(noisy)
-                return F.mse_loss(recon.float(), clean)
-
-            def val() -> float | None:
-                if not len(x_val):
-                    return None
-                g = torch.Generator(device=self.device).manual_seed(self.config.train.seed + 7919)
-                noisy = x_val + cfg.noise_sigma * torch.randn(x_val.shape, generator=g, device=self.device)
-                return F.mse_loss(dae(noisy), x_val).item()
-
-            self.loop.fit(Stage("dae", dae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size,
-                                len(x), step, val), seed)
+            self.loop.fit(dae_stage(dae, self.inputs, self.config.dae, self.loop.precision,
+                                    self.config.train.seed + VAL_SEED_OFFSET), seed)
         dae.load_state_dict(self.loop.done["dae"])
         return dae.eval()
 
