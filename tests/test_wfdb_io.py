@@ -547,18 +547,21 @@ def test_missing_header_and_paths_outside_the_source(tmp_path: Path):
         read_record(FolderSource(tmp_path / "sub"), "../outside")
 
 
-def test_fallback_through_a_zip_copies_only_that_record_and_cleans_up(tmp_path: Path):
-    if not (SHARED_DATA / "wfdb-sample").is_dir():
-        pytest.skip(f"shared real WFDB samples absent ({SHARED_DATA})")
+@needs_shared
+def test_fallback_through_a_zip_copies_only_that_record_and_cleans_up(tmp_path: Path, monkeypatch):
     folder = tmp_path / "one"
     folder.mkdir()
     for suffix in (".hea", ".dat"):
         shutil.copy(SHARED_DATA / "wfdb-sample" / f"03700181{suffix}", folder)
     archive = zip_folder(folder, tmp_path / "one.zip")
-    before = set(Path(tempfile.gettempdir()).glob("dacl-wfdb-*"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with ZipSource(archive, "data/") as source, open_record(source, "03700181") as reader:
         assert reader.fallback == "4 samples per frame (signal 0)"
+        (copy,) = scratch.iterdir()
+        assert sorted(p.name for p in copy.iterdir()) == ["03700181.dat", "03700181.hea"]
         parts = list(reader.chunks(20000))
-    assert set(Path(tempfile.gettempdir()).glob("dacl-wfdb-*")) == before
+    assert not any(scratch.iterdir())
     whole = read_path(folder / "03700181")
     np.testing.assert_array_equal(np.concatenate([p.signal for p in parts], axis=1), whole.signal)
