@@ -7,7 +7,8 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::args::{int_arg, threads_arg};
 use super::thread_pool;
-use crate::scattering::{PathKind, Reduction, Sample, Scattering1D};
+use crate::real::Real;
+use crate::scattering::{PathKind, Reduction, Scattering1D};
 
 fn non_negative(value: i64, name: &str) -> PyResult<usize> {
     usize::try_from(value).map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
@@ -229,7 +230,7 @@ impl PyScattering1D {
 }
 
 impl PyScattering1D {
-    fn run<'py, T: Sample + numpy::Element>(
+    fn run<'py, T: Real + numpy::Element>(
         &self,
         py: Python<'py>,
         array: &Bound<'py, PyArrayDyn<T>>,

@@ -30,29 +30,11 @@ fn timesteps_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(v as usize)
 }
 
-/// Keyword parameters of each kind, with their defaults.
-fn defaults(kind: ScheduleKind) -> &'static [(&'static str, f64)] {
-    match kind {
-        ScheduleKind::Linear => &[("beta_start", 1e-4), ("beta_end", 0.02)],
-        ScheduleKind::Cosine => &[("s", 0.008), ("max_beta", 0.999)],
-        ScheduleKind::Sigmoid => &[("start", -3.0), ("end", 3.0), ("tau", 1.0), ("max_beta", 0.999)],
-    }
-}
-
-fn betas_for(kind: ScheduleKind, timesteps: usize, p: &[f64]) -> crate::Result<Vec<f64>> {
-    match kind {
-        ScheduleKind::Linear => linear_betas(timesteps, p[0], p[1]),
-        ScheduleKind::Cosine => cosine_betas(timesteps, p[0], p[1]),
-        ScheduleKind::Sigmoid => sigmoid_betas(timesteps, p[0], p[1], p[2], p[3]),
-    }
-}
-
 /// A diffusion noise schedule: β, α = 1 - β and ᾱ (cumulative product), all
 /// float64 of length `timesteps`; index t is diffusion step t + 1.
 #[pyclass(name = "NoiseSchedule", module = "dacl._native", frozen)]
 struct PyNoiseSchedule {
     inner: NoiseSchedule,
-    params: Vec<(&'static str, f64)>,
 }
 
 fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -112,8 +94,8 @@ impl PyNoiseSchedule {
             )));
         }
         let n = batch * k * dim;
-        let mut z = vec![T::from_f64(0.0); n];
-        let mut e = vec![T::from_f64(0.0); n];
+        let mut z = vec![T::narrow(0.0); n];
+        let mut e = vec![T::narrow(0.0); n];
         py.detach(|| {
             with_threads(threads, || {
                 self.inner.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)
@@ -140,29 +122,18 @@ impl PyNoiseSchedule {
     fn new(kind: &str, timesteps: &Bound<'_, PyAny>, params: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let kind = ScheduleKind::parse(kind)?;
         let timesteps = timesteps_arg(timesteps)?;
-        let known = defaults(kind);
-        let mut values: Vec<(&'static str, f64)> = known.to_vec();
+        let mut overrides = Vec::new();
         if let Some(params) = params {
             for (key, value) in params.iter() {
                 let key: String = key.extract()?;
-                let slot = values.iter_mut().find(|(name, _)| *name == key).ok_or_else(|| {
-                    let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-                    PyTypeError::new_err(format!(
-                        "unexpected parameter '{key}' for the {} schedule (accepted: {})",
-                        kind.name(),
-                        names.join(", ")
-                    ))
-                })?;
-                slot.1 = value
+                let value = value
                     .extract::<f64>()
                     .map_err(|_| PyTypeError::new_err(format!("{key} must be a real number")))?;
+                overrides.push((key, value));
             }
         }
-        let p: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
-        let betas = betas_for(kind, timesteps, &p)?;
         Ok(PyNoiseSchedule {
-            inner: NoiseSchedule::from_betas(kind, betas),
-            params: values,
+            inner: NoiseSchedule::new(kind, timesteps, &overrides)?,
         })
     }
 
@@ -180,7 +151,7 @@ impl PyNoiseSchedule {
     #[getter]
     fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.params {
+        for (k, v) in &self.inner.params {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -206,7 +177,7 @@ impl PyNoiseSchedule {
     }
 
     fn __repr__(&self) -> String {
-        let p: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let p: Vec<String> = self.inner.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!(
             "NoiseSchedule(kind={:?}, timesteps={}, {})",
             self.inner.kind.name(),

@@ -8,7 +8,8 @@
 //! so the result does not depend on the number of threads.
 
 pub mod filters;
-mod transform;
+pub(crate) mod kernels;
+pub(crate) mod transform;
 
 use std::sync::OnceLock;
 
@@ -16,9 +17,9 @@ use rayon::prelude::*;
 use rustfft::FftPlanner;
 
 use crate::error::{DaclError, Result};
+use crate::real::Real;
 pub use filters::Reduction;
 use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
-pub use transform::Sample;
 use transform::{Kernels, Loan, WorkspacePool};
 
 /// Largest accepted `J`: beyond it the wavelet widths `0.1 / 2^J` vanish on any
@@ -63,10 +64,10 @@ pub struct Scattering1D {
     family1: WaveletFamily,
     family2: WaveletFamily,
     /// Filters and FFT plans in float64, and in float32 once a float32 input came.
-    kernels: Kernels<f64>,
-    kernels32: OnceLock<Kernels<f32>>,
-    workspaces: WorkspacePool<f64>,
-    workspaces32: WorkspacePool<f32>,
+    pub(crate) kernels: Kernels<f64>,
+    pub(crate) kernels32: OnceLock<Kernels<f32>>,
+    pub(crate) workspaces: WorkspacePool<f64>,
+    pub(crate) workspaces32: WorkspacePool<f32>,
     first_order: Vec<FirstOrder>,
     /// Output crop at stride `2^log2_t`.
     out_start: usize,
@@ -299,7 +300,7 @@ impl Scattering1D {
     /// Scatter a batch: `x` holds `B` signals of length `N` back to back; the
     /// result holds `B` blocks of `n_paths() x output_len()`. Runs on the
     /// current rayon pool. Fails on non-finite input, naming the signal.
-    pub fn transform<T: Sample>(&self, x: &[T]) -> Result<Vec<T>> {
+    pub fn transform<T: Real>(&self, x: &[T]) -> Result<Vec<T>> {
         if x.is_empty() || x.len() % self.n != 0 {
             return Err(DaclError::invalid(format!(
                 "input of {} samples is not a non-empty batch of signals of length N = {}",
