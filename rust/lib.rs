@@ -6,6 +6,7 @@
 
 pub mod dsp;
 pub mod error;
+pub mod memory;
 pub mod real;
 pub mod rng;
 pub mod scattering;

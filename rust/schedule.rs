@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::error::{DaclError, Result};
+use crate::memory::product;
 use crate::real::Real;
 use crate::rng::fill_standard_normal;
 
@@ -252,7 +253,8 @@ impl NoiseSchedule {
     /// batch split into chunks reproduces the whole when each chunk's offset
     /// is its first element's position. ε is rounded to `T` first and z_t is
     /// computed in `f64` from that rounded ε, so z_t can be re-derived exactly
-    /// from the returned ε.
+    /// from the returned ε. A non-finite `z0` is an error (it would give a
+    /// NaN `z_t` that no later step could tell from a diverged model).
     #[allow(clippy::too_many_arguments)]
     pub fn q_sample<T: Real>(
         &self,
@@ -266,8 +268,13 @@ impl NoiseSchedule {
         z_out: &mut [T],
         eps_out: &mut [T],
     ) -> Result<()> {
-        let rows = batch * views;
-        if z0.len() != batch * dim || t.len() != rows || z_out.len() != rows * dim || eps_out.len() != rows * dim {
+        let rows = product("q_sample's rows", &[batch, views])?;
+        let out_len = product("q_sample's output", &[rows, dim])?;
+        if Some(z0.len()) != batch.checked_mul(dim)
+            || t.len() != rows
+            || z_out.len() != out_len
+            || eps_out.len() != out_len
+        {
             return Err(DaclError::invalid("q_sample: inconsistent array sizes"));
         }
         let big_t = self.timesteps();
@@ -281,6 +288,12 @@ impl NoiseSchedule {
                 "{at} = {} is outside [0, {big_t}) (index t means diffusion step t+1)",
                 t[i]
             )));
+        }
+        if let Some(i) = z0.iter().position(|v| !v.widen().is_finite()) {
+            return Err(DaclError::NonFinite {
+                what: format!("z0 row {}", i / dim),
+                index: i % dim,
+            });
         }
         if rows == 0 || dim == 0 {
             return Ok(());
@@ -469,5 +482,18 @@ mod tests {
             .q_sample(&z0[..2 * dim], 2, dim, &bad, 1, 0, 0, &mut zz, &mut ee)
             .unwrap_err();
         assert!(err.to_string().contains("t[1] = 100"), "{err}");
+        // Non-finite z0, named by row and column.
+        let mut poisoned = z0[..2 * dim].to_vec();
+        poisoned[dim + 3] = f64::INFINITY;
+        let err = sched
+            .q_sample(&poisoned, 2, dim, &[0, 1], 1, 0, 0, &mut zz, &mut ee)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DaclError::NonFinite {
+                what: "z0 row 1".into(),
+                index: 3
+            }
+        );
     }
 }

@@ -37,8 +37,9 @@
 
 use rayon::prelude::*;
 
-use crate::dsp::{butter_bandpass, rational_ratio, resample_poly, sosfiltfilt, sosfiltfilt_padlen, Sos};
+use crate::dsp::{butter_bandpass, rational_ratio, resample_poly, resampled_len, sosfiltfilt, sosfiltfilt_padlen, Sos};
 use crate::error::{DaclError, Result};
+use crate::memory::{product, try_with_capacity, try_zeros};
 use crate::real::Real;
 
 /// A window with std ≤ `ZSCORE_REL_EPS · max|w|` is treated as constant.
@@ -98,18 +99,16 @@ impl<T> Segments<T> {
 
 // ------------------------------------------------------------------ windows
 
-/// Window starts of a signal of `n` samples and whether the last one is a
-/// partial (tail) window; see the module docs for the rule.
-pub fn window_starts(n: usize, window: usize, hop: usize, tail: Tail) -> (Vec<usize>, bool) {
+/// Number of windows of a signal of `n` samples and whether the last one is
+/// a partial (tail) window; see the module docs for the rule. Window `k`
+/// starts at sample `k·hop`.
+pub fn window_count(n: usize, window: usize, hop: usize, tail: Tail) -> (usize, bool) {
     let n_full = if n >= window { (n - window) / hop + 1 } else { 0 };
-    let mut starts: Vec<usize> = (0..n_full).map(|i| i * hop).collect();
+    // n_full·hop <= n + hop and (n_full - 1)·hop + window <= n: no overflow.
     let next = n_full * hop;
     let covered = if n_full > 0 { (n_full - 1) * hop + window } else { 0 };
     let partial = tail != Tail::Drop && next < n && covered < n;
-    if partial {
-        starts.push(next);
-    }
-    (starts, partial)
+    (n_full + usize::from(partial), partial)
 }
 
 /// Index into `x` (length `n`) of position `j` of its mirror-reflected
@@ -187,54 +186,64 @@ fn validate(params: &SegmentParams) -> Result<Prepared> {
     Ok(Prepared { resample, sos, fs_out })
 }
 
-fn process_record<T: Real>(
-    index: usize,
-    x: &[T],
-    params: &SegmentParams,
-    prep: &Prepared,
-) -> Result<(Vec<T>, Vec<i64>)> {
+/// What a record becomes, known from its length alone.
+struct RecordPlan {
+    windows: usize,
+}
+
+/// Checks one record and counts its windows without processing it, so every
+/// error about the input comes before any large allocation.
+fn plan_record<T: Real>(index: usize, x: &[T], params: &SegmentParams, prep: &Prepared) -> Result<RecordPlan> {
     if x.is_empty() {
         return Err(DaclError::invalid(format!("record {index} is empty")));
     }
-    let mut sig: Vec<f64> = Vec::with_capacity(x.len());
-    for (i, v) in x.iter().enumerate() {
-        let v = v.widen();
-        if !v.is_finite() {
-            return Err(DaclError::NonFinite {
-                what: format!("record {index}"),
-                index: i,
-            });
-        }
-        sig.push(v);
+    if let Some(i) = x.iter().position(|v| !v.widen().is_finite()) {
+        return Err(DaclError::NonFinite {
+            what: format!("record {index}"),
+            index: i,
+        });
     }
-    if let Some((up, down)) = prep.resample {
-        sig = resample_poly(&sig, up, down);
-    }
+    let n = match prep.resample {
+        Some((up, down)) => resampled_len(x.len(), up, down)?,
+        None => x.len(),
+    };
     if let Some(sos) = &prep.sos {
         let edge = sosfiltfilt_padlen(sos);
-        if sig.len() <= edge {
+        if n <= edge {
             return Err(DaclError::invalid(format!(
-                "record {index} has {} samples at {} Hz, but the zero-phase band-pass needs more than {edge} \
+                "record {index} has {n} samples at {} Hz, but the zero-phase band-pass needs more than {edge} \
                  (scipy sosfiltfilt's default padding)",
-                sig.len(),
                 prep.fs_out
             )));
         }
+    }
+    if params.tail == Tail::Drop && n < params.window {
+        return Err(DaclError::TooShort {
+            what: format!("record {index} (at {} Hz, tail='drop')", prep.fs_out),
+            len: n,
+            needed: params.window,
+        });
+    }
+    let (windows, _) = window_count(n, params.window, params.hop, params.tail);
+    Ok(RecordPlan { windows })
+}
+
+/// Resample, band-pass, cut and z-score record `index` into `out`, which
+/// holds exactly its windows (see [`plan_record`]).
+fn fill_record<T: Real>(index: usize, x: &[T], params: &SegmentParams, prep: &Prepared, out: &mut [T]) -> Result<()> {
+    let mut sig = try_with_capacity(&format!("record {index}"), x.len())?;
+    sig.extend(x.iter().map(|v| v.widen()));
+    if let Some((up, down)) = prep.resample {
+        sig = resample_poly(&sig, up, down)?;
+    }
+    if let Some(sos) = &prep.sos {
         sig = sosfiltfilt(sos, &sig)?;
     }
     let n = sig.len();
     let window = params.window;
-    if params.tail == Tail::Drop && n < window {
-        return Err(DaclError::TooShort {
-            what: format!("record {index} (at {} Hz, tail='drop')", prep.fs_out),
-            len: n,
-            needed: window,
-        });
-    }
-    let (starts, _) = window_starts(n, window, params.hop, params.tail);
-    let mut out = Vec::with_capacity(starts.len() * window);
-    let mut buf = vec![0.0f64; window];
-    for &s in &starts {
+    let mut buf = try_zeros::<f64>("a window", window)?;
+    for (k, dst) in out.chunks_exact_mut(window).enumerate() {
+        let s = k * params.hop;
         for (j, b) in buf.iter_mut().enumerate() {
             let pos = s + j;
             *b = if pos < n {
@@ -249,40 +258,59 @@ fn process_record<T: Real>(
         if params.zscore {
             zscore_in_place(&mut buf);
         }
-        out.extend(buf.iter().map(|&v| T::narrow(v)));
+        for (d, &v) in dst.iter_mut().zip(&buf) {
+            *d = T::narrow(v);
+        }
     }
-    Ok((out, starts.into_iter().map(|s| s as i64).collect()))
+    Ok(())
 }
 
 /// Segment `records` (see the module docs). Errors name the first failing
-/// record in record order, whatever the thread scheduling.
+/// record in record order, whatever the thread scheduling. All records are
+/// checked and their windows counted first; then the output is allocated
+/// once ([`DaclError::OutOfMemory`] if refused) and filled in parallel.
 pub fn segment<T: Real>(records: &[&[T]], params: &SegmentParams) -> Result<Segments<T>> {
     if records.is_empty() {
         return Err(DaclError::invalid("no records to segment (empty list)"));
     }
     let prep = validate(params)?;
-    let per_record: Vec<Result<(Vec<T>, Vec<i64>)>> = records
+    let plans: Vec<Result<RecordPlan>> = records
         .par_iter()
         .enumerate()
-        .map(|(i, x)| process_record(i, x, params, &prep))
+        .map(|(i, x)| plan_record(i, x, params, &prep))
         .collect();
-    let mut parts = Vec::with_capacity(per_record.len());
-    for r in per_record {
-        parts.push(r?);
+    let plans: Vec<RecordPlan> = plans.into_iter().collect::<Result<_>>()?;
+    let total = plans
+        .iter()
+        .try_fold(0usize, |acc, p| acc.checked_add(p.windows))
+        .ok_or_else(|| DaclError::invalid("the number of windows overflows"))?;
+    let what = format!("the windows ({total} × {} values)", params.window);
+    let mut windows = try_zeros(&what, product(&what, &[total, params.window])?)?;
+    let mut record_index = try_with_capacity("the windows' record indices", total)?;
+    let mut starts = try_with_capacity("the windows' starts", total)?;
+    let mut parts: Vec<&mut [T]> = Vec::with_capacity(records.len());
+    let mut rest = windows.as_mut_slice();
+    for (i, plan) in plans.iter().enumerate() {
+        record_index.extend(std::iter::repeat(i as i64).take(plan.windows));
+        // Starts are below the record's length (at the output rate), which fits i64.
+        starts.extend((0..plan.windows).map(|k| (k * params.hop) as i64));
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(plan.windows * params.window);
+        parts.push(part);
+        rest = tail;
     }
-    let total: usize = parts.iter().map(|(_, s)| s.len()).sum();
-    let mut seg = Segments {
-        windows: Vec::with_capacity(total * params.window),
-        record_index: Vec::with_capacity(total),
-        starts: Vec::with_capacity(total),
+    let filled: Vec<Result<()>> = records
+        .par_iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(i, (x, out))| fill_record(i, x, params, &prep, out))
+        .collect();
+    filled.into_iter().collect::<Result<()>>()?;
+    Ok(Segments {
+        windows,
+        record_index,
+        starts,
         window: params.window,
-    };
-    for (i, (w, s)) in parts.into_iter().enumerate() {
-        seg.record_index.extend(std::iter::repeat(i as i64).take(s.len()));
-        seg.starts.extend(s);
-        seg.windows.extend(w);
-    }
-    Ok(seg)
+    })
 }
 
 /// Split a flat buffer into records at `offsets` (`R + 1` values, first 0,
@@ -340,16 +368,20 @@ mod tests {
     #[test]
     fn window_rule() {
         // Exactly tiled: no tail window.
-        assert_eq!(window_starts(10, 4, 2, Tail::Pad), (vec![0, 2, 4, 6], false));
-        assert_eq!(window_starts(11, 4, 2, Tail::Pad), (vec![0, 2, 4, 6, 8], true));
-        assert_eq!(window_starts(11, 4, 2, Tail::Drop), (vec![0, 2, 4, 6], false));
-        assert_eq!(window_starts(3, 4, 2, Tail::Reflect), (vec![0], true));
+        assert_eq!(window_count(10, 4, 2, Tail::Pad), (4, false));
+        assert_eq!(window_count(11, 4, 2, Tail::Pad), (5, true));
+        assert_eq!(window_count(11, 4, 2, Tail::Drop), (4, false));
+        assert_eq!(window_count(3, 4, 2, Tail::Reflect), (1, true));
         // hop > window: a tail window only where its start is inside the signal.
-        assert_eq!(window_starts(9, 2, 8, Tail::Pad), (vec![0, 8], true));
-        assert_eq!(window_starts(9, 2, 7, Tail::Pad), (vec![0, 7], false));
-        assert_eq!(window_starts(10, 2, 7, Tail::Pad), (vec![0, 7], false));
-        assert_eq!(window_starts(10, 2, 8, Tail::Pad), (vec![0, 8], false));
-        assert_eq!(window_starts(9, 2, 4, Tail::Pad), (vec![0, 4, 8], true));
+        assert_eq!(window_count(9, 2, 8, Tail::Pad), (2, true));
+        assert_eq!(window_count(9, 2, 7, Tail::Pad), (2, false));
+        assert_eq!(window_count(10, 2, 7, Tail::Pad), (2, false));
+        assert_eq!(window_count(10, 2, 8, Tail::Pad), (2, false));
+        assert_eq!(window_count(9, 2, 4, Tail::Pad), (3, true));
+        // Huge windows and hops count without overflowing.
+        assert_eq!(window_count(5000, 1 << 62, 1, Tail::Pad), (1, true));
+        assert_eq!(window_count(5000, 10, usize::MAX, Tail::Pad), (1, false));
+        assert_eq!(window_count(5000, usize::MAX, usize::MAX, Tail::Drop), (0, false));
     }
 
     #[test]
@@ -381,6 +413,27 @@ mod tests {
         );
         assert!(segment::<f64>(&[], &params(4, 3, Tail::Pad)).is_err());
         assert!(segment(&[&a[..]], &params(0, 3, Tail::Pad)).is_err());
+    }
+
+    #[test]
+    fn huge_windows_are_errors_not_aborts() {
+        let x = vec![0.0f64; 50];
+        // 2^62 values of 8 bytes overflow the address space.
+        let err = segment(&[&x[..]], &params(1 << 62, 1, Tail::Pad)).unwrap_err();
+        assert!(
+            matches!(&err, DaclError::InvalidArgument(m) if m.contains("exceed the address space")),
+            "{err}"
+        );
+        // 2^57 values (1 EiB) fit the address space but not any memory.
+        let err = segment(&[&x[..]], &params(1 << 57, 1, Tail::Pad)).unwrap_err();
+        assert!(
+            matches!(err, DaclError::OutOfMemory { bytes, .. } if bytes == 1 << 60),
+            "{err}"
+        );
+        // Input errors come first, whatever the size asked for.
+        let bad = [f64::NAN];
+        let err = segment(&[&x[..], &bad[..]], &params(1 << 62, 1, Tail::Pad)).unwrap_err();
+        assert!(matches!(err, DaclError::NonFinite { .. }), "{err}");
     }
 
     #[test]

@@ -7,5 +7,5 @@ pub mod resample;
 pub mod sosfilt;
 
 pub use butter::{butter_bandpass, Sos, MAX_BAND_ORDER};
-pub use resample::{rational_ratio, resample_poly, MAX_RATE_FACTOR};
+pub use resample::{rational_ratio, resample_poly, resampled_len, MAX_RATE_FACTOR};
 pub use sosfilt::{sosfiltfilt, sosfiltfilt_padlen};

@@ -7,6 +7,7 @@
 //! 360→250, 300→500 Hz, ...).
 
 use crate::error::{DaclError, Result};
+use crate::memory::{product, try_with_capacity};
 
 /// Largest reduced `up` or `down` accepted for resampling (the FIR has
 /// `20·max(up, down) + 1` taps).
@@ -95,11 +96,24 @@ fn resample_filter(up: u64, down: u64) -> (Vec<f64>, usize) {
     (h, half)
 }
 
+/// Length of `resample_poly`'s output for `n` input samples:
+/// `ceil(n·up/down)`, or an error if that does not fit `usize`.
+pub fn resampled_len(n: usize, up: u64, down: u64) -> Result<usize> {
+    let (up, down) = (usize::try_from(up), usize::try_from(down));
+    match (up, down) {
+        (Ok(up), Ok(down)) if down > 0 => Ok(product("the resampled record", &[n, up])?.div_ceil(down)),
+        _ => Err(DaclError::invalid("resampling factors must be positive and fit usize")),
+    }
+}
+
 /// `scipy.signal.resample_poly(x, up, down)` (defaults) for `up/down` in lowest
-/// terms. Output length `ceil(len·up/down)`.
-pub fn resample_poly(x: &[f64], up: u64, down: u64) -> Vec<f64> {
+/// terms. Output length `ceil(len·up/down)` ([`resampled_len`]).
+pub fn resample_poly(x: &[f64], up: u64, down: u64) -> Result<Vec<f64>> {
+    let n_out = resampled_len(x.len(), up, down)?;
+    let mut out = try_with_capacity("the resampled record", n_out)?;
     if up == down {
-        return x.to_vec();
+        out.extend_from_slice(x);
+        return Ok(out);
     }
     let (h, half) = resample_filter(up, down);
     let (up_u, down_u) = (up as usize, down as usize);
@@ -107,25 +121,23 @@ pub fn resample_poly(x: &[f64], up: u64, down: u64) -> Vec<f64> {
     let pre_pad = down_u - half % down_u;
     let pre_remove = (half + pre_pad) / down_u;
     let n_in = x.len();
-    let n_out = (n_in * up_u).div_ceil(down_u);
     let len_h = h.len() + pre_pad;
-    (0..n_out)
-        .map(|k| {
-            // upfirdn output m = k + pre_remove: y[m] = Σ_i x[i] h_pad[m·down - i·up].
-            // Only taps inside the unpadded filter, pre_pad <= pos - i·up < len_h, contribute.
-            let pos = (k + pre_remove) * down_u;
-            if pos < pre_pad {
-                return 0.0;
-            }
-            let i_hi = ((pos - pre_pad) / up_u).min(n_in.saturating_sub(1));
-            let i_lo = (pos + 1).saturating_sub(len_h).div_ceil(up_u);
-            let mut acc = 0.0;
-            for i in i_lo..=i_hi {
-                acc += x[i] * h[pos - i * up_u - pre_pad];
-            }
-            acc
-        })
-        .collect()
+    out.extend((0..n_out).map(|k| {
+        // upfirdn output m = k + pre_remove: y[m] = Σ_i x[i] h_pad[m·down - i·up].
+        // Only taps inside the unpadded filter, pre_pad <= pos - i·up < len_h, contribute.
+        let pos = (k + pre_remove) * down_u;
+        if pos < pre_pad {
+            return 0.0;
+        }
+        let i_hi = ((pos - pre_pad) / up_u).min(n_in.saturating_sub(1));
+        let i_lo = (pos + 1).saturating_sub(len_h).div_ceil(up_u);
+        let mut acc = 0.0;
+        for i in i_lo..=i_hi {
+            acc += x[i] * h[pos - i * up_u - pre_pad];
+        }
+        acc
+    }));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -141,12 +153,23 @@ mod tests {
     }
 
     #[test]
+    fn output_lengths_are_checked() {
+        assert_eq!(resampled_len(3000, 5, 6).unwrap(), 2500);
+        assert_eq!(resampled_len(7, 5, 3).unwrap(), 12);
+        assert!(matches!(
+            resampled_len(usize::MAX / 2, 1000, 3),
+            Err(DaclError::InvalidArgument(_))
+        ));
+        assert_eq!(resample_poly(&[1.0, 2.0], 4, 4).unwrap(), vec![1.0, 2.0]);
+    }
+
+    #[test]
     fn resample_preserves_a_slow_sine() {
         // A 1 Hz sine at 300 Hz resampled to 250 Hz stays a 1 Hz sine away from the ends.
         let x: Vec<f64> = (0..3000)
             .map(|i| (2.0 * std::f64::consts::PI * i as f64 / 300.0).sin())
             .collect();
-        let y = resample_poly(&x, 5, 6);
+        let y = resample_poly(&x, 5, 6).unwrap();
         assert_eq!(y.len(), 2500);
         for (k, v) in y.iter().enumerate().skip(100).take(2300) {
             let expect = (2.0 * std::f64::consts::PI * k as f64 / 250.0).sin();

@@ -4,6 +4,7 @@
 
 use super::butter::Sos;
 use crate::error::{DaclError, Result};
+use crate::memory::try_with_capacity;
 
 /// `scipy.signal.sosfiltfilt` padding length for these sections.
 pub fn sosfiltfilt_padlen(sos: &[Sos]) -> usize {
@@ -56,7 +57,8 @@ pub fn sosfiltfilt(sos: &[Sos], x: &[f64]) -> Result<Vec<f64>> {
             needed: edge + 1,
         });
     }
-    let mut ext = Vec::with_capacity(n + 2 * edge);
+    // n is a slice's length and edge at most 3·(2·MAX_BAND_ORDER + 1): no overflow.
+    let mut ext = try_with_capacity("the band-passed record", n + 2 * edge)?;
     ext.extend((1..=edge).rev().map(|i| 2.0 * x[0] - x[i]));
     ext.extend_from_slice(x);
     ext.extend((1..=edge).map(|i| 2.0 * x[n - 1] - x[n - 1 - i]));
@@ -68,7 +70,9 @@ pub fn sosfiltfilt(sos: &[Sos], x: &[f64]) -> Result<Vec<f64>> {
     let y0 = ext[0];
     sosfilt_in_place(sos, &mut ext, scaled(y0));
     ext.reverse();
-    Ok(ext[edge..edge + n].to_vec())
+    ext.drain(..edge);
+    ext.truncate(n);
+    Ok(ext)
 }
 
 #[cfg(test)]

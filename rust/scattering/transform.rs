@@ -23,6 +23,7 @@ use super::filters::FourierFilter;
 use super::kernels::{fold_product, modulus, Segment};
 use super::Scattering1D;
 use crate::error::{DaclError, Result};
+use crate::memory::{try_with_capacity, try_zeros};
 use crate::real::Real;
 
 /// A filter in Fourier at the compute precision, with its support.
@@ -35,12 +36,15 @@ pub struct Kernel<F> {
 }
 
 impl<F: Real> Kernel<F> {
-    fn new(filter: &FourierFilter) -> Self {
-        Kernel {
-            values: filter.values.iter().map(|&v| F::narrow(v)).collect(),
-            support: filter.support.clone(),
+    /// The float64 filter `values` (non-negligible on `support`) at this precision.
+    fn new(values: &[f64], support: &[Range<usize>]) -> Result<Self> {
+        let mut narrowed = try_with_capacity("a scattering filter", values.len())?;
+        narrowed.extend(values.iter().map(|&v| F::narrow(v)));
+        Ok(Kernel {
+            values: narrowed,
+            support: support.to_vec(),
             fold: OnceLock::new(),
-        }
+        })
     }
 
     /// The fold plan for output width `width` (cached for the first width asked).
@@ -204,12 +208,31 @@ pub struct Kernels<F: Real> {
 }
 
 impl<F: Real> Kernels<F> {
+    /// The filters at this precision (each float64 filter is freed once
+    /// converted), with their FFT plans (see [`Self::with_plans`]).
+    pub(super) fn new(
+        phi: Vec<FourierFilter>,
+        psi1: Vec<FourierFilter>,
+        psi2: Vec<FourierFilter>,
+        n_padded: usize,
+        log2_t: u32,
+    ) -> Result<Self> {
+        let convert = |filters: Vec<FourierFilter>| -> Result<Vec<Kernel<F>>> {
+            filters
+                .into_iter()
+                .map(|f| Kernel::new(&f.values, &f.support))
+                .collect()
+        };
+        let (phi, psi1, psi2) = (convert(phi)?, convert(psi1)?, convert(psi2)?);
+        Ok(Self::with_plans(phi, psi1, psi2, n_padded, log2_t))
+    }
+
     /// Plans for resolutions `n_padded / 2^k`, `k = 0..=log2_t`, and the
     /// inverse real FFT at the output resolution `n_padded / 2^log2_t`.
-    pub(super) fn new(
-        phi: &[FourierFilter],
-        psi1: &[FourierFilter],
-        psi2: &[FourierFilter],
+    fn with_plans(
+        phi: Vec<Kernel<F>>,
+        psi1: Vec<Kernel<F>>,
+        psi2: Vec<Kernel<F>>,
         n_padded: usize,
         log2_t: u32,
     ) -> Self {
@@ -231,11 +254,10 @@ impl<F: Real> Kernels<F> {
             .chain([output.get_scratch_len()])
             .max()
             .unwrap_or(0);
-        let convert = |filters: &[FourierFilter]| filters.iter().map(Kernel::new).collect();
         Kernels {
-            phi: convert(phi),
-            psi1: convert(psi1),
-            psi2: convert(psi2),
+            phi,
+            psi1,
+            psi2,
             levels,
             output,
             scratch_len,
@@ -248,24 +270,19 @@ impl<F: Real> Kernels<F> {
 }
 
 impl Kernels<f64> {
-    pub(crate) fn to_f32(&self) -> Kernels<f32> {
-        let back = |kernels: &[Kernel<f64>]| -> Vec<FourierFilter> {
-            kernels
-                .iter()
-                .map(|k| FourierFilter {
-                    values: k.values.clone(),
-                    support: k.support.clone(),
-                })
-                .collect()
+    /// The same filters rounded to float32, with float32 plans.
+    pub(crate) fn to_f32(&self) -> Result<Kernels<f32>> {
+        let convert = |kernels: &[Kernel<f64>]| -> Result<Vec<Kernel<f32>>> {
+            kernels.iter().map(|k| Kernel::new(&k.values, &k.support)).collect()
         };
         let log2_t = self.levels.len() as u32 - 1;
-        Kernels::new(
-            &back(&self.phi),
-            &back(&self.psi1),
-            &back(&self.psi2),
+        Ok(Kernels::with_plans(
+            convert(&self.phi)?,
+            convert(&self.psi1)?,
+            convert(&self.psi2)?,
             self.n_padded(),
             log2_t,
-        )
+        ))
     }
 }
 
@@ -288,36 +305,28 @@ pub(super) struct Workspace<F> {
 }
 
 impl<F: Real> Workspace<F> {
-    pub(super) fn new(plan: &Scattering1D) -> Self {
+    pub(super) fn new(plan: &Scattering1D) -> Result<Self> {
+        const WHAT: &str = "a scattering workspace";
         let len = plan.padding.n_padded;
         let out_len = len >> plan.log2_t;
-        let zero = Complex::new(F::zero(), F::zero());
-        Workspace {
-            real: vec![F::zero(); len],
-            u0_hat: vec![zero; len / 2 + 1],
-            u1_hat: vec![zero; len / 2 + 1],
-            u2_hat: vec![zero; len / 2 + 1],
-            complex: vec![zero; len],
-            folded: vec![zero; out_len],
-            half: vec![zero; out_len / 2 + 1],
-            low: vec![F::zero(); out_len],
-            scratch: vec![zero; F::kernels(plan).scratch_len],
-            wide_real: if F::WIDE_FIRST_SPECTRUM {
-                vec![0.0; len]
-            } else {
-                Vec::new()
-            },
-            wide_hat: if F::WIDE_FIRST_SPECTRUM {
-                vec![Complex::new(0.0, 0.0); len / 2 + 1]
-            } else {
-                Vec::new()
-            },
-            wide_scratch: if F::WIDE_FIRST_SPECTRUM {
-                vec![Complex::new(0.0, 0.0); plan.kernels.scratch_len]
-            } else {
-                Vec::new()
-            },
-        }
+        let real = |n: usize| try_zeros::<F>(WHAT, n);
+        let complex = |n: usize| try_zeros::<Complex<F>>(WHAT, n);
+        // The float64 buffers are only needed where the first spectrum is taken wide.
+        let wide = |n: usize| if F::WIDE_FIRST_SPECTRUM { n } else { 0 };
+        Ok(Workspace {
+            real: real(len)?,
+            u0_hat: complex(len / 2 + 1)?,
+            u1_hat: complex(len / 2 + 1)?,
+            u2_hat: complex(len / 2 + 1)?,
+            complex: complex(len)?,
+            folded: complex(out_len)?,
+            half: complex(out_len / 2 + 1)?,
+            low: real(out_len)?,
+            scratch: complex(F::kernels(plan)?.scratch_len)?,
+            wide_real: try_zeros(WHAT, wide(len))?,
+            wide_hat: try_zeros(WHAT, wide(len / 2 + 1))?,
+            wide_scratch: try_zeros(WHAT, wide(plan.kernels.scratch_len))?,
+        })
     }
 }
 
@@ -338,12 +347,22 @@ pub(super) struct Loan<'a, F: Real> {
 }
 
 impl<'a, F: Real> Loan<'a, F> {
-    pub(super) fn take(plan: &'a Scattering1D) -> Self {
+    pub(super) fn take(plan: &'a Scattering1D) -> Result<Self> {
         let pool = F::workspaces(plan);
         let idle = pool.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Loan {
-            workspace: idle.unwrap_or_else(|| Workspace::new(plan)),
-            pool,
+        let workspace = match idle {
+            Some(workspace) => workspace,
+            None => Workspace::new(plan)?,
+        };
+        Ok(Loan { workspace, pool })
+    }
+
+    /// The workspace of a loan taken by [`Self::take`] in a rayon `*_init`
+    /// closure, or the error taking it gave.
+    pub(super) fn get_or_err(loan: &mut Result<Self>) -> Result<&mut Workspace<F>> {
+        match loan {
+            Ok(loan) => Ok(loan.get()),
+            Err(err) => Err(err.clone()),
         }
     }
 
@@ -457,7 +476,7 @@ impl Scattering1D {
 
     /// Pads `x`, takes its spectrum into `ws.u0_hat` and writes S0 to `s0`.
     fn zeroth_order<F: Real>(&self, x: &[F], s0: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
-        let kernels = F::kernels(self);
+        let kernels = F::kernels(self)?;
         let len0 = self.padding.n_padded;
         let Workspace {
             real,
@@ -499,7 +518,7 @@ impl Scattering1D {
         s2: &mut [F],
         ws: &mut Workspace<F>,
     ) -> Result<()> {
-        let kernels = F::kernels(self);
+        let kernels = F::kernels(self)?;
         let len0 = self.padding.n_padded;
         let t_out = self.out_len;
         let path = &self.first_order[n1];
@@ -587,9 +606,11 @@ impl Scattering1D {
             .map_init(
                 || Loan::<F>::take(self),
                 |loan, n1| {
-                    let mut s1 = vec![F::zero(); t_out];
-                    let mut s2 = vec![F::zero(); self.first_order[n1].second.len() * t_out];
-                    self.branch(n1, u0_hat, &mut s1, &mut s2, loan.get())?;
+                    let ws = Loan::get_or_err(loan)?;
+                    let mut s1 = try_zeros::<F>("a scattering branch", t_out)?;
+                    let n2 = self.first_order[n1].second.len();
+                    let mut s2 = try_zeros::<F>("a scattering branch", n2 * t_out)?;
+                    self.branch(n1, u0_hat, &mut s1, &mut s2, ws)?;
                     Ok((s1, s2))
                 },
             )
