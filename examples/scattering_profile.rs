@@ -68,6 +68,9 @@ fn fft_work(s: &Scattering1D) -> FftWork {
     FftWork { calls, outputs }
 }
 
+/// Which FFT calls a stage keeps, by (order, inverse).
+type StageFilter = Box<dyn Fn(usize, bool) -> bool>;
+
 #[inline(never)]
 fn profile_region<R>(f: impl FnOnce() -> R) -> R {
     f()
@@ -132,7 +135,7 @@ fn floor<F: FftNum>(
     )
 }
 
-fn transform<F: _native::scattering::Sample>(s: &Scattering1D, x: &[F], signals: usize, rounds: usize) -> (f64, f64) {
+fn transform<F: _native::real::Real>(s: &Scattering1D, x: &[F], signals: usize, rounds: usize) -> (f64, f64) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     pool.install(|| {
         s.transform(x).unwrap();
@@ -170,7 +173,7 @@ fn main() {
         ("floor", "f64") => floor::<f64>(&work, out_len, b, rounds, |_, _| true, true),
         ("floor", "f32") => floor::<f32>(&work, out_len, b, rounds, |_, _| true, true),
         ("stages", _) => {
-            let stages: [(&str, Box<dyn Fn(usize, bool) -> bool>, bool); 6] = [
+            let stages: [(&str, StageFilter, bool); 6] = [
                 ("order-0 forward real", Box::new(|o, _| o == 0), false),
                 ("order-1 complex inverse", Box::new(|o, i| o == 1 && i), false),
                 ("order-1 forward real", Box::new(|o, i| o == 1 && !i), false),

@@ -19,6 +19,10 @@ pub enum DaclError {
     /// A signal is too short for what was asked of it (maps to `ValueError`).
     #[error("{what} has {len} samples, fewer than the {needed} needed")]
     TooShort { what: String, len: usize, needed: usize },
+    /// The system refused the memory for a buffer (maps to `MemoryError`);
+    /// see [`crate::memory`].
+    #[error("cannot allocate {} for {what}", crate::memory::human_bytes(*bytes))]
+    OutOfMemory { what: String, bytes: usize },
 }
 
 pub type Result<T> = std::result::Result<T, DaclError>;

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use crate::error::{DaclError, Result};
+use crate::memory::product;
 use crate::real::Real;
 use crate::rng::fill_standard_normal;
 
@@ -155,12 +156,59 @@ impl ScheduleKind {
             ))),
         }
     }
+
+    /// The family's parameters, in the order [`Self::betas`] takes them, with
+    /// their defaults.
+    pub fn default_params(self) -> &'static [(&'static str, f64)] {
+        match self {
+            ScheduleKind::Linear => &[("beta_start", 1e-4), ("beta_end", 0.02)],
+            ScheduleKind::Cosine => &[("s", 0.008), ("max_beta", 0.999)],
+            ScheduleKind::Sigmoid => &[("start", -3.0), ("end", 3.0), ("tau", 1.0), ("max_beta", 0.999)],
+        }
+    }
+
+    /// The defaults with `overrides` applied by name. A name the family does
+    /// not take is an [`DaclError::InvalidType`] listing the accepted ones.
+    pub fn params_with(self, overrides: &[(String, f64)]) -> Result<Vec<(&'static str, f64)>> {
+        let mut params = self.default_params().to_vec();
+        for (name, value) in overrides {
+            let slot = params.iter_mut().find(|(known, _)| known == name).ok_or_else(|| {
+                let accepted: Vec<&str> = self.default_params().iter().map(|(n, _)| *n).collect();
+                DaclError::InvalidType(format!(
+                    "unexpected parameter '{name}' for the {} schedule (accepted: {})",
+                    self.name(),
+                    accepted.join(", ")
+                ))
+            })?;
+            slot.1 = *value;
+        }
+        Ok(params)
+    }
+
+    /// β of this family for `params` in the order of [`Self::default_params`].
+    pub fn betas(self, timesteps: usize, params: &[f64]) -> Result<Vec<f64>> {
+        let expected = self.default_params().len();
+        if params.len() != expected {
+            return Err(DaclError::invalid(format!(
+                "the {} schedule takes {expected} parameters, got {}",
+                self.name(),
+                params.len()
+            )));
+        }
+        match self {
+            ScheduleKind::Linear => linear_betas(timesteps, params[0], params[1]),
+            ScheduleKind::Cosine => cosine_betas(timesteps, params[0], params[1]),
+            ScheduleKind::Sigmoid => sigmoid_betas(timesteps, params[0], params[1], params[2], params[3]),
+        }
+    }
 }
 
 /// A schedule with its derived tables, ready for `q_sample`.
 #[derive(Debug, Clone)]
 pub struct NoiseSchedule {
     pub kind: ScheduleKind,
+    /// The family's parameters in effect (defaults filled in).
+    pub params: Vec<(&'static str, f64)>,
     pub betas: Vec<f64>,
     pub alphas: Vec<f64>,
     pub alphas_cumprod: Vec<f64>,
@@ -169,19 +217,26 @@ pub struct NoiseSchedule {
 }
 
 impl NoiseSchedule {
-    pub fn from_betas(kind: ScheduleKind, betas: Vec<f64>) -> Self {
+    /// The `kind` schedule of `timesteps` steps, its parameters being the
+    /// family's defaults with `overrides` applied by name (see
+    /// [`ScheduleKind::params_with`]).
+    pub fn new(kind: ScheduleKind, timesteps: usize, overrides: &[(String, f64)]) -> Result<Self> {
+        let params = kind.params_with(overrides)?;
+        let values: Vec<f64> = params.iter().map(|(_, v)| *v).collect();
+        let betas = kind.betas(timesteps, &values)?;
         let alphas = alphas(&betas);
         let alphas_cumprod = alphas_cumprod(&betas);
         let sqrt_abar = alphas_cumprod.iter().map(|a| a.sqrt()).collect();
         let sqrt_one_minus_abar = alphas_cumprod.iter().map(|a| (1.0 - a).sqrt()).collect();
-        NoiseSchedule {
+        Ok(NoiseSchedule {
             kind,
+            params,
             betas,
             alphas,
             alphas_cumprod,
             sqrt_abar,
             sqrt_one_minus_abar,
-        }
+        })
     }
 
     pub fn timesteps(&self) -> usize {
@@ -198,7 +253,8 @@ impl NoiseSchedule {
     /// batch split into chunks reproduces the whole when each chunk's offset
     /// is its first element's position. ε is rounded to `T` first and z_t is
     /// computed in `f64` from that rounded ε, so z_t can be re-derived exactly
-    /// from the returned ε.
+    /// from the returned ε. A non-finite `z0` is an error (it would give a
+    /// NaN `z_t` that no later step could tell from a diverged model).
     #[allow(clippy::too_many_arguments)]
     pub fn q_sample<T: Real>(
         &self,
@@ -212,8 +268,13 @@ impl NoiseSchedule {
         z_out: &mut [T],
         eps_out: &mut [T],
     ) -> Result<()> {
-        let rows = batch * views;
-        if z0.len() != batch * dim || t.len() != rows || z_out.len() != rows * dim || eps_out.len() != rows * dim {
+        let rows = product("q_sample's rows", &[batch, views])?;
+        let out_len = product("q_sample's output", &[rows, dim])?;
+        if Some(z0.len()) != batch.checked_mul(dim)
+            || t.len() != rows
+            || z_out.len() != out_len
+            || eps_out.len() != out_len
+        {
             return Err(DaclError::invalid("q_sample: inconsistent array sizes"));
         }
         let big_t = self.timesteps();
@@ -227,6 +288,12 @@ impl NoiseSchedule {
                 "{at} = {} is outside [0, {big_t}) (index t means diffusion step t+1)",
                 t[i]
             )));
+        }
+        if let Some(i) = z0.iter().position(|v| !v.widen().is_finite()) {
+            return Err(DaclError::NonFinite {
+                what: format!("z0 row {}", i / dim),
+                index: i % dim,
+            });
         }
         if rows == 0 || dim == 0 {
             return Ok(());
@@ -243,9 +310,9 @@ impl NoiseSchedule {
                     let x_row = &z0[(r / views) * dim..(r / views + 1) * dim];
                     fill_standard_normal(seed, offset.wrapping_add((r as u64).wrapping_mul(dim as u64)), noise);
                     for j in 0..dim {
-                        let e = T::from_f64(noise[j]);
+                        let e = T::narrow(noise[j]);
                         eps_row[j] = e;
-                        z_row[j] = T::from_f64(a * x_row[j].to_f64() + c * e.to_f64());
+                        z_row[j] = T::narrow(a * x_row[j].widen() + c * e.widen());
                     }
                 },
             );
@@ -349,8 +416,29 @@ mod tests {
     }
 
     #[test]
+    fn params_fill_defaults_and_reject_unknown_names() {
+        let sched = NoiseSchedule::new(ScheduleKind::Sigmoid, 50, &[("tau".to_string(), 0.7)]).unwrap();
+        assert_eq!(
+            sched.params,
+            vec![("start", -3.0), ("end", 3.0), ("tau", 0.7), ("max_beta", 0.999)]
+        );
+        assert_eq!(sched.betas, sigmoid_betas(50, -3.0, 3.0, 0.7, 0.999).unwrap());
+        let cosine = NoiseSchedule::new(ScheduleKind::Cosine, 20, &[]).unwrap();
+        assert_eq!(cosine.betas, cosine_betas(20, 0.008, 0.999).unwrap());
+        let err = NoiseSchedule::new(ScheduleKind::Cosine, 10, &[("beta_start".to_string(), 0.1)]).unwrap_err();
+        assert_eq!(
+            err,
+            DaclError::InvalidType(
+                "unexpected parameter 'beta_start' for the cosine schedule (accepted: s, max_beta)".into()
+            )
+        );
+        assert!(ScheduleKind::Linear.betas(10, &[1e-4]).is_err());
+    }
+
+    #[test]
     fn q_sample_formula_and_chunking() {
-        let sched = NoiseSchedule::from_betas(ScheduleKind::Linear, linear_betas(100, 1e-4, 0.02).unwrap());
+        let sched = NoiseSchedule::new(ScheduleKind::Linear, 100, &[]).unwrap();
+        assert_eq!(sched.betas, linear_betas(100, 1e-4, 0.02).unwrap());
         let (batch, dim, views) = (5usize, 7usize, 3usize);
         let z0: Vec<f64> = (0..batch * dim).map(|i| (i as f64 * 0.37).sin()).collect();
         let t: Vec<i64> = (0..batch * views).map(|i| (i * 13 % 100) as i64).collect();
@@ -394,5 +482,18 @@ mod tests {
             .q_sample(&z0[..2 * dim], 2, dim, &bad, 1, 0, 0, &mut zz, &mut ee)
             .unwrap_err();
         assert!(err.to_string().contains("t[1] = 100"), "{err}");
+        // Non-finite z0, named by row and column.
+        let mut poisoned = z0[..2 * dim].to_vec();
+        poisoned[dim + 3] = f64::INFINITY;
+        let err = sched
+            .q_sample(&poisoned, 2, dim, &[0, 1], 1, 0, 0, &mut zz, &mut ee)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DaclError::NonFinite {
+                what: "z0 row 1".into(),
+                index: 3
+            }
+        );
     }
 }

@@ -2,7 +2,11 @@
 
 Hand-written; keep in step with ``rust/python/*.rs``. Every function
 validates its inputs and raises ``ValueError``/``TypeError`` with a message
-naming the problem; none of them panics. Array inputs must be C-contiguous
+naming the problem. Sizes are checked (overflow-checked arithmetic and the
+bounds documented below) before anything is allocated, and memory the system
+refuses raises ``MemoryError`` saying what was asked for; no call aborts the
+interpreter or raises pyo3's ``PanicException`` (an internal bug would raise
+``RuntimeError`` saying so). Array inputs must be C-contiguous
 numpy arrays of the stated dtype (they are borrowed, not copied). Work runs
 with the GIL released, on rayon threads: ``num_threads=None`` uses rayon's
 global pool (all cores, or ``RAYON_NUM_THREADS``), an int in 1..256 a
@@ -38,7 +42,10 @@ class Scattering1D:
     ``reduction="mean"`` reproduces kymatio 0.3.0 (PyPI); ``"sum"`` reproduces
     kymatio main (0.4.0.dev), whose orders 1 and 2 differ by powers of two.
     ``Q`` as an int means ``(Q, 1)``; ``T=None`` means ``2**J``. Needs
-    ``N >= 2``, ``1 <= T <= N``, ``Q >= 1`` and ``max_order`` in {1, 2}
+    ``2 <= N <= 2**22`` (4194304 samples: 3.9 h at 300 Hz), ``1 <= T <= N``,
+    ``1 <= Q <= 256`` at each order, ``0 <= J <= 40``, ``max_order`` in {1, 2},
+    and a float64 filter bank of at most 4 GiB (about ``Q1·(J+3)`` filters of
+    ``N_padded`` values; ``J=8, Q=8`` allows N up to about 4·10**6)
     (``ValueError`` otherwise). Filters, padding and FFT plans are built once.
     """
 
@@ -79,7 +86,8 @@ class Scattering1D:
         computed in float64 (per-path error vs kymatio ~1e-14); float32 in
         float32 after a float64 first FFT (~3e-6 on real ECG, kymatio torch:
         ~7e-6). Paths are ordered [order 0, order 1 by n1, order 2 by (n1, n2)].
-        ``num_threads`` in 1..256 uses a dedicated pool of that size."""
+        ``num_threads`` in 1..256 uses a dedicated pool of that size.
+        ``MemoryError`` if the output or a thread's workspace cannot be had."""
     def __call__(
         self, x: npt.NDArray[np.floating], num_threads: int | None = None
     ) -> npt.NDArray[np.floating]:
@@ -119,6 +127,9 @@ def segment(
     Records are 1-D C-contiguous float32 or float64 arrays, all of one dtype.
     Returns ``(windows (W, window) same dtype, record_index int64 (W,),
     starts int64 (W,))``; ``starts`` are sample indices at the output rate.
+    Every record is checked and its windows counted before the output is
+    allocated once: a ``W × window`` beyond the address space is a
+    ``ValueError``, memory the system refuses a ``MemoryError``.
     """
 
 def segment_flat(
@@ -165,7 +176,8 @@ class NoiseSchedule:
 
     Parameters (keyword, per kind): linear ``beta_start=1e-4, beta_end=0.02``;
     cosine ``s=0.008, max_beta=0.999``; sigmoid ``start=-3, end=3, tau=1,
-    max_beta=0.999``. Unknown parameters raise ``TypeError``.
+    max_beta=0.999``. Unknown parameters raise ``TypeError``. ``timesteps`` is
+    in ``[1, 10**7]`` here and in the β functions (``ValueError`` otherwise).
 
     Arrays are float64 of length ``timesteps``; index ``t`` (0-based) is
     diffusion step ``t + 1``; ``alphas_cumprod[t] = prod(1 - betas[:t+1])``.
@@ -205,11 +217,14 @@ class NoiseSchedule:
         z_t is computed in float64 from that rounded ε. So results do not
         depend on threads, and a batch cut into chunks reproduces the whole
         when each chunk passes ``offset`` = its first element's flat index.
-        ``t`` outside ``[0, timesteps)`` raises ``ValueError``.
+        ``t`` outside ``[0, timesteps)`` or a NaN/inf in ``z0`` raises
+        ``ValueError``; outputs that cannot be allocated ``MemoryError``.
         """
 
 def standard_normal(
     shape_or_n: int | tuple[int, ...], seed: int, offset: int = 0
 ) -> npt.NDArray[np.float64]:
     """Standard normals at Philox4x32-10 stream positions ``offset + i``
-    (Box–Muller on 53-bit uniforms); ``seed`` and ``offset`` in ``[0, 2**64)``."""
+    (Box–Muller on 53-bit uniforms); ``seed`` and ``offset`` in ``[0, 2**64)``.
+    At most ``2**40`` values (``ValueError`` beyond; ``MemoryError`` if they
+    cannot be allocated)."""

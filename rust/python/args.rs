@@ -1,9 +1,13 @@
 //! Argument parsing shared by every binding, so one rule (and one message)
 //! holds for `J`, `window`, `timesteps`, `num_threads`, ... alike.
 
+use numpy::ndarray::Dimension;
+use numpy::{PyReadonlyArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat};
+
+use crate::memory::try_with_capacity;
 
 /// Most threads one call may ask for: a typo like `num_threads=10**6` is an
 /// error, not a million OS threads.
@@ -54,4 +58,19 @@ pub(super) fn threads_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usi
         )));
     }
     Ok(Some(v as usize))
+}
+
+/// The values of a borrowed int64 array (`t`, `offsets`) in C order: the
+/// array's own memory when it is C-contiguous, else a copy kept in `copy`.
+pub(super) fn int64_values<'a, D: Dimension>(
+    array: &'a PyReadonlyArray<'_, i64, D>,
+    copy: &'a mut Vec<i64>,
+    what: &str,
+) -> PyResult<&'a [i64]> {
+    if let Ok(values) = array.as_slice() {
+        return Ok(values);
+    }
+    *copy = try_with_capacity(&format!("a contiguous copy of {what}"), array.len())?;
+    copy.extend(array.as_array().iter().copied());
+    Ok(copy)
 }

@@ -6,8 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::args::{int_arg, threads_arg};
-use super::thread_pool;
-use crate::scattering::{PathKind, Reduction, Sample, Scattering1D};
+use super::{run_detached, without_panics};
+use crate::real::Real;
+use crate::scattering::{PathKind, Reduction, Scattering1D, MAX_J};
 
 fn non_negative(value: i64, name: &str) -> PyResult<usize> {
     usize::try_from(value).map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
@@ -64,7 +65,14 @@ impl PyScattering1D {
         reduction: &str,
     ) -> PyResult<Self> {
         let j = int_arg(J, "J")?;
-        let j = u32::try_from(j).map_err(|_| PyValueError::new_err(format!("J must be >= 0, got {j}")))?;
+        let j = u32::try_from(j).map_err(|_| {
+            let bound = if j < 0 {
+                ">= 0".to_string()
+            } else {
+                format!("at most {MAX_J}")
+            };
+            PyValueError::new_err(format!("J must be {bound}, got {j}"))
+        })?;
         let n = int_or_tuple(shape, "shape", 1)?.first().copied().unwrap_or(0);
         let n = non_negative(n, "shape")?;
         let t = match T {
@@ -84,9 +92,8 @@ impl PyScattering1D {
                 )))
             }
         };
-        Ok(PyScattering1D {
-            inner: Scattering1D::new(j, n, Q, t, max_order, reduction)?,
-        })
+        let inner = without_panics(|| Ok(Scattering1D::new(j, n, Q, t, max_order, reduction)?))?;
+        Ok(PyScattering1D { inner })
     }
 
     #[getter(J)]
@@ -229,7 +236,7 @@ impl PyScattering1D {
 }
 
 impl PyScattering1D {
-    fn run<'py, T: Sample + numpy::Element>(
+    fn run<'py, T: Real + numpy::Element>(
         &self,
         py: Python<'py>,
         array: &Bound<'py, PyArrayDyn<T>>,
@@ -254,16 +261,12 @@ impl PyScattering1D {
                 "x must be C-contiguous (use numpy.ascontiguousarray)",
             ));
         }
-        let pool = num_threads.map(thread_pool).transpose()?;
         let readonly = array.readonly();
         let signals = readonly
             .as_slice()
             .map_err(|e| PyValueError::new_err(format!("x: {e}")))?;
         let plan = &self.inner;
-        let coefficients = py.detach(|| match &pool {
-            Some(pool) => pool.install(|| plan.transform(signals)),
-            None => plan.transform(signals),
-        })?;
+        let coefficients = run_detached(py, num_threads, || plan.transform(signals))?;
         let mut out_shape = shape[..shape.len() - 1].to_vec();
         out_shape.extend([plan.n_paths(), plan.output_len()]);
         Ok(PyArray1::from_vec(py, coefficients)

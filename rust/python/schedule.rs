@@ -10,12 +10,12 @@ use numpy::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use rayon::prelude::*;
 
-use super::args::{int_arg, threads_arg, u64_arg};
-use super::with_threads;
+use super::args::{int64_values, int_arg, threads_arg, u64_arg};
+use super::{run_detached, without_panics};
+use crate::memory::{check_array_shape, product, try_zeros};
 use crate::real::Real;
-use crate::rng::fill_standard_normal;
+use crate::rng::standard_normals;
 use crate::schedule::{cosine_betas, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind};
 
 fn offset_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -30,29 +30,11 @@ fn timesteps_arg(obj: &Bound<'_, PyAny>) -> PyResult<usize> {
     Ok(v as usize)
 }
 
-/// Keyword parameters of each kind, with their defaults.
-fn defaults(kind: ScheduleKind) -> &'static [(&'static str, f64)] {
-    match kind {
-        ScheduleKind::Linear => &[("beta_start", 1e-4), ("beta_end", 0.02)],
-        ScheduleKind::Cosine => &[("s", 0.008), ("max_beta", 0.999)],
-        ScheduleKind::Sigmoid => &[("start", -3.0), ("end", 3.0), ("tau", 1.0), ("max_beta", 0.999)],
-    }
-}
-
-fn betas_for(kind: ScheduleKind, timesteps: usize, p: &[f64]) -> crate::Result<Vec<f64>> {
-    match kind {
-        ScheduleKind::Linear => linear_betas(timesteps, p[0], p[1]),
-        ScheduleKind::Cosine => cosine_betas(timesteps, p[0], p[1]),
-        ScheduleKind::Sigmoid => sigmoid_betas(timesteps, p[0], p[1], p[2], p[3]),
-    }
-}
-
 /// A diffusion noise schedule: β, α = 1 - β and ᾱ (cumulative product), all
 /// float64 of length `timesteps`; index t is diffusion step t + 1.
 #[pyclass(name = "NoiseSchedule", module = "dacl._native", frozen)]
 struct PyNoiseSchedule {
     inner: NoiseSchedule,
-    params: Vec<(&'static str, f64)>,
 }
 
 fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
@@ -105,24 +87,19 @@ impl PyNoiseSchedule {
         let (batch, dim) = (ro.shape()[0], ro.shape()[1]);
         let x = ro.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let k = views.unwrap_or(1);
-        if t.len() != batch * k {
-            return Err(PyValueError::new_err(format!(
-                "t has {} rows but z0 has B = {batch}; t must be (B,) or (B, K)",
-                t.len() / k.max(1)
-            )));
-        }
-        let n = batch * k * dim;
-        let mut z = vec![T::from_f64(0.0); n];
-        let mut e = vec![T::from_f64(0.0); n];
-        py.detach(|| {
-            with_threads(threads, || {
-                self.inner.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)
-            })
-        })??;
         let shape: Vec<usize> = match views {
             None => vec![batch, dim],
             Some(k) => vec![batch, k, dim],
         };
+        check_array_shape::<T>("q_sample's outputs", &shape)?;
+        let what = format!("q_sample's outputs ({batch} × {k} × {dim} values each)");
+        let n = product(&what, &[batch, k, dim])?;
+        let mut z = try_zeros::<T>(&what, n)?;
+        let mut e = try_zeros::<T>(&what, n)?;
+        let schedule = &self.inner;
+        run_detached(py, threads, || {
+            schedule.q_sample(x, batch, dim, t, k, seed, offset, &mut z, &mut e)
+        })?;
         let to_arr = |v: Vec<T>| -> PyResult<Bound<'py, PyAny>> {
             Ok(ArrayD::from_shape_vec(IxDyn(&shape), v)
                 .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?
@@ -140,30 +117,18 @@ impl PyNoiseSchedule {
     fn new(kind: &str, timesteps: &Bound<'_, PyAny>, params: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let kind = ScheduleKind::parse(kind)?;
         let timesteps = timesteps_arg(timesteps)?;
-        let known = defaults(kind);
-        let mut values: Vec<(&'static str, f64)> = known.to_vec();
+        let mut overrides = Vec::new();
         if let Some(params) = params {
             for (key, value) in params.iter() {
                 let key: String = key.extract()?;
-                let slot = values.iter_mut().find(|(name, _)| *name == key).ok_or_else(|| {
-                    let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
-                    PyTypeError::new_err(format!(
-                        "unexpected parameter '{key}' for the {} schedule (accepted: {})",
-                        kind.name(),
-                        names.join(", ")
-                    ))
-                })?;
-                slot.1 = value
+                let value = value
                     .extract::<f64>()
                     .map_err(|_| PyTypeError::new_err(format!("{key} must be a real number")))?;
+                overrides.push((key, value));
             }
         }
-        let p: Vec<f64> = values.iter().map(|(_, v)| *v).collect();
-        let betas = betas_for(kind, timesteps, &p)?;
-        Ok(PyNoiseSchedule {
-            inner: NoiseSchedule::from_betas(kind, betas),
-            params: values,
-        })
+        let inner = without_panics(|| Ok(NoiseSchedule::new(kind, timesteps, &overrides)?))?;
+        Ok(PyNoiseSchedule { inner })
     }
 
     #[getter]
@@ -180,7 +145,7 @@ impl PyNoiseSchedule {
     #[getter]
     fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.params {
+        for (k, v) in &self.inner.params {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -206,7 +171,7 @@ impl PyNoiseSchedule {
     }
 
     fn __repr__(&self) -> String {
-        let p: Vec<String> = self.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let p: Vec<String> = self.inner.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!(
             "NoiseSchedule(kind={:?}, timesteps={}, {})",
             self.inner.kind.name(),
@@ -250,19 +215,16 @@ impl PyNoiseSchedule {
                 "t has {t_rows} rows but z0 has B = {z_rows}"
             )));
         }
-        // t is small; a copy also handles non-contiguous t.
-        let t_vec: Vec<i64> = t
+        let t_ro = t
             .cast::<PyArrayDyn<i64>>()?
             .try_readonly()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?
-            .as_array()
-            .iter()
-            .copied()
-            .collect();
+            .map_err(|e| PyValueError::new_err(format!("t cannot be borrowed: {e}")))?;
+        let mut copy = Vec::new();
+        let t_values = int64_values(&t_ro, &mut copy, "t")?;
         if is_f64 {
-            self.q_sample_typed::<f64>(py, z0, &t_vec, views, seed, offset, threads)
+            self.q_sample_typed::<f64>(py, z0, t_values, views, seed, offset, threads)
         } else {
-            self.q_sample_typed::<f32>(py, z0, &t_vec, views, seed, offset, threads)
+            self.q_sample_typed::<f32>(py, z0, t_values, views, seed, offset, threads)
         }
     }
 }
@@ -296,27 +258,22 @@ fn standard_normal<'py>(
         }
         vec![v as usize]
     };
-    let size = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&s| s <= (1usize << 40))
-        .ok_or_else(|| PyValueError::new_err("requested size is too large"))?;
     let seed = u64_arg(seed, "seed")?;
-    const CHUNK: usize = 1 << 14;
-    let mut out = vec![0.0f64; size];
-    py.detach(|| {
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-            fill_standard_normal(seed, offset.wrapping_add((c * CHUNK) as u64), chunk);
-        })
-    });
+    let size = product("the requested shape", &shape)?;
+    let out = run_detached(py, None, || standard_normals(seed, offset, size))?;
+    // Only an empty shape can fail here (a non-empty one is at most 2**40 values).
+    check_array_shape::<f64>("the requested array", &shape)?;
     Ok(ArrayD::from_shape_vec(IxDyn(&shape), out)
         .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?
         .into_pyarray(py)
         .into_any())
 }
 
-fn betas_array<'py>(py: Python<'py>, b: crate::Result<Vec<f64>>) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    Ok(b?.into_pyarray(py))
+fn betas_array<'py>(
+    py: Python<'py>,
+    betas: impl FnOnce() -> crate::Result<Vec<f64>>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    Ok(without_panics(|| Ok(betas()?))?.into_pyarray(py))
 }
 
 /// Linear β (Ho et al. 2020).
@@ -328,7 +285,8 @@ fn py_linear_betas<'py>(
     beta_start: f64,
     beta_end: f64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    betas_array(py, linear_betas(timesteps_arg(timesteps)?, beta_start, beta_end))
+    let timesteps = timesteps_arg(timesteps)?;
+    betas_array(py, || linear_betas(timesteps, beta_start, beta_end))
 }
 
 /// Cosine β (Nichol & Dhariwal 2021, eq. 17), clipped to `max_beta`.
@@ -340,7 +298,8 @@ fn py_cosine_betas<'py>(
     s: f64,
     max_beta: f64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    betas_array(py, cosine_betas(timesteps_arg(timesteps)?, s, max_beta))
+    let timesteps = timesteps_arg(timesteps)?;
+    betas_array(py, || cosine_betas(timesteps, s, max_beta))
 }
 
 /// Sigmoid β (Jabri et al. 2022), clipped to [0, `max_beta`].
@@ -359,7 +318,8 @@ fn py_sigmoid_betas<'py>(
     tau: f64,
     max_beta: f64,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    betas_array(py, sigmoid_betas(timesteps_arg(timesteps)?, start, end, tau, max_beta))
+    let timesteps = timesteps_arg(timesteps)?;
+    betas_array(py, || sigmoid_betas(timesteps, start, end, tau, max_beta))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

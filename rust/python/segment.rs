@@ -10,9 +10,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::args::{int_arg, threads_arg};
-use super::with_threads;
-use crate::error::DaclError;
+use super::args::{int64_values, int_arg, threads_arg};
+use super::run_detached;
 use crate::real::Real;
 use crate::segment::{segment as segment_core, split_flat, SegmentParams, Segments, Tail};
 
@@ -100,7 +99,7 @@ fn run<'py, T: Real + Element>(
         .iter()
         .map(|a| a.as_slice().map_err(|e| PyValueError::new_err(e.to_string())))
         .collect::<PyResult<_>>()?;
-    let seg = py.detach(|| with_threads(threads, || segment_core(&slices, params)))??;
+    let seg = run_detached(py, threads, || segment_core(&slices, params))?;
     to_python(py, seg)
 }
 
@@ -113,12 +112,7 @@ fn run_flat<'py, T: Real + Element>(
 ) -> PyResult<Bound<'py, PyTuple>> {
     let arr = readonly::<T>(buffer, "buffer")?;
     let flat = arr.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let seg = py.detach(|| -> Result<Result<Segments<T>, DaclError>, PyErr> {
-        with_threads(threads, || {
-            let records = split_flat(flat, offsets)?;
-            segment_core(&records, params)
-        })
-    })??;
+    let seg = run_detached(py, threads, || segment_core(&split_flat(flat, offsets)?, params))?;
     to_python(py, seg)
 }
 
@@ -243,10 +237,11 @@ fn segment_flat<'py>(
         )));
     }
     let off = readonly::<i64>(offsets, "offsets")?;
-    let off_vec = off.as_array().to_vec();
+    let mut copy = Vec::new();
+    let off = int64_values(&off, &mut copy, "offsets")?;
     match kind {
-        FloatKind::F32 => run_flat::<f32>(py, buffer, &off_vec, &params, threads),
-        FloatKind::F64 => run_flat::<f64>(py, buffer, &off_vec, &params, threads),
+        FloatKind::F32 => run_flat::<f32>(py, buffer, off, &params, threads),
+        FloatKind::F64 => run_flat::<f64>(py, buffer, off, &params, threads),
     }
 }
 

@@ -11,6 +11,9 @@ use std::ops::Range;
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use crate::error::Result;
+use crate::memory::{try_with_capacity, try_zeros};
+
 /// Width of the low-pass filter at scale 1: `sigma_phi = SIGMA0 / T`.
 pub const SIGMA0: f64 = 0.1;
 /// Anti-aliasing tolerance: a filter may be subsampled by `2^j` while
@@ -134,10 +137,10 @@ fn periods(sigma: f64) -> usize {
 
 /// Sum of `exp(-(f - centre)^2 / 2 sigma^2)` over the `2P-1` periods folded
 /// onto `[0, L)`, divided by the number of periods (kymatio's mean).
-fn periodised_gaussian(len: usize, centre: f64, sigma: f64, p: usize) -> Vec<f64> {
+fn periodised_gaussian(len: usize, centre: f64, sigma: f64, p: usize) -> Result<Vec<f64>> {
     let n_periods = 2 * p - 1;
     let two_var = 2.0 * (sigma * sigma);
-    let mut out = vec![0.0; len];
+    let mut out = try_zeros("a scattering filter", len)?;
     for period in 0..n_periods {
         for (m, o) in out.iter_mut().enumerate() {
             let idx = (period * len + m) as i64 + (1 - p as i64) * len as i64;
@@ -149,17 +152,20 @@ fn periodised_gaussian(len: usize, centre: f64, sigma: f64, p: usize) -> Vec<f64
     for o in out.iter_mut() {
         *o /= n_periods as f64;
     }
-    out
+    Ok(out)
 }
 
 /// Inverse DFT (with the `1/L` factor) of a real spectrum.
-fn inverse_dft(planner: &mut FftPlanner<f64>, spectrum: &[f64]) -> Vec<Complex<f64>> {
+fn inverse_dft(planner: &mut FftPlanner<f64>, spectrum: &[f64]) -> Result<Vec<Complex<f64>>> {
     let len = spectrum.len();
-    let mut buf: Vec<Complex<f64>> = spectrum.iter().map(|&v| Complex::new(v, 0.0)).collect();
-    planner.plan_fft_inverse(len).process(&mut buf);
+    let mut buf = try_with_capacity("a scattering filter's inverse DFT", len)?;
+    buf.extend(spectrum.iter().map(|&v| Complex::new(v, 0.0)));
+    let fft = planner.plan_fft_inverse(len);
+    let mut scratch = try_zeros("a scattering filter's FFT scratch", fft.get_inplace_scratch_len())?;
+    fft.process_with_scratch(&mut buf, &mut scratch);
     let scale = 1.0 / len as f64;
     buf.iter_mut().for_each(|c| *c *= scale);
-    buf
+    Ok(buf)
 }
 
 /// Fourier transform of a Morlet wavelet (`xi = Some`) or a Gaussian low-pass
@@ -167,35 +173,36 @@ fn inverse_dft(planner: &mut FftPlanner<f64>, spectrum: &[f64]) -> Vec<Complex<f
 ///
 /// The Morlet is a Gabor minus the multiple of the Gaussian that makes its
 /// mean exactly zero (`psi[0] = 0`).
-pub fn morlet_fourier(planner: &mut FftPlanner<f64>, len: usize, xi: Option<f64>, sigma: f64) -> Vec<f64> {
+pub fn morlet_fourier(planner: &mut FftPlanner<f64>, len: usize, xi: Option<f64>, sigma: f64) -> Result<Vec<f64>> {
     let p = periods(sigma);
-    let low = periodised_gaussian(len, 0.0, sigma, p);
+    let low = periodised_gaussian(len, 0.0, sigma, p)?;
     let mut filter = match xi {
         Some(xi) if xi != 0.0 => {
-            let gabor = periodised_gaussian(len, xi, sigma, p);
+            let mut gabor = periodised_gaussian(len, xi, sigma, p)?;
             let kappa = gabor[0] / low[0];
-            gabor.iter().zip(&low).map(|(g, l)| g - kappa * l).collect()
+            gabor.iter_mut().zip(&low).for_each(|(g, l)| *g -= kappa * l);
+            gabor
         }
         _ => low,
     };
-    let l1: f64 = inverse_dft(planner, &filter).iter().map(|c| c.norm()).sum();
+    let l1: f64 = inverse_dft(planner, &filter)?.iter().map(|c| c.norm()).sum();
     filter.iter_mut().for_each(|v| *v /= l1);
-    filter
+    Ok(filter)
 }
 
 /// Half temporal support of a centred, symmetric filter given in Fourier: one
 /// more than the first `n` whose L1 tail `sum_{m=n}^{L/2-1} |h[m]|` is at most
 /// `SUPPORT_CRITERION`; `None` if the tail never gets that small.
-pub fn temporal_support(planner: &mut FftPlanner<f64>, filter: &[f64]) -> Option<usize> {
-    let h = inverse_dft(planner, filter);
+pub fn temporal_support(planner: &mut FftPlanner<f64>, filter: &[f64]) -> Result<Option<usize>> {
+    let h = inverse_dft(planner, filter)?;
     let half = filter.len() / 2;
-    let mut tail = vec![0.0; half];
+    let mut tail = try_zeros("a filter's L1 tail", half)?;
     let mut acc = 0.0;
     for n in (0..half).rev() {
         acc += h[n].norm();
         tail[n] = acc;
     }
-    tail.iter().position(|&r| r <= SUPPORT_CRITERION).map(|n| n + 1)
+    Ok(tail.iter().position(|&r| r <= SUPPORT_CRITERION).map(|n| n + 1))
 }
 
 /// Reflect padding of a signal of length `n` to the power of two `n_padded`.
@@ -220,26 +227,27 @@ fn floor_log2(v: usize) -> u32 {
 ///
 /// Needs `n >= 2`. When the low-pass is wider than the signal kymatio warns
 /// and takes half the signal as the support; so do we (without the warning).
-pub fn padding(planner: &mut FftPlanner<f64>, n: usize, t: usize) -> Padding {
-    let phi = morlet_fourier(planner, n, None, SIGMA0 / t as f64);
-    let support = temporal_support(planner, &phi).unwrap_or(n / 2);
+pub fn padding(planner: &mut FftPlanner<f64>, n: usize, t: usize) -> Result<Padding> {
+    let phi = morlet_fourier(planner, n, None, SIGMA0 / t as f64)?;
+    let support = temporal_support(planner, &phi)?.unwrap_or(n / 2);
     let wanted = ceil_log2(n + 2 * 3 * support);
     let cap = floor_log2(3 * n - 2);
     let n_padded = 1usize << wanted.min(cap);
     let left = (n_padded - n) / 2;
-    Padding {
+    Ok(Padding {
         n_padded,
         left,
         right: n_padded - n - left,
-    }
+    })
 }
 
 /// Filter brought to resolution `L / 2^level` by folding its `2^level`
 /// spectral blocks (mean or sum).
-pub fn periodise(filter: &[f64], level: u32, reduction: Reduction) -> Vec<f64> {
+pub fn periodise(filter: &[f64], level: u32, reduction: Reduction) -> Result<Vec<f64>> {
     let blocks = 1usize << level;
     let len = filter.len() / blocks;
-    let mut out = filter[..len].to_vec();
+    let mut out = try_with_capacity("a periodised scattering filter", len)?;
+    out.extend_from_slice(&filter[..len]);
     for block in filter.chunks_exact(len).skip(1) {
         out.iter_mut().zip(block).for_each(|(o, b)| *o += b);
     }
@@ -247,7 +255,7 @@ pub fn periodise(filter: &[f64], level: u32, reduction: Reduction) -> Vec<f64> {
         let scale = 1.0 / blocks as f64;
         out.iter_mut().for_each(|o| *o *= scale);
     }
-    out
+    Ok(out)
 }
 
 /// A filter in Fourier plus the bin ranges where it is not negligible, so the
@@ -342,10 +350,10 @@ mod tests {
         let mut planner = FftPlanner::new();
         let fam = wavelet_family(6, 8);
         for (&xi, &sigma) in fam.xi.iter().zip(&fam.sigma) {
-            let psi = morlet_fourier(&mut planner, 1024, Some(xi), sigma);
+            let psi = morlet_fourier(&mut planner, 1024, Some(xi), sigma).unwrap();
             let peak = psi.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             assert!(psi[0].abs() <= 1e-15 * peak, "psi[0] = {}", psi[0]);
-            let l1: f64 = inverse_dft(&mut planner, &psi).iter().map(|c| c.norm()).sum();
+            let l1: f64 = inverse_dft(&mut planner, &psi).unwrap().iter().map(|c| c.norm()).sum();
             assert!((l1 - 1.0).abs() < 1e-12);
             // the peak sits at the centre frequency (within one bin)
             let argmax = psi
@@ -355,8 +363,8 @@ mod tests {
                 .0;
             assert!((argmax as f64 / 1024.0 - xi).abs() <= 1.0 / 1024.0 + 0.01 * xi);
         }
-        let phi = morlet_fourier(&mut planner, 1024, None, SIGMA0 / 64.0);
-        let l1: f64 = inverse_dft(&mut planner, &phi).iter().map(|c| c.norm()).sum();
+        let phi = morlet_fourier(&mut planner, 1024, None, SIGMA0 / 64.0).unwrap();
+        let l1: f64 = inverse_dft(&mut planner, &phi).unwrap().iter().map(|c| c.norm()).sum();
         assert!((l1 - 1.0).abs() < 1e-12);
         assert!(phi.iter().all(|&v| v >= 0.0));
         for m in 1..512 {
@@ -367,26 +375,26 @@ mod tests {
     #[test]
     fn padding_sizes_match_kymatio() {
         let mut planner = FftPlanner::new();
-        let phi = morlet_fourier(&mut planner, 2048, None, SIGMA0 / 64.0);
-        assert_eq!(temporal_support(&mut planner, &phi), Some(317));
-        let phi = morlet_fourier(&mut planner, 2048, None, SIGMA0 / 256.0);
-        assert_eq!(temporal_support(&mut planner, &phi), Some(1013));
-        let phi = morlet_fourier(&mut planner, 4096, None, SIGMA0 / 256.0);
-        assert_eq!(temporal_support(&mut planner, &phi), Some(1261));
-        let pad = padding(&mut planner, 9000, 256);
+        let phi = morlet_fourier(&mut planner, 2048, None, SIGMA0 / 64.0).unwrap();
+        assert_eq!(temporal_support(&mut planner, &phi).unwrap(), Some(317));
+        let phi = morlet_fourier(&mut planner, 2048, None, SIGMA0 / 256.0).unwrap();
+        assert_eq!(temporal_support(&mut planner, &phi).unwrap(), Some(1013));
+        let phi = morlet_fourier(&mut planner, 4096, None, SIGMA0 / 256.0).unwrap();
+        assert_eq!(temporal_support(&mut planner, &phi).unwrap(), Some(1261));
+        let pad = padding(&mut planner, 9000, 256).unwrap();
         assert_eq!(pad.n_padded, 16384);
         assert_eq!((pad.left, pad.right), (3692, 3692));
-        assert_eq!(padding(&mut planner, 2048, 64).n_padded, 4096);
-        assert_eq!(padding(&mut planner, 2048, 256).n_padded, 4096);
-        assert_eq!(padding(&mut planner, 4096, 64).n_padded, 8192);
-        assert_eq!(padding(&mut planner, 9000, 64).n_padded, 16384);
+        assert_eq!(padding(&mut planner, 2048, 64).unwrap().n_padded, 4096);
+        assert_eq!(padding(&mut planner, 2048, 256).unwrap().n_padded, 4096);
+        assert_eq!(padding(&mut planner, 4096, 64).unwrap().n_padded, 8192);
+        assert_eq!(padding(&mut planner, 9000, 64).unwrap().n_padded, 16384);
     }
 
     #[test]
     fn periodise_mean_and_sum_differ_by_block_count() {
         let h: Vec<f64> = (0..16).map(|v| v as f64).collect();
-        let mean = periodise(&h, 2, Reduction::Mean);
-        let sum = periodise(&h, 2, Reduction::Sum);
+        let mean = periodise(&h, 2, Reduction::Mean).unwrap();
+        let sum = periodise(&h, 2, Reduction::Sum).unwrap();
         assert_eq!(sum, vec![24.0, 28.0, 32.0, 36.0]);
         assert_eq!(mean, vec![6.0, 7.0, 8.0, 9.0]);
     }
@@ -394,7 +402,7 @@ mod tests {
     #[test]
     fn support_covers_every_non_negligible_bin() {
         let mut planner = FftPlanner::new();
-        let psi = morlet_fourier(&mut planner, 4096, Some(0.02), 0.003);
+        let psi = morlet_fourier(&mut planner, 4096, Some(0.02), 0.003).unwrap();
         let f = FourierFilter::new(psi.clone());
         let peak = psi.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         for (m, v) in psi.iter().enumerate() {

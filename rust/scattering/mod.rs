@@ -8,7 +8,8 @@
 //! so the result does not depend on the number of threads.
 
 pub mod filters;
-mod transform;
+pub(crate) mod kernels;
+pub(crate) mod transform;
 
 use std::sync::OnceLock;
 
@@ -16,14 +17,27 @@ use rayon::prelude::*;
 use rustfft::FftPlanner;
 
 use crate::error::{DaclError, Result};
+use crate::memory::{human_bytes, product, try_zeros};
+use crate::real::Real;
 pub use filters::Reduction;
 use filters::{morlet_fourier, padding, periodise, wavelet_family, FourierFilter, Padding, WaveletFamily, SIGMA0};
-pub use transform::Sample;
 use transform::{Kernels, Loan, WorkspacePool};
 
 /// Largest accepted `J`: beyond it the wavelet widths `0.1 / 2^J` vanish on any
 /// frequency grid a machine can hold.
-const MAX_J: u32 = 40;
+pub const MAX_J: u32 = 40;
+/// Largest accepted signal length `N`: 2^22 samples, 3.9 hours at 300 Hz,
+/// 2.3 hours at 500 Hz. The padding is found with FFTs of length `N` before
+/// the filter bank's size is known, and rustfft's plans allocate without a
+/// way to report failure, so this bound keeps those allocations well under
+/// a GiB.
+pub const MAX_SHAPE: usize = 1 << 22;
+/// Most wavelets per octave at either order (kymatio's examples use 1 to 16).
+pub const MAX_Q: usize = 256;
+/// Largest float64 filter bank a plan may build (4 GiB). The bank holds about
+/// `Q1·(J + 3)` filters of `N_padded` values plus the second-order ones, so
+/// this is what refuses, e.g., `J = 8, Q = 8` beyond `N ≈ 4·10^6`.
+pub const MAX_FILTER_BANK_BYTES: usize = 4 << 30;
 
 /// A second-order path `(n1, n2)`: the wavelet `n2` at the resolution of its
 /// parent, and the extra subsampling `k2` after it.
@@ -63,10 +77,10 @@ pub struct Scattering1D {
     family1: WaveletFamily,
     family2: WaveletFamily,
     /// Filters and FFT plans in float64, and in float32 once a float32 input came.
-    kernels: Kernels<f64>,
-    kernels32: OnceLock<Kernels<f32>>,
-    workspaces: WorkspacePool<f64>,
-    workspaces32: WorkspacePool<f32>,
+    pub(crate) kernels: Kernels<f64>,
+    pub(crate) kernels32: OnceLock<Kernels<f32>>,
+    pub(crate) workspaces: WorkspacePool<f64>,
+    pub(crate) workspaces32: WorkspacePool<f32>,
     first_order: Vec<FirstOrder>,
     /// Output crop at stride `2^log2_t`.
     out_start: usize,
@@ -86,6 +100,54 @@ impl std::fmt::Debug for Scattering1D {
     }
 }
 
+/// For each second-order wavelet `n2`, the resolutions `L / 2^k1` (ascending)
+/// at which it is needed: those of the first-order parents `n1` with
+/// `j1 < j2`, `k1s[n1]` being parent `n1`'s subsampling.
+fn second_order_levels(family1: &WaveletFamily, family2: &WaveletFamily, k1s: &[u32]) -> Vec<Vec<u32>> {
+    (0..family2.len())
+        .map(|n2| {
+            let mut levels: Vec<u32> = (0..family1.len())
+                .filter(|&n1| family2.j[n2] > family1.j[n1])
+                .map(|n1| k1s[n1])
+                .collect();
+            levels.sort_unstable();
+            levels.dedup();
+            levels
+        })
+        .collect()
+}
+
+/// Refuse a filter bank above [`MAX_FILTER_BANK_BYTES`] before building it:
+/// the low-pass at `log2_t + 1` resolutions, `n_first` full-length wavelets
+/// and each second-order wavelet at its `psi2_levels`, plus the one
+/// full-length filter alive while the others are made.
+fn check_filter_bank_size(
+    j: u32,
+    n: usize,
+    q: (usize, usize),
+    len: usize,
+    log2_t: u32,
+    n_first: usize,
+    psi2_levels: &[Vec<u32>],
+) -> Result<()> {
+    let at = |k: u32| (len >> k) as u128;
+    let phi: u128 = (0..=log2_t).map(at).sum();
+    let psi1 = n_first as u128 * len as u128;
+    let psi2: u128 = psi2_levels.iter().flatten().map(|&k| at(k)).sum();
+    let bytes = (phi + psi1 + psi2 + len as u128) * std::mem::size_of::<f64>() as u128;
+    if bytes > MAX_FILTER_BANK_BYTES as u128 {
+        return Err(DaclError::invalid(format!(
+            "J = {j}, Q = ({}, {}) and shape = {n} (padded to {len}) need a filter bank of {}, more than the {} \
+             limit; lower Q, J or the shape",
+            q.0,
+            q.1,
+            human_bytes(usize::try_from(bytes).unwrap_or(usize::MAX)),
+            human_bytes(MAX_FILTER_BANK_BYTES)
+        )));
+    }
+    Ok(())
+}
+
 /// `ceil(i / 2)` applied `times` times: where the signal's edge lands after
 /// `times` halvings (kymatio's `compute_border_indices`).
 fn halve_up(mut i: usize, times: u32) -> usize {
@@ -98,6 +160,11 @@ fn halve_up(mut i: usize, times: u32) -> usize {
 impl Scattering1D {
     /// Build the transform. `q = (Q1, Q2)` wavelets per octave at orders 1
     /// and 2; `t = None` means `T = 2^J`.
+    ///
+    /// Sizes are bounded before anything is allocated: `N <=` [`MAX_SHAPE`],
+    /// `Q1, Q2 <=` [`MAX_Q`], `J <=` [`MAX_J`], and the float64 filter bank
+    /// at most [`MAX_FILTER_BANK_BYTES`] (all `InvalidArgument`). Memory the
+    /// system refuses is [`DaclError::OutOfMemory`].
     pub fn new(
         j: u32,
         n: usize,
@@ -109,9 +176,20 @@ impl Scattering1D {
         if n < 2 {
             return Err(DaclError::invalid(format!("shape must be at least 2 samples, got {n}")));
         }
+        if n > MAX_SHAPE {
+            return Err(DaclError::invalid(format!(
+                "shape must be at most {MAX_SHAPE} samples (2**22), got {n}"
+            )));
+        }
         if q.0 < 1 || q.1 < 1 {
             return Err(DaclError::invalid(format!(
                 "Q should always be >= 1, got ({}, {})",
+                q.0, q.1
+            )));
+        }
+        if q.0 > MAX_Q || q.1 > MAX_Q {
+            return Err(DaclError::invalid(format!(
+                "Q must be at most {MAX_Q} wavelets per octave, got ({}, {})",
                 q.0, q.1
             )));
         }
@@ -146,10 +224,17 @@ impl Scattering1D {
         let log2_t = usize::BITS - 1 - t.leading_zeros();
 
         let mut planner = FftPlanner::new();
-        let padding = padding(&mut planner, n, t);
+        let padding = padding(&mut planner, n, t)?;
         let len = padding.n_padded;
         let family1 = wavelet_family(j, q.0);
         let family2 = wavelet_family(j, q.1);
+        let k1s: Vec<u32> = family1.j.iter().map(|&j1| (j1 as u32).min(log2_t)).collect();
+        let psi2_levels = if max_order == 2 {
+            second_order_levels(&family1, &family2, &k1s)
+        } else {
+            vec![Vec::new(); family2.len()]
+        };
+        check_filter_bank_size(j, n, q, len, log2_t, family1.len(), &psi2_levels)?;
 
         let checked = |values: Vec<f64>, what: &str| -> Result<Vec<f64>> {
             if values.iter().all(|v| v.is_finite()) {
@@ -162,44 +247,36 @@ impl Scattering1D {
         };
 
         let phi0 = checked(
-            morlet_fourier(&mut planner, len, None, SIGMA0 / t as f64),
+            morlet_fourier(&mut planner, len, None, SIGMA0 / t as f64)?,
             "low-pass filter",
         )?;
         let phi: Vec<FourierFilter> = (0..=log2_t)
-            .map(|k| FourierFilter::new(periodise(&phi0, k, reduction)))
-            .collect();
+            .map(|k| Ok(FourierFilter::new(periodise(&phi0, k, reduction)?)))
+            .collect::<Result<_>>()?;
+        drop(phi0);
 
         let mut psi1 = Vec::with_capacity(family1.len());
         for (&xi, &sigma) in family1.xi.iter().zip(&family1.sigma) {
             psi1.push(FourierFilter::new(checked(
-                morlet_fourier(&mut planner, len, Some(xi), sigma),
+                morlet_fourier(&mut planner, len, Some(xi), sigma)?,
                 "first-order wavelet",
             )?));
         }
 
-        let k1s: Vec<u32> = family1.j.iter().map(|&j1| (j1 as u32).min(log2_t)).collect();
         let mut psi2 = Vec::new();
         // psi2_index[n2][k1]: where wavelet n2 at resolution L/2^k1 sits in psi2.
         let mut psi2_index = vec![vec![None; log2_t as usize + 1]; family2.len()];
-        if max_order == 2 {
-            for (n2, (&xi, &sigma)) in family2.xi.iter().zip(&family2.sigma).enumerate() {
-                let needed: Vec<u32> = (0..family1.len())
-                    .filter(|&n1| family2.j[n2] > family1.j[n1])
-                    .map(|n1| k1s[n1])
-                    .collect();
-                if needed.is_empty() {
-                    continue;
-                }
-                let full = checked(
-                    morlet_fourier(&mut planner, len, Some(xi), sigma),
-                    "second-order wavelet",
-                )?;
-                for k in 0..=log2_t {
-                    if needed.contains(&k) {
-                        psi2_index[n2][k as usize] = Some(psi2.len());
-                        psi2.push(FourierFilter::new(periodise(&full, k, reduction)));
-                    }
-                }
+        for (n2, (&xi, &sigma)) in family2.xi.iter().zip(&family2.sigma).enumerate() {
+            if psi2_levels[n2].is_empty() {
+                continue;
+            }
+            let full = checked(
+                morlet_fourier(&mut planner, len, Some(xi), sigma)?,
+                "second-order wavelet",
+            )?;
+            for &k in &psi2_levels[n2] {
+                psi2_index[n2][k as usize] = Some(psi2.len());
+                psi2.push(FourierFilter::new(periodise(&full, k, reduction)?));
             }
         }
 
@@ -223,7 +300,7 @@ impl Scattering1D {
 
         let out_start = halve_up(padding.left, log2_t);
         let out_end = halve_up(padding.left + n, log2_t);
-        let kernels = Kernels::new(&phi, &psi1, &psi2, len, log2_t);
+        let kernels = Kernels::new(phi, psi1, psi2, len, log2_t)?;
         Ok(Scattering1D {
             j,
             n,
@@ -299,7 +376,7 @@ impl Scattering1D {
     /// Scatter a batch: `x` holds `B` signals of length `N` back to back; the
     /// result holds `B` blocks of `n_paths() x output_len()`. Runs on the
     /// current rayon pool. Fails on non-finite input, naming the signal.
-    pub fn transform<T: Sample>(&self, x: &[T]) -> Result<Vec<T>> {
+    pub fn transform<T: Real>(&self, x: &[T]) -> Result<Vec<T>> {
         if x.is_empty() || x.len() % self.n != 0 {
             return Err(DaclError::invalid(format!(
                 "input of {} samples is not a non-empty batch of signals of length N = {}",
@@ -313,11 +390,19 @@ impl Scattering1D {
                 index: i % self.n,
             });
         }
+        let signals = x.len() / self.n;
         let per_signal = self.n_paths() * self.out_len;
-        let mut out = vec![T::zero(); x.len() / self.n * per_signal];
-        if x.len() / self.n < rayon::current_num_threads() {
+        let what = format!(
+            "the scattering output ({signals} signals × {} paths × {} samples)",
+            self.n_paths(),
+            self.out_len
+        );
+        let mut out = try_zeros(&what, product(&what, &[signals, per_signal])?)?;
+        // Made here, once, rather than by the first threads that need them.
+        T::kernels(self)?;
+        if signals < rayon::current_num_threads() {
             // Too few signals to keep the pool busy: spread each one's paths.
-            let mut loan = Loan::<T>::take(self);
+            let mut loan = Loan::<T>::take(self)?;
             for (signal, coefs) in x.chunks(self.n).zip(out.chunks_mut(per_signal)) {
                 self.transform_one_by_branches(signal, coefs, loan.get())?;
             }
@@ -326,7 +411,7 @@ impl Scattering1D {
                 .zip(out.par_chunks_mut(per_signal))
                 .try_for_each_init(
                     || Loan::<T>::take(self),
-                    |loan, (signal, coefs)| self.transform_one(signal, coefs, loan.get()),
+                    |loan, (signal, coefs)| self.transform_one(signal, coefs, Loan::get_or_err(loan)?),
                 )?;
         }
         Ok(out)

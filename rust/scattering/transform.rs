@@ -17,82 +17,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner};
 use rustfft::num_complex::Complex;
-use rustfft::num_traits::Float;
-use rustfft::{Fft, FftNum, FftPlanner};
+use rustfft::{Fft, FftPlanner};
 
 use super::filters::FourierFilter;
+use super::kernels::{fold_product, modulus, Segment};
 use super::Scattering1D;
 use crate::error::{DaclError, Result};
-
-/// Sample types the transform reads, computes in and writes: float64 input
-/// is computed in float64, float32 input in float32 (kymatio's torch frontend
-/// is float32 too).
-pub trait Sample: FftNum + Float + Default {
-    /// Take the padded signal's spectrum in float64 before narrowing it: in
-    /// float32 the FFT's rounding, spread over all bins, would swamp the weak
-    /// high-frequency bands of an ECG (measured: per-path error 1.2e-5 instead
-    /// of 3e-6 against kymatio float64).
-    const WIDE_FIRST_SPECTRUM: bool;
-    fn narrow(v: f64) -> Self;
-    fn widen(self) -> f64;
-    /// The filters and plans at this precision.
-    fn kernels(plan: &Scattering1D) -> &Kernels<Self>;
-    /// Idle workspaces at this precision, kept between calls.
-    fn workspaces(plan: &Scattering1D) -> &WorkspacePool<Self>;
-    /// The last pass of a real forward FFT (see [`RealForward`]).
-    fn real_fft_post(z: &[Complex<Self>], out: &mut [Complex<Self>], twiddles: &[Complex<Self>]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-            // SAFETY: the features were just detected.
-            return unsafe { real_fft_post_avx2(z, out, twiddles) };
-        }
-        real_fft_post_portable(z, out, twiddles)
-    }
-}
-
-impl Sample for f64 {
-    const WIDE_FIRST_SPECTRUM: bool = false;
-    #[inline]
-    fn narrow(v: f64) -> Self {
-        v
-    }
-    #[inline]
-    fn widen(self) -> f64 {
-        self
-    }
-    fn kernels(plan: &Scattering1D) -> &Kernels<Self> {
-        &plan.kernels
-    }
-    fn workspaces(plan: &Scattering1D) -> &WorkspacePool<Self> {
-        &plan.workspaces
-    }
-    fn real_fft_post(z: &[Complex<Self>], out: &mut [Complex<Self>], twiddles: &[Complex<Self>]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the feature was just detected.
-            return unsafe { real_fft_post_avx2_f64(z, out, twiddles) };
-        }
-        real_fft_post_portable(z, out, twiddles)
-    }
-}
-
-impl Sample for f32 {
-    const WIDE_FIRST_SPECTRUM: bool = true;
-    #[inline]
-    fn narrow(v: f64) -> Self {
-        v as f32
-    }
-    #[inline]
-    fn widen(self) -> f64 {
-        self as f64
-    }
-    fn kernels(plan: &Scattering1D) -> &Kernels<Self> {
-        plan.kernels32.get_or_init(|| plan.kernels.to_f32())
-    }
-    fn workspaces(plan: &Scattering1D) -> &WorkspacePool<Self> {
-        &plan.workspaces32
-    }
-}
+use crate::memory::{try_with_capacity, try_zeros};
+use crate::real::Real;
 
 /// A filter in Fourier at the compute precision, with its support.
 pub struct Kernel<F> {
@@ -103,13 +35,16 @@ pub struct Kernel<F> {
     fold: OnceLock<FoldPlan>,
 }
 
-impl<F: Sample> Kernel<F> {
-    fn new(filter: &FourierFilter) -> Self {
-        Kernel {
-            values: filter.values.iter().map(|&v| F::narrow(v)).collect(),
-            support: filter.support.clone(),
+impl<F: Real> Kernel<F> {
+    /// The float64 filter `values` (non-negligible on `support`) at this precision.
+    fn new(values: &[f64], support: &[Range<usize>]) -> Result<Self> {
+        let mut narrowed = try_with_capacity("a scattering filter", values.len())?;
+        narrowed.extend(values.iter().map(|&v| F::narrow(v)));
+        Ok(Kernel {
+            values: narrowed,
+            support: support.to_vec(),
             fold: OnceLock::new(),
-        }
+        })
     }
 
     /// The fold plan for output width `width` (cached for the first width asked).
@@ -121,18 +56,12 @@ impl<F: Sample> Kernel<F> {
             std::borrow::Cow::Owned(FoldPlan::new(&self.support, len, width))
         }
     }
-}
 
-/// A stretch of filter bins `src..src + len` landing on output bins
-/// `out..out + len`, read from the negative half (`mirrored`, as conjugates)
-/// or not, and either the first to land there (`assign`) or added.
-#[derive(Clone, Debug)]
-struct Segment {
-    out: usize,
-    src: usize,
-    len: usize,
-    mirrored: bool,
-    assign: bool,
+    /// `out = fold(spectrum * filter)` (see [`fold_product`]).
+    fn fold_product(&self, half: &[Complex<F>], len: usize, out: &mut [Complex<F>]) {
+        let plan = self.fold_plan(len, out.len());
+        fold_product(half, len, &self.values, &plan.segments, &plan.zeros, out);
+    }
 }
 
 /// The folding of a filter's support onto `width` output bins: the stretches
@@ -209,15 +138,16 @@ impl FoldPlan {
 /// `z[n] = x[2n] + i x[2n+1]` (length `H`), then
 /// `X[k] = (Z[k] + conj Z[H-k]) / 2 - i w^k (Z[k] - conj Z[H-k]) / 2` with
 /// `w = e^(-2 pi i / L)` and `Z[H] = Z[0]`, for `k = 0..=H`. Same algorithm
-/// as realfft; the last pass is vectorised by hand for float64 (realfft's
-/// scalar pass was 14 % of the transform's instructions).
-struct RealForward<F: Sample> {
+/// as realfft; the last pass ([`super::kernels::real_fft_post`]) is
+/// vectorised by hand for float64 (realfft's scalar pass was 14 % of the
+/// transform's instructions).
+struct RealForward<F: Real> {
     half: Arc<dyn Fft<F>>,
     /// `w^k`, `k = 0..=H`, exact at `k = 0, H/2, H`.
     twiddles: Vec<Complex<F>>,
 }
 
-impl<F: Sample> RealForward<F> {
+impl<F: Real> RealForward<F> {
     fn new(planner: &mut FftPlanner<F>, len: usize) -> Self {
         let h = len / 2;
         let twiddles = (0..=h)
@@ -257,92 +187,15 @@ impl<F: Sample> RealForward<F> {
     }
 }
 
-/// The last pass of [`RealForward`], one output bin at a time:
-/// `out[k]` from `a = Z[k mod H]` and `b = conj Z[(H - k) mod H]`.
-#[inline(always)]
-fn real_fft_bin<F: Sample>(a: Complex<F>, b: Complex<F>, w: Complex<F>) -> Complex<F> {
-    let half = F::one() / (F::one() + F::one());
-    // even part (a + b) / 2 and odd part (a - b) / 2i = (d.im, -d.re), d = (a - b) / 2
-    let (er, ei) = ((a.re + b.re) * half, (a.im + b.im) * half);
-    let (dr, di) = ((a.re - b.re) * half, (a.im - b.im) * half);
-    Complex::new(er + (w.re * di + w.im * dr), ei + (w.im * di - w.re * dr))
-}
-
-#[inline(always)]
-fn real_fft_post_portable<F: Sample>(z: &[Complex<F>], out: &mut [Complex<F>], twiddles: &[Complex<F>]) {
-    let h = z.len();
-    out[0] = real_fft_bin(z[0], z[0].conj(), twiddles[0]);
-    out[h] = real_fft_bin(z[0], z[0].conj(), twiddles[h]);
-    let mirrored = z[1..].iter().rev();
-    for (((o, &a), b), &w) in out[1..h].iter_mut().zip(&z[1..]).zip(mirrored).zip(&twiddles[1..h]) {
-        *o = real_fft_bin(a, b.conj(), w);
-    }
-}
-
-/// [`real_fft_post_portable`] compiled for AVX2 (float32 relies on it).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn real_fft_post_avx2<F: Sample>(z: &[Complex<F>], out: &mut [Complex<F>], twiddles: &[Complex<F>]) {
-    real_fft_post_portable(z, out, twiddles)
-}
-
-/// [`real_fft_post_portable`] for float64 with AVX2, two bins per vector; the
-/// same products and sums in the same order (no FMA), so the same numbers.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn real_fft_post_avx2_f64(z: &[Complex<f64>], out: &mut [Complex<f64>], twiddles: &[Complex<f64>]) {
-    use std::arch::x86_64::*;
-    let h = z.len();
-    assert!(out.len() == h + 1 && twiddles.len() == h + 1);
-    out[0] = real_fft_bin(z[0], z[0].conj(), twiddles[0]);
-    out[h] = real_fft_bin(z[0], z[0].conj(), twiddles[h]);
-    let (zp, op, wp) = (
-        z.as_ptr() as *const f64,
-        out.as_mut_ptr() as *mut f64,
-        twiddles.as_ptr() as *const f64,
-    );
-    let half = _mm256_set1_pd(0.5);
-    // sign flip of the imaginary lanes (1 and 3)
-    let conj = _mm256_set_pd(-0.0, 0.0, -0.0, 0.0);
-    let mut k = 1;
-    while k + 2 <= h {
-        // bins k, k+1: a = Z[k], Z[k+1]; b = conj Z[h-k], conj Z[h-k-1]
-        let a = _mm256_loadu_pd(zp.add(2 * k));
-        let c = _mm256_loadu_pd(zp.add(2 * (h - k - 1)));
-        let b = _mm256_xor_pd(_mm256_permute2f128_pd(c, c, 0x01), conj);
-        let e = _mm256_mul_pd(_mm256_add_pd(a, b), half);
-        let d = _mm256_mul_pd(_mm256_sub_pd(a, b), half);
-        let w = _mm256_loadu_pd(wp.add(2 * k));
-        let wr = _mm256_movedup_pd(w);
-        let wi = _mm256_permute_pd(w, 0b1111);
-        // t1 = (wr di, wr dr), t2 = (wi dr, wi di); w*odd = (t1.re + t2.re, t2.im - t1.im)
-        let t1 = _mm256_mul_pd(wr, _mm256_permute_pd(d, 0b0101));
-        let t2 = _mm256_mul_pd(wi, d);
-        let wo = _mm256_add_pd(_mm256_xor_pd(t1, conj), t2);
-        _mm256_storeu_pd(op.add(2 * k), _mm256_add_pd(e, wo));
-        k += 2;
-    }
-    while k < h {
-        out[k] = real_fft_bin(z[k], z[h - k].conj(), twiddles[k]);
-        k += 1;
-    }
-}
-
 /// FFT plans at one resolution `L / 2^k`.
-struct LevelPlans<F: Sample> {
+struct LevelPlans<F: Real> {
     forward: RealForward<F>,
     inverse: Arc<dyn Fft<F>>,
 }
 
 /// Filters and FFT plans at one precision, made once per [`Scattering1D`].
-/// Opaque outside this module.
-pub struct Kernels<F: Sample> {
+/// Opaque outside this module ([`Real::kernels`] hands out the one of a type).
+pub struct Kernels<F: Real> {
     /// Low-pass at resolutions `L / 2^k`, `k = 0..=log2_t`.
     phi: Vec<Kernel<F>>,
     /// First-order wavelets at full resolution.
@@ -354,13 +207,32 @@ pub struct Kernels<F: Sample> {
     scratch_len: usize,
 }
 
-impl<F: Sample> Kernels<F> {
+impl<F: Real> Kernels<F> {
+    /// The filters at this precision (each float64 filter is freed once
+    /// converted), with their FFT plans (see [`Self::with_plans`]).
+    pub(super) fn new(
+        phi: Vec<FourierFilter>,
+        psi1: Vec<FourierFilter>,
+        psi2: Vec<FourierFilter>,
+        n_padded: usize,
+        log2_t: u32,
+    ) -> Result<Self> {
+        let convert = |filters: Vec<FourierFilter>| -> Result<Vec<Kernel<F>>> {
+            filters
+                .into_iter()
+                .map(|f| Kernel::new(&f.values, &f.support))
+                .collect()
+        };
+        let (phi, psi1, psi2) = (convert(phi)?, convert(psi1)?, convert(psi2)?);
+        Ok(Self::with_plans(phi, psi1, psi2, n_padded, log2_t))
+    }
+
     /// Plans for resolutions `n_padded / 2^k`, `k = 0..=log2_t`, and the
     /// inverse real FFT at the output resolution `n_padded / 2^log2_t`.
-    pub(super) fn new(
-        phi: &[FourierFilter],
-        psi1: &[FourierFilter],
-        psi2: &[FourierFilter],
+    fn with_plans(
+        phi: Vec<Kernel<F>>,
+        psi1: Vec<Kernel<F>>,
+        psi2: Vec<Kernel<F>>,
         n_padded: usize,
         log2_t: u32,
     ) -> Self {
@@ -382,11 +254,10 @@ impl<F: Sample> Kernels<F> {
             .chain([output.get_scratch_len()])
             .max()
             .unwrap_or(0);
-        let convert = |filters: &[FourierFilter]| filters.iter().map(Kernel::new).collect();
         Kernels {
-            phi: convert(phi),
-            psi1: convert(psi1),
-            psi2: convert(psi2),
+            phi,
+            psi1,
+            psi2,
             levels,
             output,
             scratch_len,
@@ -399,24 +270,19 @@ impl<F: Sample> Kernels<F> {
 }
 
 impl Kernels<f64> {
-    fn to_f32(&self) -> Kernels<f32> {
-        let back = |kernels: &[Kernel<f64>]| -> Vec<FourierFilter> {
-            kernels
-                .iter()
-                .map(|k| FourierFilter {
-                    values: k.values.clone(),
-                    support: k.support.clone(),
-                })
-                .collect()
+    /// The same filters rounded to float32, with float32 plans.
+    pub(crate) fn to_f32(&self) -> Result<Kernels<f32>> {
+        let convert = |kernels: &[Kernel<f64>]| -> Result<Vec<Kernel<f32>>> {
+            kernels.iter().map(|k| Kernel::new(&k.values, &k.support)).collect()
         };
         let log2_t = self.levels.len() as u32 - 1;
-        Kernels::new(
-            &back(&self.phi),
-            &back(&self.psi1),
-            &back(&self.psi2),
+        Ok(Kernels::with_plans(
+            convert(&self.phi)?,
+            convert(&self.psi1)?,
+            convert(&self.psi2)?,
             self.n_padded(),
             log2_t,
-        )
+        ))
     }
 }
 
@@ -438,37 +304,29 @@ pub(super) struct Workspace<F> {
     wide_scratch: Vec<Complex<f64>>,
 }
 
-impl<F: Sample> Workspace<F> {
-    pub(super) fn new(plan: &Scattering1D) -> Self {
+impl<F: Real> Workspace<F> {
+    pub(super) fn new(plan: &Scattering1D) -> Result<Self> {
+        const WHAT: &str = "a scattering workspace";
         let len = plan.padding.n_padded;
         let out_len = len >> plan.log2_t;
-        let zero = Complex::new(F::zero(), F::zero());
-        Workspace {
-            real: vec![F::zero(); len],
-            u0_hat: vec![zero; len / 2 + 1],
-            u1_hat: vec![zero; len / 2 + 1],
-            u2_hat: vec![zero; len / 2 + 1],
-            complex: vec![zero; len],
-            folded: vec![zero; out_len],
-            half: vec![zero; out_len / 2 + 1],
-            low: vec![F::zero(); out_len],
-            scratch: vec![zero; F::kernels(plan).scratch_len],
-            wide_real: if F::WIDE_FIRST_SPECTRUM {
-                vec![0.0; len]
-            } else {
-                Vec::new()
-            },
-            wide_hat: if F::WIDE_FIRST_SPECTRUM {
-                vec![Complex::new(0.0, 0.0); len / 2 + 1]
-            } else {
-                Vec::new()
-            },
-            wide_scratch: if F::WIDE_FIRST_SPECTRUM {
-                vec![Complex::new(0.0, 0.0); plan.kernels.scratch_len]
-            } else {
-                Vec::new()
-            },
-        }
+        let real = |n: usize| try_zeros::<F>(WHAT, n);
+        let complex = |n: usize| try_zeros::<Complex<F>>(WHAT, n);
+        // The float64 buffers are only needed where the first spectrum is taken wide.
+        let wide = |n: usize| if F::WIDE_FIRST_SPECTRUM { n } else { 0 };
+        Ok(Workspace {
+            real: real(len)?,
+            u0_hat: complex(len / 2 + 1)?,
+            u1_hat: complex(len / 2 + 1)?,
+            u2_hat: complex(len / 2 + 1)?,
+            complex: complex(len)?,
+            folded: complex(out_len)?,
+            half: complex(out_len / 2 + 1)?,
+            low: real(out_len)?,
+            scratch: complex(F::kernels(plan)?.scratch_len)?,
+            wide_real: try_zeros(WHAT, wide(len))?,
+            wide_hat: try_zeros(WHAT, wide(len / 2 + 1))?,
+            wide_scratch: try_zeros(WHAT, wide(plan.kernels.scratch_len))?,
+        })
     }
 }
 
@@ -483,18 +341,28 @@ impl<F> Default for WorkspacePool<F> {
 }
 
 /// A workspace on loan from a plan's pool; it goes back when dropped.
-pub(super) struct Loan<'a, F: Sample> {
+pub(super) struct Loan<'a, F: Real> {
     workspace: Workspace<F>,
     pool: &'a WorkspacePool<F>,
 }
 
-impl<'a, F: Sample> Loan<'a, F> {
-    pub(super) fn take(plan: &'a Scattering1D) -> Self {
+impl<'a, F: Real> Loan<'a, F> {
+    pub(super) fn take(plan: &'a Scattering1D) -> Result<Self> {
         let pool = F::workspaces(plan);
         let idle = pool.0.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        Loan {
-            workspace: idle.unwrap_or_else(|| Workspace::new(plan)),
-            pool,
+        let workspace = match idle {
+            Some(workspace) => workspace,
+            None => Workspace::new(plan)?,
+        };
+        Ok(Loan { workspace, pool })
+    }
+
+    /// The workspace of a loan taken by [`Self::take`] in a rayon `*_init`
+    /// closure, or the error taking it gave.
+    pub(super) fn get_or_err(loan: &mut Result<Self>) -> Result<&mut Workspace<F>> {
+        match loan {
+            Ok(loan) => Ok(loan.get()),
+            Err(err) => Err(err.clone()),
         }
     }
 
@@ -503,7 +371,7 @@ impl<'a, F: Sample> Loan<'a, F> {
     }
 }
 
-impl<F: Sample> Drop for Loan<'_, F> {
+impl<F: Real> Drop for Loan<'_, F> {
     fn drop(&mut self) {
         let workspace = std::mem::take(&mut self.workspace);
         self.pool.0.lock().unwrap_or_else(|e| e.into_inner()).push(workspace);
@@ -512,97 +380,6 @@ impl<F: Sample> Drop for Loan<'_, F> {
 
 fn fft_failed(err: impl std::fmt::Display) -> DaclError {
     DaclError::invalid(format!("internal FFT error in the scattering transform: {err}"))
-}
-
-/// `out[i] = |z[i]| * scale`.
-#[inline(always)]
-fn modulus_portable<F: Sample>(z: &[Complex<F>], out: &mut [F], scale: F) {
-    for (r, c) in out.iter_mut().zip(z) {
-        *r = (c.re * c.re + c.im * c.im).sqrt() * scale;
-    }
-}
-
-/// The same loop compiled for AVX2 (4 or 8 square roots per instruction).
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn modulus_avx2<F: Sample>(z: &[Complex<F>], out: &mut [F], scale: F) {
-    modulus_portable(z, out, scale)
-}
-
-fn modulus<F: Sample>(z: &[Complex<F>], out: &mut [F], scale: F) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the features were just detected.
-        return unsafe { modulus_avx2(z, out, scale) };
-    }
-    modulus_portable(z, out, scale)
-}
-
-/// `out = fold(spectrum * filter)`: the product over the filter's support,
-/// its bins summed modulo `out.len()` (a power of two dividing `len`).
-/// `half` is the non-negative half of the spectrum of a real signal of
-/// length `len`; bins above `len/2` are read as conjugates.
-fn fold_product<F: Sample>(half: &[Complex<F>], len: usize, filter: &Kernel<F>, out: &mut [Complex<F>]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the features were just detected.
-        return unsafe { fold_product_avx2(half, len, filter, out) };
-    }
-    fold_product_portable(half, len, filter, out)
-}
-
-/// [`fold_product_portable`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn fold_product_avx2<F: Sample>(half: &[Complex<F>], len: usize, filter: &Kernel<F>, out: &mut [Complex<F>]) {
-    fold_product_portable(half, len, filter, out)
-}
-
-#[inline(always)]
-fn fold_product_portable<F: Sample>(half: &[Complex<F>], len: usize, filter: &Kernel<F>, out: &mut [Complex<F>]) {
-    let plan = filter.fold_plan(len, out.len());
-    let zero = Complex::new(F::zero(), F::zero());
-    for range in &plan.zeros {
-        out[range.clone()].fill(zero);
-    }
-    for seg in &plan.segments {
-        let acc = &mut out[seg.out..seg.out + seg.len];
-        let values = &filter.values[seg.src..seg.src + seg.len];
-        match (seg.mirrored, seg.assign) {
-            (false, true) => {
-                for ((a, h), &f) in acc.iter_mut().zip(&half[seg.src..seg.src + seg.len]).zip(values) {
-                    *a = Complex::new(h.re * f, h.im * f);
-                }
-            }
-            (false, false) => {
-                for ((a, h), &f) in acc.iter_mut().zip(&half[seg.src..seg.src + seg.len]).zip(values) {
-                    a.re = a.re + h.re * f;
-                    a.im = a.im + h.im * f;
-                }
-            }
-            (true, assign) => {
-                // bin m > len/2 holds the conjugate of bin len - m
-                let end = seg.src + seg.len;
-                let mirrored = half[len + 1 - end..=len - seg.src].iter().rev();
-                if assign {
-                    for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(values) {
-                        *a = Complex::new(h.re * f, -(h.im * f));
-                    }
-                } else {
-                    for ((a, h), &f) in acc.iter_mut().zip(mirrored).zip(values) {
-                        a.re = a.re + h.re * f;
-                        a.im = a.im - h.im * f;
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// Reflect padding (mirror without repeating the edge sample, numpy's
@@ -622,7 +399,7 @@ impl Scattering1D {
     /// `spectrum` is the half spectrum of a real signal of length `len`.
     /// Returns the output length.
     #[allow(clippy::too_many_arguments)]
-    fn band_pass_modulus<F: Sample>(
+    fn band_pass_modulus<F: Real>(
         &self,
         kernels: &Kernels<F>,
         spectrum: &[Complex<F>],
@@ -635,7 +412,7 @@ impl Scattering1D {
     ) -> usize {
         let out_len = len >> k;
         let buf = &mut complex[..out_len];
-        fold_product(spectrum, len, filter, buf);
+        filter.fold_product(spectrum, len, buf);
         let level = (self.padding.n_padded.trailing_zeros() - out_len.trailing_zeros()) as usize;
         kernels.levels[level].inverse.process_with_scratch(buf, scratch);
         // Block mean (1/2^k) and the inverse DFT's 1/out_len together.
@@ -645,7 +422,7 @@ impl Scattering1D {
     }
 
     /// Forward real FFT of `real[..len]` (consumed) into `out[..len/2+1]`.
-    fn spectrum<F: Sample>(
+    fn spectrum<F: Real>(
         &self,
         kernels: &Kernels<F>,
         real: &mut [F],
@@ -664,7 +441,7 @@ impl Scattering1D {
     /// to `out` (length `T_out`). `spectrum` is the half spectrum of a real
     /// signal of length `len`, and `phi` the low-pass at that resolution.
     #[allow(clippy::too_many_arguments)]
-    fn low_pass<F: Sample>(
+    fn low_pass<F: Real>(
         &self,
         kernels: &Kernels<F>,
         spectrum: &[Complex<F>],
@@ -676,7 +453,7 @@ impl Scattering1D {
         scratch: &mut [Complex<F>],
         out: &mut [F],
     ) -> Result<()> {
-        fold_product(spectrum, len, phi, folded);
+        phi.fold_product(spectrum, len, folded);
         // Re(IDFT(Z)) only sees the Hermitian part of Z.
         let m = folded.len();
         let two = F::one() + F::one();
@@ -698,8 +475,8 @@ impl Scattering1D {
     }
 
     /// Pads `x`, takes its spectrum into `ws.u0_hat` and writes S0 to `s0`.
-    fn zeroth_order<F: Sample>(&self, x: &[F], s0: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
-        let kernels = F::kernels(self);
+    fn zeroth_order<F: Real>(&self, x: &[F], s0: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+        let kernels = F::kernels(self)?;
         let len0 = self.padding.n_padded;
         let Workspace {
             real,
@@ -733,7 +510,7 @@ impl Scattering1D {
 
     /// The first-order path `n1` (row `s1`) and its second-order children
     /// (rows `s2`, in order), from the padded signal's spectrum `u0_hat`.
-    fn branch<F: Sample>(
+    fn branch<F: Real>(
         &self,
         n1: usize,
         u0_hat: &[Complex<F>],
@@ -741,7 +518,7 @@ impl Scattering1D {
         s2: &mut [F],
         ws: &mut Workspace<F>,
     ) -> Result<()> {
-        let kernels = F::kernels(self);
+        let kernels = F::kernels(self)?;
         let len0 = self.padding.n_padded;
         let t_out = self.out_len;
         let path = &self.first_order[n1];
@@ -790,7 +567,7 @@ impl Scattering1D {
 
     /// The scattering coefficients of one signal `x` (length `N`) into `out`
     /// (`n_paths * T_out`, paths in kymatio's order), on the calling thread.
-    pub(super) fn transform_one<F: Sample>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
+    pub(super) fn transform_one<F: Real>(&self, x: &[F], out: &mut [F], ws: &mut Workspace<F>) -> Result<()> {
         let t_out = self.out_len;
         let n_first = self.first_order.len();
         let (s0, rest) = out.split_at_mut(t_out);
@@ -815,7 +592,7 @@ impl Scattering1D {
     /// Same as [`Self::transform_one`], with the first-order branches spread
     /// over the rayon pool (for batches smaller than the pool). Each branch is
     /// computed exactly as in the sequential version.
-    pub(super) fn transform_one_by_branches<F: Sample>(
+    pub(super) fn transform_one_by_branches<F: Real>(
         &self,
         x: &[F],
         out: &mut [F],
@@ -829,9 +606,11 @@ impl Scattering1D {
             .map_init(
                 || Loan::<F>::take(self),
                 |loan, n1| {
-                    let mut s1 = vec![F::zero(); t_out];
-                    let mut s2 = vec![F::zero(); self.first_order[n1].second.len() * t_out];
-                    self.branch(n1, u0_hat, &mut s1, &mut s2, loan.get())?;
+                    let ws = Loan::get_or_err(loan)?;
+                    let mut s1 = try_zeros::<F>("a scattering branch", t_out)?;
+                    let n2 = self.first_order[n1].second.len();
+                    let mut s2 = try_zeros::<F>("a scattering branch", n2 * t_out)?;
+                    self.branch(n1, u0_hat, &mut s1, &mut s2, ws)?;
                     Ok((s1, s2))
                 },
             )
@@ -851,7 +630,7 @@ impl Scattering1D {
 mod tests {
     use super::*;
 
-    fn real_forward_matches_realfft<F: Sample>(tolerance: f64) {
+    fn real_forward_matches_realfft<F: Real>(tolerance: f64) {
         let mut planner = FftPlanner::<F>::new();
         let mut reference = RealFftPlanner::<F>::new();
         for len in [4usize, 8, 16, 64, 1024, 4096] {

@@ -7,7 +7,7 @@ beyond range is a ValueError; ``num_threads`` is None or 1..256 everywhere.
 import numpy as np
 import pytest
 
-from dacl import NoiseSchedule, Scattering1D, segment
+from dacl import NoiseSchedule, Scattering1D, segment, standard_normal
 
 SIGNAL = np.sin(np.linspace(0, 60, 1000))
 
@@ -67,3 +67,21 @@ def test_numpy_ints_are_accepted_as_sizes():
     np.testing.assert_array_equal(_scatter(J=np.int32(3)), _scatter(J=3))
     np.testing.assert_array_equal(_segment(window=np.uint16(200)), _segment(window=200))
     assert len(NoiseSchedule("linear", np.int64(50))) == 50
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda v: Scattering1D(J=3, shape=v), "shape must be at most"),
+        (lambda v: Scattering1D(J=v, shape=256), "J must be at most"),
+        (lambda v: Scattering1D(J=3, shape=256, Q=v), "Q must be at most"),
+        (lambda v: NoiseSchedule("linear", v), "timesteps must be in"),
+        (lambda v: standard_normal(v, seed=0), "at most 1099511627776 standard normals"),
+        (lambda v: standard_normal((v, v), seed=0), "the requested shape is too large"),
+    ],
+)
+@pytest.mark.parametrize("value", [2**62, 2**63 - 1])
+def test_sizes_far_beyond_the_bounds_are_value_errors(call, match, value):
+    # In range for an int argument, far out of range for a size: refused before any allocation.
+    with pytest.raises(ValueError, match=match):
+        call(value)

@@ -31,11 +31,25 @@ from dacl import Scattering1D
         ({"J": 3, "shape": 64, "max_order": 0}, ValueError, "max_order must be 1 or 2"),
         ({"J": 3, "shape": 64, "reduction": "median"}, ValueError, "reduction must be 'mean'"),
         ({"J": 3, "shape": 10**30}, ValueError, "shape is out of range"),
+        # Documented bounds, checked before anything is allocated.
+        ({"J": 3, "shape": 2**22 + 1}, ValueError, "shape must be at most 4194304 samples"),
+        ({"J": 3, "shape": 2**62}, ValueError, "shape must be at most 4194304 samples"),
+        ({"J": 3, "shape": 64, "Q": 257}, ValueError, "Q must be at most 256"),
+        ({"J": 3, "shape": 64, "Q": (8, 2**62)}, ValueError, "Q must be at most 256"),
+        ({"J": 41, "shape": 64, "T": 2}, ValueError, "J must be at most 40"),
+        ({"J": 2**62, "shape": 64}, ValueError, "J must be at most 40, got 4611686018427387904"),
     ],
 )
 def test_bad_constructor_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         Scattering1D(**kwargs)
+
+
+def test_the_bounds_themselves_are_accepted():
+    S = Scattering1D(J=1, shape=512, Q=(256, 256), T=2)
+    assert S.Q == (256, 256)
+    out = S(np.ones(512))
+    assert out.shape[0] == S.output_size() and np.isfinite(out).all()
 
 
 @pytest.fixture(scope="module")

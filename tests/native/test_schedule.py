@@ -204,6 +204,17 @@ def test_q_sample_errors(sched, z0, t, kw, exc, pattern):
         sched.q_sample(z0, t, **kw)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("views", [None, 2])
+def test_q_sample_rejects_non_finite_z0(sched, bad, dtype, views):
+    z0 = np.zeros((3, 4), dtype)
+    z0[1, 2] = bad
+    t = np.zeros(3 if views is None else (3, views), np.int64)
+    with pytest.raises(ValueError, match=r"z0 row 1 contains a non-finite value \(NaN or inf\) at index 2"):
+        sched.q_sample(z0, t, seed=0)
+
+
 def test_torch_can_consume_the_schedule(sched):
     torch = pytest.importorskip("torch")
     abar = torch.from_numpy(sched.alphas_cumprod)

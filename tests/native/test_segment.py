@@ -245,3 +245,17 @@ def test_property_shapes_or_clean_errors(lengths, window, hop, tail, dtype, zsco
     assert np.isfinite(w).all()
     assert np.all(np.diff(ri) >= 0) and set(ri.tolist()) == set(range(len(xs)))
     assert np.all(starts % hop == 0)
+
+
+@pytest.mark.parametrize("tail", ["pad", "reflect"])
+@pytest.mark.parametrize("window", [2**62, 2**63 - 1])
+def test_windows_beyond_the_address_space_are_value_errors(tail, window):
+    # Checked arithmetic refuses them before allocating (a MemoryError for sizes that merely do not
+    # fit in memory is tested in a memory-limited child: tests/test_native_hostile.py).
+    with pytest.raises(ValueError, match="cannot allocate the windows .* exceed the address space"):
+        segment([np.zeros(5000)], 300.0, window, 1, tail=tail)
+
+
+def test_huge_hop_gives_the_windows_that_fit():
+    w, idx, starts = segment([np.arange(5000.0)], 300.0, 10, 2**62, tail="pad")
+    assert w.shape == (1, 10) and starts.tolist() == [0] and idx.tolist() == [0]
