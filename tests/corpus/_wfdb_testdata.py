@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from dacl.wfdb_io import FolderSource, SeekableReader
+from dacl.corpus.wfdb_io import FolderSource, SeekableReader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _shared_data() -> Path:

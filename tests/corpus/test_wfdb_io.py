@@ -15,8 +15,8 @@ from _wfdb_testdata import SHARED_DATA, CountingSource, write_record, zip_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dacl.data import sample_path
-from dacl.wfdb_io import (
+from dacl.corpus import sample_path
+from dacl.corpus.wfdb_io import (
     STANDARD_LEADS,
     FolderSource,
     WfdbError,
