@@ -49,14 +49,14 @@ def test_zip_and_folder_give_identical_records(sample_dir: Path):
         assert isinstance(a, Record)
         np.testing.assert_array_equal(a.signal, b.signal)
         assert (a.fs, a.label, a.sha256) == (b.fs, b.label, b.sha256)
-        assert a.signal.dtype == np.float64 and a.signal.ndim == 1
+        assert a.signal.dtype == np.float64 and a.signal.shape == (1, a.n_samples) and a.leads == ("I",)
 
 
 def test_reader_matches_wfdb_rdrecord(sample_dir: Path):
     for rec in open_corpus(sample_dir):
         ref = wfdb.rdrecord(str(sample_dir / rec.name))
         assert ref.fs == rec.fs
-        np.testing.assert_array_equal(rec.signal, ref.p_signal[:, 0])
+        np.testing.assert_array_equal(rec.signal, ref.p_signal.T)
 
 
 def test_sha256_identifies_identical_signals(sample_dir: Path):
@@ -180,7 +180,7 @@ def test_wfdb_fallback_for_other_formats(sample_dir: Path, tmp_path: Path):
     for source in (sample_dir, _zip_folder(sample_dir, tmp_path / "fmt212.zip")):
         rec = open_corpus(source).read(name)
         assert rec.fs == 250
-        np.testing.assert_array_equal(rec.signal, expected)
+        np.testing.assert_array_equal(rec.signal[0], expected)
 
 
 # ------------------------------------------------------------------ REFERENCE.csv

@@ -277,7 +277,7 @@ def test_an_honest_dat_record_still_reads(sample_dir: Path):
     (sample_dir / f"{name}.mat").unlink()
     digital = (np.sin(np.arange(3000) / 20) * 500).astype(np.int16)
     _write_dat(sample_dir, name, digital, header_n=3000)
-    np.testing.assert_array_equal(open_corpus(sample_dir).read(name).signal, digital / 1000)
+    np.testing.assert_array_equal(open_corpus(sample_dir).read(name).signal[0], digital / 1000)
 
 
 def test_weird_names_in_a_headers_only_folder(sample_dir: Path):

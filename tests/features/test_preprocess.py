@@ -83,7 +83,7 @@ def test_features_equal_direct_native_calls(reference_run: Path):
     cfg = PreprocessConfig(**SMALL)
     for r in (0, 17, 39):
         rec = corpus.read(corpus.names[r])
-        windows, _, starts = segment([rec.signal], rec.fs, cfg.window, cfg.hop, tail=cfg.tail,
+        windows, _, starts = segment([rec.signal[0]], rec.fs, cfg.window, cfg.hop, tail=cfg.tail,
                                      band=cfg.band, zscore=cfg.zscore)
         expected = log_scale(S(windows.astype(np.float32)), order, cfg.log_eps)
         mask = fs.record_index == r

@@ -227,7 +227,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     corpus = open_corpus(sample)
     records = [corpus.read(str(features.record_ids[r])) for r in test_rows]
     featurize = rb.dataset_featurizer(features.manifest, records[0].fs)
-    feats, index = featurize([r.signal for r in records])
+    feats, index = featurize([r.signal[0] for r in records])
     for k, row in enumerate(test_rows):
         np.testing.assert_array_equal(feats[index == k], features.features[features.record_index == row])
 

@@ -70,6 +70,11 @@ from dacl.corpus.wfdb import MAX_HEADER_BYTES, Header, parse_header, physical, s
 from dacl.io.documents import excerpt, listing
 
 
+#: The lead of a single-lead CinC 2017 record: its headers name none; AliveCor's KardiaMobile
+#: records a lead-I-like signal between the two hands.
+SINGLE_LEAD: tuple[str, ...] = ("I",)
+
+
 class Corpus:
     """A WFDB corpus: the record list, labels, and thread-safe record reading.
 
@@ -103,8 +108,10 @@ class Corpus:
             raise
         except Exception as err:  # wfdb's own errors, a corrupt zip member, ...: name the record
             raise RecordError(name, f"unreadable ({type(err).__name__}: {excerpt(str(err), 160)})") from err
+        signal = signal[None, :]  # one lead
         validate_signal(name, signal, fs, min_samples)
-        return Record(name, signal, fs, self.label(name), signal_sha256(signal))
+        label = self.label(name)
+        return Record(name, signal, SINGLE_LEAD, fs, (label,) if label else (), signal_sha256(signal))
 
     def read_many(
         self, names: Sequence[str], min_samples: int = 1, threads: int = 4

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,22 +27,38 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One single-lead record.
+    """One record: its leads' physical signals and what the corpus knows about it.
 
     Attributes:
-        name: record name as listed in ``RECORDS`` (e.g. ``"A00001"``).
-        signal: ``(n,)`` float64 physical signal (mV for the challenge data).
+        name: record name as the corpus lists it (e.g. ``"A00001"``).
+        signal: ``(n_leads, n_samples)`` float64 physical signal (mV for ECG leads).
+        leads: lead names, one per row of ``signal`` (canonical: ``I, II, III, aVR, aVL,
+            aVF, V1..V6``; other names as written).
         fs: sampling frequency in Hz.
-        label: class letter from ``REFERENCE.csv`` or ``None``.
+        labels: record-level label codes (``("A",)`` for a CinC 2017 record); ``()`` if unlabelled.
         sha256: hex SHA-256 of ``signal`` as little-endian float64 bytes, so
             byte-identical recordings share a digest whatever the file format.
+        meta: what else the corpus knows (patient, age, sex, source database, ...), JSON-able.
+        start: first sample of ``signal`` within the record (a range of a long record).
     """
 
     name: str
     signal: np.ndarray
+    leads: tuple[str, ...]
     fs: float
-    label: str | None
+    labels: tuple[str, ...]
     sha256: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    start: int = 0
+
+    @property
+    def label(self) -> str | None:
+        """The record's one label, or ``None`` when it has none or several."""
+        return self.labels[0] if len(self.labels) == 1 else None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signal.shape[-1])
 
 
 def signal_sha256(signal: np.ndarray) -> str:
@@ -58,15 +76,15 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def validate_signal(name: str, signal: np.ndarray, fs: float, min_samples: int) -> None:
-    """Refuse an empty signal, one with NaN/inf samples, or one shorter than ``min_samples``."""
-    if signal.size == 0:
+    """Refuse an empty ``(n_leads, n_samples)`` signal, one with NaN/inf samples, or one shorter than ``min_samples``."""
+    if signal.ndim != 2 or signal.size == 0:
         raise RecordError(name, "signal is empty")
     bad = ~np.isfinite(signal)
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        kind = "NaN (missing samples)" if np.isnan(signal[first]) else "inf"
-        raise RecordError(name, f"signal contains {int(bad.sum())} non-finite values ({kind}, first at sample {first})")
-    if signal.size < min_samples:
-        raise RecordError(
-            name, f"signal is too short: {signal.size} samples ({signal.size / fs:.2f} s), need at least {min_samples}"
-        )
+        lead, first = (int(i[0]) for i in np.nonzero(bad))
+        kind = "NaN (missing samples)" if np.isnan(signal[lead, first]) else "inf"
+        where = f"first at sample {first}" if signal.shape[0] == 1 else f"first in lead {lead} at sample {first}"
+        raise RecordError(name, f"signal contains {int(bad.sum())} non-finite values ({kind}, {where})")
+    n = signal.shape[1]
+    if n < min_samples:
+        raise RecordError(name, f"signal is too short: {n} samples ({n / fs:.2f} s), need at least {min_samples}")

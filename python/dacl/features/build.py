@@ -287,8 +287,8 @@ class _Job:
             return err
         # Min length needs the record's fs, known only after reading: check afterwards.
         need = int(math.ceil(self.config.min_seconds * rec.fs))
-        if rec.signal.size < need:
-            return RecordError(name, f"signal is too short: {rec.signal.size / rec.fs:.2f} s, "
+        if rec.n_samples < need:
+            return RecordError(name, f"signal is too short: {rec.n_samples / rec.fs:.2f} s, "
                                      f"need at least {self.config.min_seconds} s")
         return rec
 

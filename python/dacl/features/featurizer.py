@@ -187,7 +187,8 @@ def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: i
         tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
         target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
     )
-    windows, rec_idx, starts = segment([r.signal for r in records], fs, config.window, config.hop, **kwargs)
+    # One lead for now: the multi-lead pipeline segments every lead the dataset keeps.
+    windows, rec_idx, starts = segment([r.signal[0] for r in records], fs, config.window, config.hop, **kwargs)
     return windows, rec_idx, starts
 
 
@@ -199,7 +200,7 @@ def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError
         if isinstance(res, RecordError):
             row.update(status="error", error=res.problem)
             continue
-        row.update(length=res.signal.size, fs=res.fs, sha256=res.sha256)
+        row.update(length=res.n_samples, fs=res.fs, sha256=res.sha256)
         good.append((row, res))
     return good
 

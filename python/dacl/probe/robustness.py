@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from dacl.corpus import Record, open_corpus
+from dacl.corpus.reader import SINGLE_LEAD
 from dacl.embedding.embedder import Embedder
 from dacl.features import FeatureSet
 from dacl.features.featurizer import PreprocessConfig, default_scatter, process_chunk, record_row
@@ -171,7 +172,8 @@ def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | N
 
     def featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         rows = [record_row(i, f"#{i}") for i in range(len(signals))]
-        records = [Record(f"#{i}", np.asarray(x, dtype=np.float64), fs, None, "") for i, x in enumerate(signals)]
+        records = [Record(f"#{i}", np.asarray(x, dtype=np.float64)[None, :], SINGLE_LEAD, fs, (), "")
+                   for i, x in enumerate(signals)]
         chunk = process_chunk(rows, records, config, scatter, order, num_threads)
         return chunk.features, chunk.record_index
 
@@ -236,6 +238,6 @@ def _corpus_reader(
         rates = {r.fs for r in records}
         if len(rates) != 1:
             raise ValueError(f"test records have mixed sampling rates {sorted(rates)}")
-        return [r.signal for r in records], rates.pop()
+        return [r.signal[0] for r in records], rates.pop()
 
     return read
