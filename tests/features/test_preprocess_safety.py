@@ -157,16 +157,16 @@ def test_an_interrupted_overwrite_keeps_the_old_dataset_and_resumes(tmp_path: Pa
     preprocess(sample_path(), out, overwrite=True, max_chunks=2, **{**SMALL, "hop": 256})  # stops half-way
     assert _snapshot(out) == before
     _same_data(out, reference)
-    real_write_shard = dacl.features.build.write_shard
+    real_commit = dacl.features.build.ShardWriter.commit
     written = []
 
     def interrupted_after_one_shard(*args, **kwargs):
         if written:
             raise KeyboardInterrupt  # Ctrl-C in the middle of the staged build
-        written.append(real_write_shard(*args, **kwargs))
+        written.append(real_commit(*args, **kwargs))
         return written[-1]
 
-    monkeypatch.setattr(dacl.features.build, "write_shard", interrupted_after_one_shard)
+    monkeypatch.setattr(dacl.features.build.ShardWriter, "commit", interrupted_after_one_shard)
     with pytest.raises(KeyboardInterrupt):
         preprocess(sample_path(), out, overwrite=True, **{**SMALL, "hop": 256})
     monkeypatch.undo()

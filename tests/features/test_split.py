@@ -210,7 +210,7 @@ def test_datasets_of_format_1_are_still_read(dataset, tmp_path):
     split_dataset(ds, seed=9)
     assert _split_seed(ds) == 9
     # It is not resumed by this version (its shards do not say what made them).
-    with pytest.raises(ValueError, match="format_version: 1 -> 2"):
+    with pytest.raises(ValueError, match="format_version: 1 -> 3"):
         preprocess(sample_path(), ds, window=512, hop=512, J=4, Q=2, chunk_records=40)
 
 

@@ -53,8 +53,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from dacl.corpus.cinc2017 import parse_reference
-from dacl.corpus.records import Record, RecordError, file_sha256, signal_sha256, validate_signal
+from dacl.corpus.cinc2017 import CLASSES, parse_reference
+from dacl.corpus.records import Record, RecordError, RecordInfo, file_sha256, signal_sha256, validate_signal
 from dacl.corpus.sources import (
     FolderSource,
     OutsideCorpus,
@@ -82,6 +82,10 @@ class Corpus:
     ``RECORDS`` (or of the sorted ``*.hea`` listing when there is none).
     """
 
+    #: The layout this reader knows, and why it is the one (the multi-layout corpus work replaces both).
+    layout = "cinc2017"
+    layout_reason = "the PhysioNet/CinC 2017 reader (REFERENCE.csv labels, single-lead records)"
+
     def __init__(
         self, source: Source, names: list[str], labels: dict[str, str] | None, fingerprint: dict[str, str]
     ) -> None:
@@ -100,10 +104,29 @@ class Corpus:
     def label(self, name: str) -> str | None:
         return None if self.labels is None else self.labels.get(name)
 
-    def read(self, name: str, min_samples: int = 1) -> Record:
-        """Read and validate one record; raises :class:`RecordError` naming it."""
+    @property
+    def vocabulary(self) -> tuple[str, ...] | None:
+        """The label codes records can carry, in the order of integer labels (``None`` without labels)."""
+        return None if self.labels is None else CLASSES
+
+    @property
+    def task(self) -> str:
+        return "none" if self.labels is None else "single-label"
+
+    def info(self, name: str) -> RecordInfo:
+        """What the header of record ``name`` declares (its signal is not read)."""
+        header = parse_header(name, self._header_text(name))
+        return RecordInfo(name, header.n_samples, header.fs, SINGLE_LEAD, ("mV",))
+
+    def annotations(self, name: str) -> None:
+        """CinC 2017 records carry no annotation files."""
+        return None
+
+    def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
+        """Read and validate one record (samples ``sampfrom:sampto`` of it); raises :class:`RecordError` naming it."""
         try:
             signal, fs = self._read_signal(name)
+            signal = signal[sampfrom:sampto]
         except RecordError:
             raise
         except Exception as err:  # wfdb's own errors, a corrupt zip member, ...: name the record
@@ -111,7 +134,7 @@ class Corpus:
         signal = signal[None, :]  # one lead
         validate_signal(name, signal, fs, min_samples)
         label = self.label(name)
-        return Record(name, signal, SINGLE_LEAD, fs, (label,) if label else (), signal_sha256(signal))
+        return Record(name, signal, SINGLE_LEAD, fs, (label,) if label else (), signal_sha256(signal), start=sampfrom)
 
     def read_many(
         self, names: Sequence[str], min_samples: int = 1, threads: int = 4
@@ -134,14 +157,17 @@ class Corpus:
         for name in self.names:
             yield self.read(name)
 
-    def _read_signal(self, name: str) -> tuple[np.ndarray, float]:
+    def _header_text(self, name: str) -> str:
         hea = f"{name}.hea"
         if not self._source.exists(hea):
             raise RecordError(name, f"header file {hea} is missing")
         try:
-            text = self._read(name, hea, MAX_HEADER_BYTES).decode("ascii")
+            return self._read(name, hea, MAX_HEADER_BYTES).decode("ascii")
         except UnicodeDecodeError:
             raise RecordError(name, "header (.hea) is not ASCII text; corrupt") from None
+
+    def _read_signal(self, name: str) -> tuple[np.ndarray, float]:
+        text = self._header_text(name)
         header = parse_header(name, text)
         folder = str(PurePosixPath(name).parent)
         sig_rel = header.file_name if folder == "." else f"{folder}/{header.file_name}"

@@ -61,6 +61,17 @@ class Record:
         return int(self.signal.shape[-1])
 
 
+@dataclass(frozen=True)
+class RecordInfo:
+    """What a record's header says, without reading its signal."""
+
+    name: str
+    n_samples: int
+    fs: float
+    leads: tuple[str, ...]
+    units: tuple[str, ...] = ()
+
+
 def signal_sha256(signal: np.ndarray) -> str:
     """SHA-256 of a signal's little-endian float64 bytes."""
     return hashlib.sha256(np.ascontiguousarray(signal, dtype="<f8").tobytes()).hexdigest()

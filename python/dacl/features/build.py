@@ -55,14 +55,14 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from dacl._native import __version__
-from dacl.corpus import Corpus, Record, RecordError, open_corpus
+from dacl.corpus import Record, RecordError
 from dacl.features.featurizer import (
     PreprocessConfig,
     Scatter,
@@ -70,15 +70,22 @@ from dacl.features.featurizer import (
     default_scatter,
     process_chunk,
     record_row,
+    scatter_windows,
     scattering_summary,
+    segment_records,
 )
+from dacl.features.leads import lead_rows, resolve_leads, select_leads
+from dacl.features.ranges import LongRecord, is_long
+from dacl.features.source import CorpusReader, open_source, source_text
 from dacl.features.split import check_fractions, check_seed, parse_fractions, write_split
 from dacl.features.store import (
     FORMAT,
     FORMAT_VERSION,
+    LABEL_SEPARATOR,
     MANIFEST,
     SHARDS_DIR,
     SPLIT_JSON,
+    ShardWriter,
     describe_mismatch,
     differences,
     finish_swap,
@@ -91,8 +98,8 @@ from dacl.features.store import (
     staging_path,
     swap_in,
     write_records_csv,
-    write_shard,
 )
+from dacl.features.window_labels import window_labels
 from dacl.io.atomic import naming, write_json
 from dacl.io.lock import WriterLock
 from dacl.settings import NON_NEGATIVE, at_least, check_fields, option
@@ -128,7 +135,7 @@ class BuildOptions:
 
 
 def preprocess(
-    source: str | os.PathLike[str] | Corpus,
+    source: str | os.PathLike[str] | CorpusReader,
     out: str | os.PathLike[str],
     config: PreprocessConfig | None = None,
     *,
@@ -150,7 +157,8 @@ def preprocess(
     lock (see the module docstring).
 
     Args:
-        source: a corpus zip or folder (see :func:`dacl.corpus.open_corpus`), or an open :class:`Corpus`.
+        source: a corpus zip or folder (see :func:`dacl.corpus.open_corpus`), or an open corpus
+            (:class:`dacl.features.source.CorpusReader`).
         out: dataset directory (created; resumed if it holds an unfinished run with the same parameters).
         config: a :class:`PreprocessConfig`; or give its fields as keyword ``params``.
         on_error: ``"skip"`` reports bad records and goes on; ``"fail"`` raises at the first.
@@ -177,19 +185,23 @@ def preprocess(
     return build(source, out, config, options, _scatter=_scatter)
 
 
-def build(source: str | os.PathLike[str] | Corpus, out: str | os.PathLike[str], config: PreprocessConfig,
+def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[str], config: PreprocessConfig,
           options: BuildOptions, *, _scatter: Scatter | None = None) -> Path:
     """:func:`preprocess` with its settings as the two parts of the ``[preprocess]`` section."""
     scatter = _scatter if _scatter is not None else default_scatter(config, options.num_threads)
     check_segmentation(config, options.num_threads)
     scattering = scattering_summary(scatter, config)
-    corpus = source if isinstance(source, Corpus) else open_corpus(source, partial_labels=config.partial_labels)
+    corpus = open_source(source, config)
     identity = _identity(config, corpus)
     new_manifest = {
         "format": FORMAT,
         "status": "in_progress",
         **identity,
-        "source": str(source) if not isinstance(source, Corpus) else repr(source),
+        "source": source_text(source),
+        "layout": corpus.layout,
+        "layout_reason": getattr(corpus, "layout_reason", ""),
+        "task": corpus.task,
+        "leads": list(resolve_leads(config.leads, corpus)),
         "versions": _versions(),
         "scattering": scattering,
         "runs": [],
@@ -212,13 +224,28 @@ def build(source: str | os.PathLike[str] | Corpus, out: str | os.PathLike[str], 
 
 
 @dataclass
+class _Loaded:
+    """One record of a chunk as its reading thread left it: usable (its leads selected), long (to be read in
+    ranges while the shard is written), or not usable."""
+
+    name: str
+    record: Record | None = None
+    long: Any = None  # the header (RecordInfo) of a long record
+    error: RecordError | None = None
+    annotations: Sequence[Any] | None = None
+
+
+@dataclass
 class _Job:
     """One build: what it reads, how it featurizes, how it runs."""
 
-    corpus: Corpus
+    corpus: CorpusReader
     config: PreprocessConfig
     scatter: Scatter
     options: BuildOptions
+    leads: tuple[str, ...] = ()
+    order: np.ndarray = field(default_factory=lambda: np.empty(0, int))
+    window_shape: tuple[int, ...] = ()
 
     def chunk(self, k: int) -> list[str]:
         """The record names of chunk ``k``."""
@@ -232,6 +259,9 @@ class _Job:
         manifest = new_manifest if resumed is None else resumed
         if resumed is None:
             _create(target, manifest)  # the manifest first, so `target` is recognisable as ours from now on
+        self.leads = tuple(manifest["leads"])
+        self.order = np.asarray(manifest["scattering"]["order"])
+        self.window_shape = (len(self.leads), manifest["scattering"]["n_paths"], manifest["scattering"]["n_frames"])
         shards_root = target / SHARDS_DIR
         with naming(shards_root):
             shards_root.mkdir(exist_ok=True)
@@ -257,54 +287,121 @@ class _Job:
         from tqdm.auto import tqdm
 
         identity = identity_of(manifest)
-        order = np.asarray(manifest["scattering"]["order"])
         bar = tqdm(total=len(self.corpus.names), initial=sum(len(self.chunk(k)) for k in done), unit="rec",
                    desc="preprocess", disable=not self.options.progress, file=sys.stderr)
         written = 0
         with ThreadPoolExecutor(max_workers=self.options.read_threads) as pool:
-            def submit(k: int) -> list[Future[Record | RecordError]]:
+            def submit(k: int) -> list[Future[_Loaded]]:
                 return [pool.submit(self.read, name) for name in self.chunk(k)]
 
             pending = submit(todo[0]) if todo else []
             try:
                 for i, k in enumerate(todo):
-                    results = [f.result() for f in pending]
+                    loaded = [f.result() for f in pending]
                     pending = submit(todo[i + 1]) if i + 1 < len(todo) else []
-                    self.write_chunk(shards_root, k, results, order, identity)
+                    self.write_chunk(shards_root, k, loaded, identity)
                     written += 1
-                    bar.update(len(results))
+                    bar.update(len(loaded))
             finally:
                 for f in pending:
                     f.cancel()
                 bar.close()
         return written
 
-    def read(self, name: str) -> Record | RecordError:
-        """One record, or why it cannot be used (also: shorter than ``min_seconds``)."""
+    def read(self, name: str) -> _Loaded:
+        """One record with the dataset's leads, a long record's header, or why the record cannot be used
+        (also: shorter than ``min_seconds``, or missing a lead)."""
         try:
+            info = self.corpus.info(name)
+            lead_rows(name, info.leads, self.leads)  # a missing lead is known from the header alone
+            annotations = self.corpus.annotations(name)
+            if is_long(info.n_samples, info.fs, self.config):
+                return _Loaded(name, long=info, annotations=annotations)
             rec = self.corpus.read(name)
+            # Min length needs the record's fs, known only after reading: check afterwards.
+            need = int(math.ceil(self.config.min_seconds * rec.fs))
+            if rec.n_samples < need:
+                raise RecordError(name, f"signal is too short: {rec.n_samples / rec.fs:.2f} s, "
+                                        f"need at least {self.config.min_seconds} s")
+            return _Loaded(name, record=select_leads(rec, self.leads), annotations=annotations)
         except RecordError as err:
-            return err
-        # Min length needs the record's fs, known only after reading: check afterwards.
-        need = int(math.ceil(self.config.min_seconds * rec.fs))
-        if rec.n_samples < need:
-            return RecordError(name, f"signal is too short: {rec.n_samples / rec.fs:.2f} s, "
-                                     f"need at least {self.config.min_seconds} s")
-        return rec
+            return _Loaded(name, error=err)
 
-    def write_chunk(self, shards_root: Path, k: int, results: list[Record | RecordError], order: np.ndarray,
-                    identity: dict[str, Any]) -> None:
+    def write_chunk(self, shards_root: Path, k: int, loaded: list[_Loaded], identity: dict[str, Any]) -> None:
+        """Featurize chunk ``k`` and write it as one shard, record by record in order: runs of short records
+        together, each long record in ranges."""
         fail = self.options.on_error == "fail"
-        bad = next((r for r in results if isinstance(r, RecordError)), None)
+        bad = next((item.error for item in loaded if item.error is not None), None)
         if fail and bad is not None:
             raise bad
         first = k * self.config.chunk_records
-        rows = [record_row(first + j, n, self.corpus.label(n)) for j, n in enumerate(self.chunk(k))]
-        chunk = process_chunk(rows, results, self.config, self.scatter, order, self.options.num_threads)
-        bad_row = next((r for r in rows if r["status"] != "ok"), None)
-        if fail and bad_row is not None:
-            raise RecordError(bad_row["record"], bad_row["error"])
-        write_shard(shards_root, k, chunk, identity)
+        rows = [record_row(first + j, item.name) for j, item in enumerate(loaded)]
+        with ShardWriter(shards_root, k, self.window_shape) as writer:
+            for run in _runs(list(zip(rows, loaded))):
+                if run[0][1].long is not None:
+                    self.write_long(run[0][0], run[0][1], writer)
+                else:
+                    self.write_short(run, writer)
+            bad_row = next((r for r in rows if r["status"] != "ok"), None)
+            if fail and bad_row is not None:
+                raise RecordError(bad_row["record"], bad_row["error"])
+            writer.commit(rows, identity)
+
+    def write_short(self, run: list[tuple[dict[str, Any], _Loaded]], writer: ShardWriter) -> None:
+        """Records read whole: featurized together (:func:`process_chunk`) and appended to the shard."""
+        rows = [row for row, _ in run]
+        results: list[Record | RecordError] = []
+        for row, item in run:
+            if item.record is not None:
+                _describe(row, item.record)
+            results.append(item.record if item.record is not None else item.error)  # type: ignore[arg-type]
+        chunk = process_chunk(rows, results, self.config, self.scatter, self.order, self.options.num_threads,
+                              n_leads=len(self.leads))
+        labels = np.full(len(chunk.starts), "", dtype=object)
+        for row, item in run:
+            if item.annotations is not None and item.record is not None:
+                mine = chunk.record_index == row["row"]
+                labels[mine] = window_labels(chunk.starts[mine], self.config.window, self.config.fs, item.record.fs,
+                                             item.annotations)
+        writer.append(chunk.features, chunk.record_index, chunk.starts, labels.astype(str))
+
+    def write_long(self, row: dict[str, Any], item: _Loaded, writer: ShardWriter) -> None:
+        """A long record, range by range (:mod:`dacl.features.ranges`); if one range fails, the record's
+        windows already in the shard are dropped and the record is marked."""
+        info, mark = item.long, writer.count
+        long = LongRecord(item.name, info.n_samples, info.fs, self.config)
+
+        def read(sampfrom: int, sampto: int) -> Record:
+            record = self.corpus.read(item.name, sampfrom=sampfrom, sampto=sampto)
+            if sampfrom == 0:
+                _describe(row, record)
+            return record
+
+        try:
+            for features, starts in long.pieces(read, self.featurize_whole):
+                labels = None if item.annotations is None else window_labels(
+                    starts, self.config.window, self.config.fs, info.fs, item.annotations)
+                writer.append(features, np.full(len(starts), row["row"], np.int64), starts, labels)
+        except RecordError as err:
+            writer.rollback(mark)
+            row.update(status="error", error=err.problem, n_windows=0)
+            return
+        row.update(length=info.n_samples, fs=info.fs, sha256=long.digest.hexdigest(), n_windows=writer.count - mark)
+        if row["n_windows"] == 0:
+            row.update(status="error", error="produced no windows")
+
+    def featurize_whole(self, record: Record) -> tuple[np.ndarray, np.ndarray]:
+        """``(features (w, L, P, F), starts)`` of a record (a range of a long one) read as a whole."""
+        record = select_leads(record, self.leads)
+        try:
+            windows, position, starts = segment_records([record], self.config, self.options.num_threads)
+        except ValueError as err:
+            raise RecordError(record.name, f"segmentation failed: {err}") from None
+        features, _, starts = scatter_windows([(windows, position, starts)], len(self.leads), self.config,
+                                              self.scatter, self.order, 512)
+        if not np.isfinite(features).all():
+            raise RecordError(record.name, "scattering features are not finite")
+        return features, starts
 
     def run_record(self, chunks: list[int], seconds: float) -> dict[str, Any]:
         """What the manifest records about this run."""
@@ -320,7 +417,8 @@ class _Job:
 
     def finish(self, target: Path, manifest: dict[str, Any], n_chunks: int) -> None:
         """Every shard is there: gather records.csv, complete the manifest, split (or unsplit)."""
-        rows = [row for shard in shard_dirs(target) for row in read_records_csv(shard)]
+        shards = shard_dirs(target)
+        rows = [row for shard in shards for row in read_records_csv(shard)]
         write_records_csv(target, rows)
         errors = [r for r in rows if r["status"] != "ok"]
         manifest.update(
@@ -329,6 +427,7 @@ class _Job:
             n_windows=sum(int(r["n_windows"]) for r in rows),
             n_records_ok=len(rows) - len(errors),
             errors={r["record"]: r["error"] for r in errors},
+            vocabulary=_vocabulary(self.corpus.vocabulary, rows, shards),
             seconds_total=round(sum(run["seconds"] for run in manifest["runs"]), 3),
         )
         write_json(target / MANIFEST, manifest)
@@ -336,6 +435,35 @@ class _Job:
             write_split(target, self.options.split, self.options.seed)
         else:
             (target / SPLIT_JSON).unlink(missing_ok=True)
+
+
+def _runs(items: list[tuple[dict[str, Any], _Loaded]]) -> list[list[tuple[dict[str, Any], _Loaded]]]:
+    """The chunk's records in order, as runs: consecutive records read whole together, each long one alone."""
+    runs: list[list[tuple[dict[str, Any], _Loaded]]] = []
+    for item in items:
+        if item[1].long is not None or not runs or runs[-1][0][1].long is not None:
+            runs.append([item])
+        else:
+            runs[-1].append(item)
+    return runs
+
+
+def _describe(row: dict[str, Any], record: Record) -> None:
+    """What records.csv says about a record besides its windows: labels, patient and fold."""
+    meta = record.meta or {}
+    row.update(label=LABEL_SEPARATOR.join(record.labels), patient=meta.get("patient", ""), fold=meta.get("fold", ""))
+
+
+def _vocabulary(known: Sequence[str] | None, rows: list[dict[str, str]], shards: list[Path]) -> list[str]:
+    """The dataset's label codes: the corpus's vocabulary, then any other code its records or windows carry
+    (sorted); without a corpus vocabulary, every code seen, sorted."""
+    seen = {code for r in rows for code in r["label"].split(LABEL_SEPARATOR) if code}
+    for shard in shards:
+        path = shard / "window_labels.npy"
+        if path.is_file():
+            seen.update(str(v) for v in np.unique(np.load(path)) if v)
+    base = list(known or ())
+    return base + sorted(seen - set(base))
 
 
 def _create(target: Path, manifest: dict[str, Any]) -> None:
@@ -358,7 +486,7 @@ def _versions() -> dict[str, str]:
     return {"dacl": __version__, "native": __version__, "numpy": np.__version__}
 
 
-def _identity(config: PreprocessConfig, corpus: Corpus) -> dict[str, Any]:
+def _identity(config: PreprocessConfig, corpus: CorpusReader) -> dict[str, Any]:
     """What decides the dataset's contents (see :data:`dacl.features.store.IDENTITY_KEYS`), as JSON values."""
     return json.loads(json.dumps({
         "format_version": FORMAT_VERSION,

@@ -13,6 +13,12 @@ non-negative and span decades, so they become ``log(|S| + log_eps)``
 (``log_eps=1e-6``, as in kymatio's classification examples); order 0 is the
 low-passed signal itself, which is signed after z-scoring, so it is kept
 linear. The transform is recorded in the manifest.
+
+Leads: every kept lead of a record is segmented and scattered on its own (its
+windows are z-scored on their own too), and a window's features are the
+``(L, P, F)`` stack of its leads' scattering, ``L`` in the dataset's lead order
+(:mod:`dacl.features.leads`). One lead gives exactly the numbers of the
+single-lead pipeline, with a lead axis of length 1.
 """
 
 from __future__ import annotations
@@ -25,9 +31,14 @@ import numpy as np
 
 from dacl._native import Scattering1D, segment
 from dacl.corpus.records import Record, RecordError
+from dacl.features.leads import parse_leads
 from dacl.settings import NON_NEGATIVE, POSITIVE, at_least, check_fields, option, within
 
 LOG_TRANSFORM = "orders >= 1: log(abs(S) + log_eps); order 0 unchanged"
+#: The corpus layouts ``--layout`` names (``auto``: detected from marker files).
+Layout = Literal["auto", "cinc2017", "cinc2021", "ptbxl", "mimic-iv-ecg", "wfdb"]
+#: PTB-XL's aggregation levels of SCP statements (Strodthoff et al. 2021).
+ScpLevel = Literal["all", "diagnostic", "subdiagnostic", "superdiagnostic", "form", "rhythm"]
 
 
 def parse_band(text: str) -> tuple[float, float] | None:
@@ -56,8 +67,15 @@ class PreprocessConfig:
             (``shape`` is ``window``).
         log_scale, log_eps: the log transform of the module docstring.
         min_seconds: records shorter than this are reported as too short.
+        leads: the leads kept, in order; ``None`` (``--leads all``): the first record's
+            (:mod:`dacl.features.leads`).
+        chunk_seconds, chunk_margin: records longer than ``chunk_seconds`` are read and
+            segmented in ranges of that length, each with ``chunk_margin`` seconds of
+            context on both sides (:mod:`dacl.features.ranges`).
         chunk_records: records per shard.
         partial_labels: accept a ``REFERENCE.csv`` that misses or adds records.
+        layout, label_map, scp_level, scp_threshold, labels: how the corpus is opened
+            and labelled (:func:`dacl.corpus.open_corpus`).
     """
 
     fs: float = option(300.0, "segmentation rate in Hz", "--fs", group="segmentation")
@@ -78,9 +96,25 @@ class PreprocessConfig:
                              group="scattering")
     log_eps: float = option(1e-6, "log(|S| + eps) offset", "--log-eps", group="scattering")
     min_seconds: float = option(5.0, "shortest usable record in seconds", "--min-seconds", group="segmentation")
+    leads: tuple[str, ...] | None = option(
+        None, "leads to keep: all (those of the first record) or names I,II,V1,...", "--leads", group="segmentation",
+        parse=parse_leads, metavar="all|I,II,...", default_text="all")
+    chunk_seconds: float = option(300.0, "records longer than this are segmented in ranges of this many seconds",
+                                  "--chunk-seconds", group="segmentation")
+    chunk_margin: float = option(30.0, "seconds of context read on each side of a range", "--chunk-margin",
+                                 group="segmentation")
     chunk_records: int = option(256, "records per shard", "--chunk-records", group="run")
     partial_labels: bool = option(False, "accept a REFERENCE.csv missing or adding records", "--partial-labels",
                                   group="run")
+    layout: Layout = option("auto", "corpus layout", "--layout", group="corpus")
+    label_map: str | None = option(None, "map the corpus's labels (cinc2021: cinc-scored)", "--label-map",
+                                   group="corpus", metavar="MAP", default_text="none")
+    scp_level: ScpLevel = option("all", "PTB-XL: SCP statements kept, by aggregation level", "--scp-level",
+                                 group="corpus")
+    scp_threshold: float = option(0.0, "PTB-XL: least SCP likelihood (0-100) that makes a label", "--scp-threshold",
+                                  group="corpus")
+    labels: str = option("", "labels CSV (record,labels; labels separated by ';') for a plain WFDB folder",
+                         "--labels", group="corpus", metavar="FILE", default_text="none")
 
     def __post_init__(self) -> None:
         if isinstance(self.band, (list, tuple)):
@@ -88,9 +122,12 @@ class PreprocessConfig:
                 object.__setattr__(self, "band", tuple(float(b) for b in self.band))
             except (TypeError, ValueError):
                 raise ValueError(f"preprocess.band must be (low, high) in Hz, got {self.band!r}") from None
+        if isinstance(self.leads, (list, tuple)):
+            object.__setattr__(self, "leads", parse_leads(",".join(str(lead) for lead in self.leads)))
         check_fields(self, "preprocess", {
             "fs": POSITIVE, "band_order": at_least(1), "window": at_least(1), "hop": at_least(1),
             "max_order": within(1, 2), "log_eps": POSITIVE, "min_seconds": NON_NEGATIVE, "chunk_records": at_least(1),
+            "chunk_seconds": POSITIVE, "chunk_margin": NON_NEGATIVE, "scp_threshold": NON_NEGATIVE,
         })
         if self.band is not None and not 0 <= self.band[0] < self.band[1] <= self.fs / 2:
             raise ValueError(f"preprocess.band must be (low, high) with 0 <= low < high <= fs/2, got {self.band}")
@@ -164,7 +201,7 @@ def scattering_summary(scatter: Scatter, config: PreprocessConfig) -> dict[str, 
 
 @dataclass
 class ChunkResult:
-    features: np.ndarray  # (w, P, F) float32
+    features: np.ndarray  # (w, L, P, F) float32
     record_index: np.ndarray  # (w,) int64, global row
     starts: np.ndarray  # (w,) int64
     rows: list[dict[str, Any]]  # records.csv rows of the chunk
@@ -173,23 +210,39 @@ class ChunkResult:
 def record_row(index: int, name: str, label: str | None = None) -> dict[str, Any]:
     """A fresh row of records.csv for the record ``name`` at row ``index`` (``row`` is not written)."""
     return {"row": index, "record": name, "label": label or "", "n_windows": 0, "length": "", "fs": "",
-            "sha256": "", "status": "ok", "error": ""}
+            "sha256": "", "status": "ok", "error": "", "patient": "", "fold": ""}
 
 
-#: Windows of some records: ``(windows (w, window), row of each window (w,), starts (w,))``.
+#: Windows of some records: ``(windows (w·L, window), row of each window (w,), starts (w,))``; the windows of
+#: one time step are consecutive, one per lead.
 Pieces = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def _segment(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None):
-    """Segment records sharing one sampling rate; returns per-record (windows, starts)."""
-    fs = records[0].fs
+def segment_records(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment records of one sampling rate and one lead count, every lead on its own.
+
+    Returns ``(windows (w·L, window), position of each window's record in records (w,), starts (w,))``,
+    the L lead windows of one time step consecutive (window-major, lead-minor).
+    """
+    fs, n_leads = records[0].fs, records[0].signal.shape[0]
     kwargs = dict(
         tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
         target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
     )
-    # One lead for now: the multi-lead pipeline segments every lead the dataset keeps.
-    windows, rec_idx, starts = segment([r.signal[0] for r in records], fs, config.window, config.hop, **kwargs)
-    return windows, rec_idx, starts
+    signals = [r.signal[lead] for r in records for lead in range(n_leads)]
+    windows, signal_index, starts = segment(signals, fs, config.window, config.hop, **kwargs)
+    if n_leads == 1:
+        return windows, signal_index, starts
+    # The native call returns each signal's windows in turn; put the leads of one time step together.
+    record, lead = np.divmod(signal_index, n_leads)
+    first = lead == 0
+    per_record = np.bincount(record[first], minlength=len(records))
+    offset = np.concatenate([[0], np.cumsum(per_record)[:-1]])
+    step = starts // config.hop  # a window's position within its signal
+    grouped = np.empty_like(windows)
+    grouped[(offset[record] + step) * n_leads + lead] = windows
+    return grouped, record[first], starts[first]
 
 
 def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError]
@@ -215,26 +268,27 @@ def _segment_by_rate(
         by_fs.setdefault(item[1].fs, []).append(item)
     for group in by_fs.values():
         try:
-            windows, idx, starts = _segment([r for _, r in group], config, num_threads)
+            windows, idx, starts = segment_records([r for _, r in group], config, num_threads)
             pieces.append((windows, np.array([group[i][0]["row"] for i in idx], np.int64), starts))
         except ValueError:
             # One bad record fails the whole call: redo them one by one to name it.
             for row, rec in group:
                 try:
-                    windows, _, starts = _segment([rec], config, num_threads)
+                    windows, _, starts = segment_records([rec], config, num_threads)
                 except ValueError as err:
                     row.update(status="error", error=f"segmentation failed: {err}")
                     continue
-                pieces.append((windows, np.full(len(windows), row["row"], np.int64), starts))
+                pieces.append((windows, np.full(len(starts), row["row"], np.int64), starts))
     return pieces
 
 
-def _scatter_windows(
-    pieces: Pieces, config: PreprocessConfig, scatter: Scatter, order: np.ndarray, scatter_batch: int
+def scatter_windows(
+    pieces: Pieces, n_leads: int, config: PreprocessConfig, scatter: Scatter, order: np.ndarray, scatter_batch: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(features, record_index, starts)`` of the windows, sorted by row and then time."""
-    if sum(len(p[0]) for p in pieces) == 0:
-        return np.empty((0, *output_shape(scatter, config)), np.float32), np.empty(0, np.int64), np.empty(0, np.int64)
+    """``(features (w, L, P, F), record_index, starts)`` of the windows, sorted by row and then time."""
+    if sum(len(p[1]) for p in pieces) == 0:
+        shape = (0, n_leads, *output_shape(scatter, config))
+        return np.empty(shape, np.float32), np.empty(0, np.int64), np.empty(0, np.int64)
     windows = np.concatenate([p[0] for p in pieces]).astype(np.float32, copy=False)
     record_index = np.concatenate([p[1] for p in pieces])
     starts = np.concatenate([p[2] for p in pieces]).astype(np.int64, copy=False)
@@ -245,6 +299,7 @@ def _scatter_windows(
     del windows, batches
     if config.log_scale:
         log_scale(features, order, config.log_eps)
+    features = features.reshape(len(record_index), n_leads, *features.shape[1:])
     # Sort by row so a record's windows are contiguous and in time order.
     order_w = np.lexsort((starts, record_index))
     return features[order_w], record_index[order_w], starts[order_w]
@@ -254,7 +309,7 @@ def _drop_non_finite(
     by_row: dict[int, dict[str, Any]], features: np.ndarray, record_index: np.ndarray, starts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drop every window of a record that has a non-finite feature, and mark its row."""
-    finite = np.isfinite(features).all(axis=(1, 2))  # (w,), also for a chunk with no windows
+    finite = np.isfinite(features).all(axis=tuple(range(1, features.ndim)))  # (w,), also for a chunk with no windows
     bad_rows = set(record_index[~finite].tolist())
     for r in bad_rows:
         by_row[r].update(status="error", error="scattering features are not finite")
@@ -272,10 +327,12 @@ def process_chunk(
     order: np.ndarray,
     num_threads: int | None = None,
     scatter_batch: int = 512,
+    n_leads: int = 1,
 ) -> ChunkResult:
-    """Segment, scatter and log-scale one chunk's records; bad ones are marked in ``rows``."""
+    """Segment, scatter and log-scale one chunk's records (each with the ``n_leads`` leads the dataset keeps);
+    bad ones are marked in ``rows``."""
     pieces = _segment_by_rate(_readable(rows, results), config, num_threads)
-    features, record_index, starts = _scatter_windows(pieces, config, scatter, order, scatter_batch)
+    features, record_index, starts = scatter_windows(pieces, n_leads, config, scatter, order, scatter_batch)
     by_row = {row["row"]: row for row in rows}
     features, record_index, starts = _drop_non_finite(by_row, features, record_index, starts)
     counts = np.bincount(record_index, minlength=max(by_row) + 1) if len(record_index) else None

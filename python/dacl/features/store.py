@@ -2,27 +2,35 @@
 
 Dataset layout (a directory; nothing needs dacl to be read)::
 
-    manifest.json          parameters, versions, input checksums, scattering
-                           summary, timing, status
-    records.csv            one row per corpus record: record, label, n_windows,
-                           length, fs, sha256, status (ok/error), error
+    manifest.json          parameters, versions, input checksums, the layout and
+                           its label options, the leads, the label vocabulary and
+                           task, scattering summary, timing, status
+    records.csv            one row per corpus record: record, label (its label
+                           codes, separated by ';'), n_windows, length, fs, sha256,
+                           status (ok/error), error, patient, fold
     split.json             the split, once made (:mod:`dacl.features.split`)
     shards/000000/         one directory per chunk of records:
-        features.npy       (w, P, F) float32 windows × scattering paths × frames
+        features.npy       (w, L, P, F) float32 windows × leads × scattering paths × frames
         record_index.npy   (w,) int64 row of records.csv
         starts.npy         (w,) int64 first sample of the window (at ``fs``)
+        window_labels.npy  (w,) str label of the window from its record's annotations, "" if none
         records.csv        the chunk's rows of records.csv
         identity.json      what the shard was made with: format version,
                            parameters, input checksums, number of records
 
 Why plain ``.npy``: any numpy opens it, ``np.load(..., mmap_mode="r")`` maps it
 without reading it, and a shard per chunk is what makes a build resumable
-without a database or HDF5 dependency. :mod:`dacl.features.build` writes a
-dataset, :func:`dacl.features.featureset.load_features` reads one.
+without a database or HDF5 dependency. A shard's ``features.npy`` is written as
+its windows are made (:class:`ShardWriter`), so a long record never has to fit
+in memory. :mod:`dacl.features.build` writes a dataset,
+:func:`dacl.features.featureset.load_features` reads one.
 
-Format version 2 (this one) added ``identity.json`` and ``split.json``; format 1
-kept the split in a ``split`` column of records.csv and a ``split`` entry of the
-manifest, and is still read (not resumed: rebuild it with ``--overwrite``).
+Format 3 (this one) added the lead axis of ``features.npy``, ``window_labels.npy``
+and the ``patient`` and ``fold`` columns; format 2 added ``identity.json`` and
+``split.json``; format 1 kept the split in a ``split`` column of records.csv and a
+``split`` entry of the manifest. Formats 1 and 2 (single-lead CinC 2017 datasets)
+are still read, as one lead named ``I``; they are not resumed (rebuild them with
+``--overwrite``).
 """
 
 from __future__ import annotations
@@ -31,21 +39,23 @@ import csv
 import io
 import os
 import shutil
+import struct
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
 
-from dacl.features.featurizer import ChunkResult
 from dacl.io.atomic import naming, write_bytes, write_json
 from dacl.io.documents import read_json_object
 
 # ------------------------------------------------------------------ files of a dataset
 
 FORMAT = "dacl-features"
-#: 2: shards record their identity (``identity.json``), the split lives in ``split.json``
-#: (format 1 kept it in a ``split`` column of records.csv and a ``split`` entry of the manifest).
-FORMAT_VERSION = 2
+#: 3: features per lead ``(w, L, P, F)``, window labels, patient and fold columns; 2: shards record their
+#: identity (``identity.json``), the split lives in ``split.json`` (format 1 kept it in a ``split`` column of
+#: records.csv and a ``split`` entry of the manifest).
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 RECORDS_CSV = "records.csv"
 SHARDS_DIR = "shards"
@@ -55,8 +65,11 @@ SHARD_IDENTITY = "identity.json"
 #: The manifest entries that decide a dataset's contents; every shard records them.
 IDENTITY_KEYS: tuple[str, ...] = ("format_version", "params", "inputs", "n_records")
 #: Columns of ``records.csv`` (one row per record listed by the corpus, bad ones included).
-RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs", "sha256", "status", "error")
-SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts")
+RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs", "sha256", "status", "error",
+                                   "patient", "fold")
+#: Separator of several label codes in the ``label`` column.
+LABEL_SEPARATOR = ";"
+SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts", "window_labels")
 
 
 def records_csv_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -237,24 +250,102 @@ def finish_swap(out: Path) -> None:
 
 # ------------------------------------------------------------------ writing a shard
 
+#: The first bytes of a ``.npy`` file of format version 1.0.
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"
 
-def write_shard(shards_root: Path, index: int, chunk: ChunkResult, identity: dict[str, Any]) -> Path:
-    """Write shard ``index`` (the chunk's :data:`SHARD_ARRAYS` and records.csv rows, and the ``identity``
-    it was made with) into a temp directory and rename it into place: a shard is complete or absent."""
-    final = shards_root / f"{index:06d}"
-    tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
-    with naming(tmp):
-        tmp.mkdir(parents=True)
-    try:
-        for name in SHARD_ARRAYS:
-            with naming(tmp / f"{name}.npy"), open(tmp / f"{name}.npy", "wb") as f:
-                np.save(f, getattr(chunk, name))
+
+def npy_header(shape: tuple[int, ...], dtype: np.dtype[Any], length: int | None = None) -> bytes:
+    """A ``.npy`` (version 1.0) header for a C-order array; padded with spaces to ``length`` bytes when given
+    (numpy reads any space padding), else to the usual multiple of 64."""
+    text = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (np.lib.format.dtype_to_descr(dtype), shape)
+    bare = len(_NPY_MAGIC) + 2 + len(text) + 1
+    size = length if length is not None else -(-bare // 64) * 64
+    if size < bare or size - len(_NPY_MAGIC) - 2 > 0xFFFF:
+        raise ValueError(f"a .npy header for shape {shape} does not fit in {size} bytes")
+    body = text + " " * (size - bare) + "\n"
+    return _NPY_MAGIC + struct.pack("<H", size - len(_NPY_MAGIC) - 2) + body.encode("latin1")
+
+
+class ShardWriter:
+    """One shard, written as its windows come into a temp directory and renamed into place by :meth:`commit`:
+    a shard is complete or absent.
+
+    ``features.npy`` starts with a header sized for any window count; windows are appended to it as they
+    are made (:meth:`append`), and :meth:`rollback` drops the latest ones (a long record that fails half-way).
+    The small per-window arrays are kept in memory and saved at commit. Use it as a context manager: an
+    exception removes the temp directory.
+    """
+
+    def __init__(self, shards_root: Path, index: int, window_shape: tuple[int, ...]) -> None:
+        self.index, self.window_shape = index, tuple(int(n) for n in window_shape)
+        self.final = shards_root / f"{index:06d}"
+        self.tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
+        self._dtype = np.dtype("<f4")
+        self._window_bytes = int(np.prod(self.window_shape)) * self._dtype.itemsize
+        self._header = len(npy_header((2**62, *self.window_shape), self._dtype))
+        with naming(self.tmp):
+            self.tmp.mkdir(parents=True)
+        self._file = open(self.tmp / "features.npy", "wb")  # noqa: SIM115 (closed by commit or abort)
+        self._file.write(b"\0" * self._header)
+        self._count = 0
+        self._small: dict[str, list[np.ndarray]] = {"record_index": [], "starts": [], "window_labels": []}
+
+    def __enter__(self) -> ShardWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is not None:
+            self.abort()
+
+    @property
+    def count(self) -> int:
+        """Windows written so far."""
+        return self._count
+
+    def append(self, features: np.ndarray, record_index: np.ndarray, starts: np.ndarray,
+               labels: np.ndarray | None = None) -> None:
+        """Append windows: ``features (w, *window_shape)``, their rows, starts and window labels (``""``: none)."""
+        if tuple(features.shape[1:]) != self.window_shape:
+            raise ValueError(f"shard {self.index}: windows of shape {features.shape[1:]}, expected {self.window_shape}")
+        w = len(features)
+        self._file.write(np.ascontiguousarray(features, dtype=self._dtype).tobytes())
+        self._small["record_index"].append(np.asarray(record_index, np.int64))
+        self._small["starts"].append(np.asarray(starts, np.int64))
+        self._small["window_labels"].append(np.full(w, "") if labels is None else np.asarray(labels, str))
+        self._count += w
+
+    def rollback(self, count: int) -> None:
+        """Forget every window after the first ``count``."""
+        self._file.flush()
+        self._file.truncate(self._header + count * self._window_bytes)
+        self._file.seek(0, os.SEEK_END)
+        for name, parts in self._small.items():
+            kept = np.concatenate(parts)[:count] if parts else np.empty(0)
+            self._small[name] = [kept]
+        self._count = count
+
+    def commit(self, rows: list[dict[str, Any]], identity: dict[str, Any]) -> Path:
+        """Finish the files (features header, per-window arrays, the rows of records.csv, ``identity``) and
+        rename the shard into place."""
+        self._file.seek(0)
+        self._file.write(npy_header((self._count, *self.window_shape), self._dtype, self._header))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        for name, parts in self._small.items():
+            array = np.concatenate(parts) if parts else np.empty(0, np.int64)
+            if name == "window_labels":
+                array = array.astype(str) if len(array) else np.empty(0, "<U1")
+            with naming(self.tmp / f"{name}.npy"), open(self.tmp / f"{name}.npy", "wb") as f:
+                np.save(f, array)
                 f.flush()
                 os.fsync(f.fileno())
-        write_bytes(tmp / RECORDS_CSV, records_csv_bytes(chunk.rows))
-        write_json(tmp / SHARD_IDENTITY, {**identity, "shard": index}, strict=True)
-        os.rename(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+        write_bytes(self.tmp / RECORDS_CSV, records_csv_bytes(rows))
+        write_json(self.tmp / SHARD_IDENTITY, {**identity, "shard": self.index}, strict=True)
+        os.rename(self.tmp, self.final)
+        return self.final
+
+    def abort(self) -> None:
+        """Remove the temp directory (nothing of the shard is left)."""
+        self._file.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,0 +1,51 @@
+"""Window labels of annotated records: the rhythm that covers most of a window.
+
+A corpus may annotate a long record with rhythm intervals (``.atr`` rhythm
+changes such as ``(AFIB`` / ``(N``, turned into ``(start, end, label)``
+intervals in record samples, end exclusive: :meth:`dacl.corpus.Corpus.annotations`).
+A window then gets the label whose intervals overlap it the most, measured in
+seconds; on a tie, the label whose interval comes first. A window no interval
+touches gets no label (``""``). Windows of records without annotations get no
+window label; their record's labels apply (:class:`dacl.features.featureset.FeatureSet`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _triple(interval: Any) -> tuple[float, float, str]:
+    """``(start, end, label)`` of an interval given as an object with those attributes or as a tuple."""
+    if hasattr(interval, "start"):
+        return float(interval.start), float(interval.end), str(interval.label)
+    start, end, label = interval
+    return float(start), float(end), str(label)
+
+
+def window_labels(starts: np.ndarray, window: int, fs: float, record_fs: float,
+                  intervals: Sequence[Any]) -> np.ndarray:
+    """The label of each window (``starts`` at the segmentation rate ``fs``, ``window`` samples long) given the
+    record's rhythm ``intervals`` (at ``record_fs``); ``""`` where no interval overlaps the window."""
+    starts = np.asarray(starts, dtype=np.float64)
+    out = np.full(len(starts), "", dtype=object)
+    triples = sorted((_triple(iv) for iv in intervals), key=lambda t: t[0])
+    triples = [t for t in triples if t[1] > t[0]]
+    if not triples or not len(starts):
+        return out.astype(str)
+    names = list(dict.fromkeys(t[2] for t in triples))  # first-appearance order settles ties
+    begin = np.array([t[0] for t in triples]) / record_fs
+    end = np.array([t[1] for t in triples]) / record_fs
+    code = np.array([names.index(t[2]) for t in triples])
+    w_begin, w_end = starts / fs, (starts + window) / fs
+    cover = np.zeros((len(starts), len(names)))
+    for lo in range(0, len(starts), 4096):  # bounds the (windows, intervals) overlap matrix
+        sl = slice(lo, lo + 4096)
+        overlap = np.minimum(w_end[sl, None], end[None, :]) - np.maximum(w_begin[sl, None], begin[None, :])
+        np.add.at(cover[sl], (slice(None), code), np.clip(overlap, 0.0, None))
+    best = cover.argmax(axis=1)
+    labelled = cover[np.arange(len(starts)), best] > 0
+    out[labelled] = np.array(names, dtype=object)[best[labelled]]
+    return out.astype(str)
