@@ -6,13 +6,17 @@ Fixtures live in ``conftest.py``; tests import these plain functions with ``from
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from dacl.corpus.records import Record, RecordError, RecordInfo, signal_sha256
 from dacl.features import FeatureSet
+from dacl.features.leads import STANDARD_LEADS
 from dacl.features.store import FORMAT, write_records_csv
 from dacl.io.atomic import write_json
 from dacl.training.precision import Precision
@@ -162,3 +166,116 @@ def ecg_like(seconds: float = 30.0, seed: int = 0, fs: float = 300.0, offset: fl
     for centre in np.arange(0.3, n / fs, 0.85):
         beats += 1.2 * np.exp(-(((t - centre) / 0.012) ** 2)) - 0.2 * np.exp(-(((t - centre - 0.25) / 0.05) ** 2))
     return offset + beats + 0.15 * np.sin(2 * np.pi * 0.3 * t) + 0.02 * rng.standard_normal(n)
+
+
+# ------------------------------------------------------------------ corpora in memory
+
+def _shared_data() -> Path:
+    """``../shared/data`` beside the repository; from a git worktree, beside its main checkout."""
+    here = ROOT.parent / "shared" / "data"
+    git = ROOT / ".git"
+    if here.is_dir() or not git.is_file():
+        return here
+    gitdir = Path(git.read_text().split("gitdir:", 1)[-1].strip())  # a worktree: "gitdir: MAIN/.git/worktrees/NAME"
+    main_checkout = gitdir.parents[2] if gitdir.parent.name == "worktrees" else gitdir.parent
+    return main_checkout.parent / "shared" / "data"
+
+
+#: Real samples of other corpora (tests may read them; the package never does); tests skip where they are absent.
+SHARED_DATA = _shared_data()
+CINC2021_SAMPLE = SHARED_DATA / "cinc2021-sample"
+
+
+class FakeCorpus:
+    """A corpus with the interface of :class:`dacl.corpus.Corpus` (names, read, read_many, info, annotations,
+    vocabulary, task, layout, fingerprint) over records held in memory; ``reads`` logs every
+    ``(name, sampfrom, sampto)`` read, so tests can see that long records are read in ranges."""
+
+    def __init__(self, records: Sequence[Record], *, task: str = "multi-label", vocabulary: Sequence[str] | None = None,
+                 layout: str = "wfdb", annotations: dict[str, list] | None = None, units: str = "mV") -> None:
+        self._records = {r.name: r for r in records}
+        self.names = [r.name for r in records]
+        self.task, self.layout, self.layout_reason = task, layout, "a corpus built in a test"
+        self.vocabulary = None if vocabulary is None else tuple(vocabulary)
+        self._annotations = annotations or {}
+        self._units = units
+        digest = hashlib.sha256("".join(r.sha256 for r in records).encode()).hexdigest()
+        self.fingerprint = {"records_sha256": digest}
+        self.reads: list[tuple[str, int, int | None]] = []
+
+    def __repr__(self) -> str:
+        return f"FakeCorpus({len(self.names)} records)"
+
+    def _record(self, name: str) -> Record:
+        if name not in self._records:
+            raise RecordError(name, "not in the corpus")
+        return self._records[name]
+
+    def info(self, name: str) -> RecordInfo:
+        r = self._record(name)
+        return RecordInfo(name, r.n_samples, r.fs, r.leads, (self._units,) * len(r.leads))
+
+    def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
+        r = self._record(name)
+        self.reads.append((name, sampfrom, sampto))
+        signal = r.signal[:, sampfrom:sampto]
+        if signal.shape[1] < min_samples:
+            raise RecordError(name, f"signal is too short: {signal.shape[1]} samples")
+        return dataclasses.replace(r, signal=signal, sha256=signal_sha256(signal), start=sampfrom)
+
+    def read_many(self, names: Sequence[str], min_samples: int = 1, threads: int = 4) -> list[Record | RecordError]:
+        out: list[Record | RecordError] = []
+        for name in names:
+            try:
+                out.append(self.read(name, min_samples))
+            except RecordError as err:
+                out.append(err)
+        return out
+
+    def annotations(self, name: str) -> list | None:
+        return self._annotations.get(name)
+
+
+def make_record(name: str, signal: np.ndarray, leads: Sequence[str], fs: float, labels: Sequence[str] = (),
+                **meta: object) -> Record:
+    signal = np.asarray(signal, dtype=np.float64)
+    return Record(name, signal, tuple(leads), float(fs), tuple(labels), signal_sha256(signal), dict(meta))
+
+
+def cinc2021_records(limit: int | None = None) -> list[Record]:
+    """The real 12-lead CinC 2021 sample, read with ``wfdb.rdrecord`` (labels: the ``# Dx:`` SNOMED codes)."""
+    import wfdb
+
+    from dacl.features.leads import canonical
+
+    records = []
+    for hea in sorted(CINC2021_SAMPLE.glob("*.hea"))[:limit]:
+        rec = wfdb.rdrecord(str(hea.with_suffix("")))
+        comments = dict(c.split(":", 1) for c in rec.comments if ":" in c)
+        codes = [c.strip() for c in comments.get("Dx", "").split(",") if c.strip()]
+        records.append(make_record(hea.stem, rec.p_signal.T, [canonical(n) for n in rec.sig_name], rec.fs, codes,
+                                   age=comments.get("Age", "").strip(), sex=comments.get("Sex", "").strip()))
+    return records
+
+
+def ecg_leads(seconds: float, fs: float, n_leads: int, seed: int = 0) -> np.ndarray:
+    """``(n_leads, n)`` ECG-like signals: lead ``i`` is :func:`ecg_like` scaled by ``1 + i/4`` with its own noise."""
+    return np.stack([(1 + i / 4) * ecg_like(seconds, seed=seed * 100 + i, fs=fs) for i in range(n_leads)])
+
+
+def ptbxl_like_records(n_records: int = 40, fs: float = 100.0, seed: int = 0) -> list[Record]:
+    """Synthetic 12-lead 10-s records in the PTB-XL manner: SCP superclass labels (some records with two),
+    patients with one to three records each, ``strat_fold`` 1-10 in ``meta["fold"]``."""
+    rng = np.random.default_rng(seed)
+    classes = ["NORM", "MI", "STTC", "CD", "HYP"]
+    records, patient = [], 0
+    while len(records) < n_records:
+        patient += 1
+        fold = int(rng.integers(1, 11))
+        for _ in range(min(int(rng.integers(1, 4)), n_records - len(records))):
+            k = len(records)
+            labels = [classes[k % 5]] + ([classes[(k + 2) % 5]] if k % 3 == 0 else [])
+            signal = ecg_leads(10.0, fs, 12, seed=seed * 1000 + k) * (1 + 0.2 * (k % 5))
+            records.append(make_record(f"{k + 1:05d}_lr", signal, STANDARD_LEADS, fs, labels,
+                                       patient=str(patient), fold=fold))
+    return records

@@ -18,7 +18,7 @@ HELP = "WFDB corpus (folder or zip) -> scattering feature shards"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", nargs="?", help="corpus .zip or folder (PhysioNet 2017 layout)")
+    parser.add_argument("source", nargs="?", help="corpus .zip or folder (its layout detected, or --layout)")
     parser.add_argument("--sample", action="store_true", help="use the 40-record sample shipped with dacl as SOURCE")
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to write (resumed if unfinished)")
     add_config_arguments(parser, example="preprocess.window=2048")
@@ -44,11 +44,12 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 0
     errors = manifest["errors"]
-    print(f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows, "
-          f"{len(errors)} bad records skipped")
+    print(f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows of "
+          f"{len(manifest['leads'])} lead(s) ({','.join(manifest['leads'])}), {len(errors)} bad records skipped")
+    print(f"  layout {manifest['layout']}, task {manifest['task']}, {len(manifest['vocabulary'])} label codes")
     for name, problem in errors.items():
         print(f"  skipped {name}: {problem}")
     split = read_split(out)
     if split is not None:
-        print("  split: " + ", ".join(f"{s} {sum(c.values())}" for s, c in split["records"].items()))
+        print("  split: " + ", ".join(f"{s} {n}" for s, n in split["sizes"].items()))
     return 0

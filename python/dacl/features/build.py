@@ -77,7 +77,7 @@ from dacl.features.featurizer import (
 from dacl.features.leads import lead_rows, resolve_leads, select_leads
 from dacl.features.ranges import LongRecord, is_long
 from dacl.features.source import CorpusReader, open_source, source_text
-from dacl.features.split import check_fractions, check_seed, parse_fractions, write_split
+from dacl.features.split import check_fractions, check_folds, check_seed, parse_fractions, write_split
 from dacl.features.store import (
     FORMAT,
     FORMAT_VERSION,
@@ -118,6 +118,9 @@ class BuildOptions:
         (0.7, 0.1, 0.2), "TRAIN,VAL,TEST fractions to split the finished dataset", "--split", group="run",
         parse=parse_fractions, metavar="TRAIN,VAL,TEST", off="--no-split", off_help="leave the dataset unsplit")
     seed: int = option(0, "split seed", "--seed", group="run")
+    folds: str = option(
+        "auto", "split by the records' folds: TRAIN/VAL/TEST folds (e.g. 1-8/9/10), 'auto' (1-8/9/10 when every "
+        "record has a fold, as PTB-XL's strat_fold) or 'none'", "--folds", group="run", metavar="SPEC")
     overwrite: bool = option(False, "replace an existing dataset at --out", "--overwrite", group="run")
     read_threads: int = option(4, "record reading threads", "--read-threads", group="run")
     num_threads: int | None = option(None, "compute threads", "--threads", group="run", default_text="all cores")
@@ -130,6 +133,7 @@ class BuildOptions:
         if self.split is not None:
             object.__setattr__(self, "split", check_fractions(self.split))
         check_seed(self.seed)
+        check_folds(self.folds)
         check_fields(self, "preprocess", {"read_threads": at_least(1), "num_threads": at_least(1),
                                           "max_chunks": NON_NEGATIVE})
 
@@ -142,6 +146,7 @@ def preprocess(
     on_error: Literal["skip", "fail"] = "skip",
     split: Sequence[float] | None = (0.7, 0.1, 0.2),
     seed: int = 0,
+    folds: str = "auto",
     overwrite: bool = False,
     read_threads: int = 4,
     num_threads: int | None = None,
@@ -165,6 +170,8 @@ def preprocess(
         split: ``(train, val, test)`` fractions to split the finished dataset (:mod:`dacl.features.split`),
             or ``None``.
         seed: split seed, a non-negative integer.
+        folds: split by the records' folds instead (:func:`dacl.features.split.write_split`): ``"auto"``
+            (PTB-XL's 1-8/9/10 when every record has a fold), ``"none"``, or ``"TRAIN/VAL/TEST"`` folds.
         overwrite: replace the dataset at ``out``: build the new one beside it and swap it in when
             complete (rerunning resumes the build; the old dataset stays until the swap).
         read_threads: threads reading records.
@@ -178,7 +185,7 @@ def preprocess(
     elif params:
         raise TypeError(f"give either config or keyword parameters, not both ({', '.join(params)})")
     options = BuildOptions(
-        on_error=on_error, split=None if split is None else tuple(split), seed=seed,  # type: ignore[arg-type]
+        on_error=on_error, split=None if split is None else tuple(split), seed=seed, folds=folds,  # type: ignore[arg-type]
         overwrite=overwrite, read_threads=read_threads, num_threads=num_threads, progress=progress,
         max_chunks=max_chunks,
     )
@@ -432,7 +439,7 @@ class _Job:
         )
         write_json(target / MANIFEST, manifest)
         if self.options.split is not None:
-            write_split(target, self.options.split, self.options.seed)
+            write_split(target, self.options.split, self.options.seed, folds=self.options.folds)
         else:
             (target / SPLIT_JSON).unlink(missing_ok=True)
 

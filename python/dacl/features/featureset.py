@@ -15,7 +15,6 @@ import numpy as np
 
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.features.store import (
-    LABEL_SEPARATOR,
     RECORDS_CSV,
     SHARD_ARRAYS,
     SPLIT_JSON,
@@ -27,6 +26,7 @@ from dacl.features.store import (
     read_records_csv,
     read_split,
     shard_dirs,
+    split_labels,
     split_provenance,
 )
 
@@ -158,11 +158,6 @@ def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet
         record_targets=targets,
         window_labels=_window_label_indices(arrays.get("window_labels"), vocabulary, len(features), path),
     )
-
-
-def split_labels(text: str) -> list[str]:
-    """The label codes of a ``label`` cell of records.csv (``""``: none)."""
-    return [code for code in text.split(LABEL_SEPARATOR) if code] if text else []
 
 
 def record_targets(cells: list[str], vocabulary: tuple[str, ...], path: Path | None = None

@@ -230,7 +230,7 @@ def segment_records(records: Sequence[Record], config: PreprocessConfig, num_thr
         tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
         target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
     )
-    signals = [r.signal[lead] for r in records for lead in range(n_leads)]
+    signals = [np.ascontiguousarray(r.signal[lead]) for r in records for lead in range(n_leads)]
     windows, signal_index, starts = segment(signals, fs, config.window, config.hop, **kwargs)
     if n_leads == 1:
         return windows, signal_index, starts

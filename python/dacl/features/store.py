@@ -69,6 +69,11 @@ RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs
                                    "patient", "fold")
 #: Separator of several label codes in the ``label`` column.
 LABEL_SEPARATOR = ";"
+
+
+def split_labels(text: str) -> list[str]:
+    """The label codes of a ``label`` cell of records.csv (``""``: none)."""
+    return [code for code in text.split(LABEL_SEPARATOR) if code] if text else []
 SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts", "window_labels")
 
 
