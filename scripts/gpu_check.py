@@ -61,7 +61,7 @@ def synthetic_dev_features(scale: float = 1.0, seed: int = 0) -> FeatureSet:
     labels = np.arange(total_records) % 4  # every class on both sides
     split = np.array(["train"] * n_records["train"] + ["val"] * n_records["val"])
     return FeatureSet(
-        features=rng.normal(size=(n_windows, DEV_PATHS, DEV_FRAMES)).astype(np.float32),
+        features=rng.normal(size=(n_windows, 1, DEV_PATHS, DEV_FRAMES)).astype(np.float32),  # one lead, as CinC 2017
         record_index=record_index.astype(np.int64),
         starts=np.zeros(n_windows, np.int64),
         record_ids=np.array([f"S{i:05d}" for i in range(total_records)]),

@@ -27,7 +27,7 @@ def gpu_check():
 
 def test_synthetic_features_have_the_dev_shapes(gpu_check) -> None:
     fs = gpu_check.synthetic_dev_features(scale=0.01)
-    assert fs.features.shape[1:] == (gpu_check.DEV_PATHS, gpu_check.DEV_FRAMES)
+    assert fs.features.shape[1:] == (1, gpu_check.DEV_PATHS, gpu_check.DEV_FRAMES)
     assert fs.window_mask("train").sum() == round(0.01 * gpu_check.DEV_WINDOWS["train"])
     assert fs.window_mask("val").sum() == round(0.01 * gpu_check.DEV_WINDOWS["val"])
     for split in ("train", "val"):

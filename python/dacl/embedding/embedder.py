@@ -1,8 +1,9 @@
 """Frozen embedders of trained runs: what ``dacl evaluate`` probes.
 
 :func:`load_embedder` reads ``embedder.json`` of a run directory written by
-``dacl train`` and returns an :class:`Embedder`: ``embed(features (W, P, F)) ->
-(W, d)``. Its ``"embedder"`` entry names the loader in :data:`LOADERS` (files
+``dacl train`` and returns an :class:`Embedder`: ``embed(features (W, L, P, F)) ->
+(W, d)`` (a ``(W, P, F)`` array is one lead). A run records the leads it was
+trained on (``leads``, in model.pt), which evaluation checks against the dataset. Its ``"embedder"`` entry names the loader in :data:`LOADERS` (files
 written before that entry existed: ``"diffaug"`` for DiffAug runs, else
 ``"torch"``):
 
@@ -47,13 +48,29 @@ MODEL, EMBEDDER_JSON = "model.pt", "embedder.json"
 
 @runtime_checkable
 class Embedder(Protocol):
-    """A frozen model: ``(W, P, F)`` features -> ``(W, d)`` embeddings."""
+    """A frozen model: ``(W, L, P, F)`` features -> ``(W, d)`` embeddings."""
 
     name: str
 
     def embed(self, features: np.ndarray) -> np.ndarray:
-        """``(W, P, F)`` float32 -> ``(W, d)`` float32; eval mode, batched, no grad."""
+        """``(W, L, P, F)`` float32 -> ``(W, d)`` float32; eval mode, batched, no grad."""
         ...
+
+
+def lead_windows(features: np.ndarray) -> np.ndarray:
+    """``features`` as ``(W, L, P, F)``: a ``(W, P, F)`` array is one lead."""
+    x = np.asarray(features)
+    return x[:, None] if x.ndim == 3 else x
+
+
+def feature_shape_of(value: Any) -> tuple[int, int, int]:
+    """The ``(L, P, F)`` window shape a run recorded (runs before leads recorded ``(P, F)``: one lead)."""
+    shape = tuple(int(n) for n in value)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3:
+        raise ValueError(f"feature_shape must be (leads, paths, frames), got {shape}")
+    return shape  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------ VAE / encoder / DAE runs
@@ -66,17 +83,18 @@ class TorchEmbedder:
     name: str
     context: ContextConfig
     standardiser: Standardiser
-    feature_shape: tuple[int, int]
+    feature_shape: tuple[int, int, int]
     net: Callable[[torch.Tensor], torch.Tensor]
     device: torch.device
     batch_size: int = 4096
+    leads: tuple[str, ...] | None = None  # the leads it was trained on (None: not recorded)
 
     def embed(self, features: np.ndarray) -> np.ndarray:
-        x = np.asarray(features)
-        if x.ndim != 3 or tuple(x.shape[1:]) != self.feature_shape:
+        x = lead_windows(features)
+        if x.ndim != 4 or tuple(x.shape[1:]) != self.feature_shape:
             raise ValueError(
-                f"{self.name} embedder expects features of shape (W, {self.feature_shape[0]}, "
-                f"{self.feature_shape[1]}), got {x.shape}"
+                f"{self.name} embedder expects features of shape (W, {', '.join(map(str, self.feature_shape))}), "
+                f"got {x.shape}"
             )
         vectors = self.standardiser.transform(contextualise(x, self.context))
         out = []
@@ -101,7 +119,8 @@ class TrainedRun:
     method: str
     context: ContextConfig
     standardiser: Standardiser  # of the contextualised vectors (numpy, train split)
-    feature_shape: tuple[int, int]
+    feature_shape: tuple[int, int, int]  # (L, P, F)
+    leads: tuple[str, ...] | None = None
     vae: VAE | None = None
     encoder: UNet1DEncoder | None = None
     latent_norm: Standardiser | None = None  # of the VAE means (torch, train split)
@@ -135,10 +154,9 @@ def load_trained_run(path: Path, device: torch.device | str = "cpu") -> TrainedR
             context=section_from_dict(ContextConfig, "context", config.get("context", {})),
             standardiser=Standardiser(mean=bundle["standardiser"]["mean"].numpy(),
                                       std=bundle["standardiser"]["std"].numpy()),
-            feature_shape=tuple(int(n) for n in bundle["feature_shape"]),  # type: ignore[arg-type]
+            feature_shape=feature_shape_of(bundle["feature_shape"]),
+            leads=recorded_leads(bundle),
         )
-        if len(run.feature_shape) != 2:
-            raise ValueError(f"feature_shape must be (paths, frames), got {run.feature_shape}")
         _rebuild_networks(run, bundle, config, device)
     return run
 
@@ -169,7 +187,18 @@ def load_torch_embedder(run_dir: Path, meta: dict[str, Any], device: torch.devic
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} not found; did `dacl train` finish for {run_dir}?")
     run = load_trained_run(model_path, device)
-    return TorchEmbedder(run.method, run.context, run.standardiser, run.feature_shape, run.embedding(), device)
+    return TorchEmbedder(run.method, run.context, run.standardiser, run.feature_shape, run.embedding(), device,
+                         leads=run.leads)
+
+
+def recorded_leads(bundle: dict[str, Any]) -> tuple[str, ...] | None:
+    """The leads a model.pt says its run was trained on (``None`` for runs that did not record them)."""
+    leads = bundle.get("leads")
+    if leads is None:
+        return None
+    if not isinstance(leads, (list, tuple)) or not all(isinstance(lead, str) for lead in leads):
+        raise ValueError(f"'leads' must be a list of lead names, got {leads!r:.80}")
+    return tuple(leads)
 
 
 # ------------------------------------------------------------------ DiffAug runs
@@ -177,13 +206,13 @@ def load_torch_embedder(run_dir: Path, meta: dict[str, Any], device: torch.devic
 
 def input_vectors(features: np.ndarray, diffaug: DiffAugSection, context: ContextConfig,
                   device: str = "cpu") -> np.ndarray:
-    """``(W, P, F)`` scattering features -> ``(W, D)`` vectors DiffAug works on (before scaling).
+    """``(W, L, P, F)`` scattering features -> ``(W, D)`` vectors DiffAug works on (before scaling).
 
     ``input = "context"``: the parameter-free contextualisation + pooling of
     ``[context]``; ``"vae"``: the VAE posterior mean of the run ``vae_run``.
     """
     if diffaug.input == "context":
-        return contextualise(features, context)
+        return contextualise(lead_windows(features), context)
     if not diffaug.vae_run:
         raise ValueError("diffaug.input = 'vae' needs diffaug.vae_run (a trained `--method vae` run directory)")
     return np.asarray(load_embedder(diffaug.vae_run, device=device).embed(features), dtype=np.float32)
@@ -200,9 +229,10 @@ class DiffAugEmbedder:
     device: torch.device
     name: str = "diffaug"
     batch_size: int = 4096
+    leads: tuple[str, ...] | None = None  # the leads it was trained on (None: not recorded)
 
     def embed(self, features: np.ndarray) -> np.ndarray:
-        """``(W, P, F)`` float32 -> ``(W, code_dim)`` float32 (eval mode, batched, no grad)."""
+        """``(W, L, P, F)`` float32 -> ``(W, code_dim)`` float32 (eval mode, batched, no grad)."""
         raw = input_vectors(features, self.diffaug, self.context, device=str(self.device))
         x = torch.from_numpy(self.scaler.transform(raw)).to(self.device)
         return self.encoder.encode(x, self.batch_size).float().cpu().numpy()
@@ -224,7 +254,8 @@ def load_diffaug_embedder(run_dir: str | Path, device: str | torch.device = "cpu
         scaler = Standardiser.from_dict(state["scaler"])
         encoder = SemanticEncoder.from_section(diffaug, len(scaler.mean))
         encoder.load_state_dict(state["encoder"])
-    return DiffAugEmbedder(encoder.to(device), scaler, diffaug, context, device)
+        leads = recorded_leads(state)
+    return DiffAugEmbedder(encoder.to(device), scaler, diffaug, context, device, leads=leads)
 
 
 # ------------------------------------------------------------------ loading any run

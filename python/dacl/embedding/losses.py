@@ -17,25 +17,35 @@ def supcon_loss(
     labels: torch.Tensor | None = None,
     temperature: float = 0.1,
 ) -> torch.Tensor:
-    """Supervised contrastive loss (Khosla et al. 2020, "SupCon", eq. 2, L_out).
+    """Supervised contrastive loss (Khosla et al. 2020, "SupCon", eq. 2, L_out), with label-overlap weights
+    for several labels per sample.
 
-    Every view is an anchor. Its positives are the other views of the same
-    sample and, when ``labels`` is given, every view of every other sample
-    with the same label; all other views in the batch are negatives. The
-    anchor itself is excluded from numerator and denominator. Without labels
-    this is SimCLR's NT-Xent (Chen et al. 2020).
+    Every view is an anchor ``i``. Each other view ``p`` of the batch has a weight
+    ``w_ip``: 1 for the other views of the same sample; for a view of another sample,
+    1 if the two samples share their label and 0 if not (``labels`` of shape ``(B,)``),
+    or the Jaccard index ``|Y_i ∩ Y_p| / |Y_i ∪ Y_p|`` of their label sets (``labels``
+    multi-hot, ``(B, C)``); 0 without ``labels``. The loss of an anchor is
 
-    A label of ``-1`` (unlabelled) matches no other sample, so such a sample
-    only has its own views as positives.
+        ``-sum_p w_ip log softmax_i(z_i·z_p/τ) / sum_p w_ip``
+
+    (the softmax over every view but ``i``), averaged over the anchors with some
+    positive weight. With 0/1 weights this is SupCon exactly (the mean over the
+    positives ``P(i)``), so single-label data, given as class indices or as one-hot
+    rows, get the very same loss; without labels it is SimCLR's NT-Xent (Chen et al.
+    2020). Weighting positives by how much their labels overlap the anchor's is the
+    multi-label SupCon idea of Zhang & Wu, "Multi-Label Supervised Contrastive
+    Learning" (AAAI 2024); the Jaccard index is our choice of that overlap measure.
+
+    A label of ``-1`` (unlabelled), or an all-zero multi-hot row, matches no other
+    sample, so such a sample only has its own views as positives.
 
     Args:
         features: ``(B, V, d)`` L2-normalised projections (V views per sample).
-        labels: ``(B,)`` integer class labels, or ``None`` for SimCLR.
+        labels: ``(B,)`` integer class labels, ``(B, C)`` multi-hot rows, or ``None`` for SimCLR.
         temperature: softmax temperature τ > 0.
 
     Returns:
-        Scalar loss: mean over anchors that have at least one positive of
-        ``-mean_{p in P(i)} log softmax_i(z_i·z_p/τ)``.
+        Scalar loss.
     """
     if features.ndim != 3:
         raise ValueError(f"features must be (batch, n_views, dim), got shape {tuple(features.shape)}")
@@ -45,27 +55,39 @@ def supcon_loss(
     # Computed in float32 even under autocast: log-sum-exp over 1/τ-scaled logits.
     z = features.float().reshape(batch * n_views, -1)
     sample = torch.arange(batch, device=z.device).repeat_interleave(n_views)
-
-    positive = sample[:, None] == sample[None, :]
-    if labels is not None:
-        if labels.shape != (batch,):
-            raise ValueError(f"labels must have shape ({batch},), got {tuple(labels.shape)}")
-        lab = labels.to(z.device)[sample]
-        positive = positive | ((lab[:, None] == lab[None, :]) & (lab[:, None] >= 0))
     self_mask = torch.eye(batch * n_views, dtype=torch.bool, device=z.device)
-    positive = positive & ~self_mask
+    weight = positive_weights(labels, batch, z.device)[sample][:, sample]
+    weight = torch.where(sample[:, None] == sample[None, :], 1.0, weight).masked_fill(self_mask, 0.0)
 
     logits = z @ z.T / temperature
     # Excluding self from the softmax denominator: -inf on the diagonal.
     logits = logits.masked_fill(self_mask, float("-inf"))
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
 
-    n_pos = positive.sum(dim=1)
-    has_pos = n_pos > 0
+    total = weight.sum(dim=1)
+    has_pos = total > 0
     if not bool(has_pos.any()):
         raise ValueError("no anchor has a positive: need n_views >= 2 or repeated labels")
-    mean_log_prob_pos = log_prob.masked_fill(~positive, 0.0).sum(dim=1)[has_pos] / n_pos[has_pos]
-    return -mean_log_prob_pos.mean()
+    weighted = (log_prob.masked_fill(weight == 0, 0.0) * weight).sum(dim=1)
+    return -(weighted[has_pos] / total[has_pos]).mean()
+
+
+def positive_weights(labels: torch.Tensor | None, batch: int, device: torch.device) -> torch.Tensor:
+    """``(B, B)`` float weights between samples (before views): shared class (0/1), Jaccard index of the label
+    sets (multi-hot rows), or 0 without labels; see :func:`supcon_loss`."""
+    if labels is None:
+        return torch.zeros((batch, batch), device=device)
+    if labels.shape[0] != batch or labels.ndim not in (1, 2):
+        raise ValueError(f"labels must have shape ({batch},) or ({batch}, classes), got {tuple(labels.shape)}")
+    labels = labels.to(device)
+    if labels.ndim == 1:
+        return ((labels[:, None] == labels[None, :]) & (labels[:, None] >= 0)).float()
+    y = labels.float()
+    if not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("multi-hot labels must be 0 or 1")
+    inter = y @ y.T
+    union = y.sum(dim=1)[:, None] + y.sum(dim=1)[None, :] - inter
+    return torch.where(union > 0, inter / union.clamp_min(1.0), 0.0)
 
 
 def l2_normalise(x: torch.Tensor, dim: int = -1) -> torch.Tensor:

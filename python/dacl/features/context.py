@@ -19,6 +19,13 @@ every choice configurable through :class:`ContextConfig`:
 The vectors are then z-scored with train-split statistics
 (:class:`dacl.latent.scalers.Standardiser`). ``enabled=False`` gives plain time
 mean-pooling (steps 2-3 skipped, mean pool).
+
+Several leads: each lead's ``(P, F)`` window is contextualised on its own (the
+frames of one lead attend to each other, not across leads), and the lead
+vectors are concatenated in the dataset's lead order, ``(W, L, P, F) -> (W, L·d)``.
+This vector is what every trained model sees (the VAE, the DAE, DiffAug), so
+leads enter the models as blocks of one input vector. One lead gives exactly
+the single-lead vector.
 Everything here is a deterministic function of its input (float64 inside).
 """
 
@@ -87,13 +94,21 @@ def attention_pass(tokens: np.ndarray, layer_norm: bool = True) -> np.ndarray:
 
 
 def contextualise(features: np.ndarray, config: ContextConfig = ContextConfig()) -> np.ndarray:
-    """``(W, P, F)`` scattering features -> ``(W, d)`` float32 window vectors.
+    """``(W, P, F)`` scattering features -> ``(W, d)`` float32 window vectors; ``(W, L, P, F)`` -> ``(W, L·d)``,
+    each lead on its own, the lead vectors concatenated in lead order.
 
     ``d = P`` for mean pooling, ``2P`` for mean+std.
     """
     x = np.asarray(features)
+    if x.ndim == 4:
+        if x.shape[1] < 1:
+            raise ValueError(f"features have no lead: shape {x.shape}")
+        if x.shape[1] == 1:
+            return contextualise(x[:, 0], config)
+        return np.concatenate([contextualise(x[:, lead], config) for lead in range(x.shape[1])], axis=1)
     if x.ndim != 3:
-        raise ValueError(f"features must be (windows, paths, frames), got shape {x.shape}")
+        raise ValueError(f"features must be (windows, paths, frames) or (windows, leads, paths, frames), "
+                         f"got shape {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"features must be a float array, got dtype {x.dtype}")
     if x.shape[2] < 1 or x.shape[1] < 1:

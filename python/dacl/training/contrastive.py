@@ -312,6 +312,7 @@ class Trainer:
             **self._provenance(),
             "standardiser": {"mean": torch.from_numpy(standardiser.mean), "std": torch.from_numpy(standardiser.std)},
             "feature_shape": list(self.inputs.feature_shape),
+            "leads": list(self.inputs.leads),
             "in_dim": int(self.inputs.x_train.shape[1]),
         }
         if "vae" in stages:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -310,12 +311,14 @@ def fit_diffaug(
     resume: bool = False,
     progress: bool = True,
     dataset: dict[str, Any] | None = None,
+    leads: Sequence[str] | None = None,
 ) -> DiffAugModels:
     """The DiffAug E/M/E loop on ``(N, D)`` unscaled input vectors (no labels); see :func:`train_diffaug`.
 
     ``dataset`` (:func:`dacl.training.checkpoint.dataset_identity` of the data behind ``raw``) is
-    recorded in the checkpoint and model.pt; a resume on other data is refused. The
-    caller holds ``run_dir``'s writer lock.
+    recorded in the checkpoint and model.pt; a resume on other data is refused. ``leads``, the
+    leads behind ``raw`` when it comes from a dataset, go into model.pt. The caller holds
+    ``run_dir``'s writer lock.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -341,7 +344,8 @@ def fit_diffaug(
             torch_save(fit.checkpoint(epoch, dataset), ckpt_path)
             write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": fit.history}, indent=1))
     bar.close()
-    torch_save({**fit.models.state_dict(), "dataset": dataset}, run_dir / MODEL)
+    extra = {} if leads is None else {"leads": list(leads)}
+    torch_save({**fit.models.state_dict(), "dataset": dataset, **extra}, run_dir / MODEL)
     write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": fit.history}, indent=1))
     return fit.models
 
@@ -398,7 +402,7 @@ def _train(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.
         raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
     raw = input_vectors(featureset.features[mask], config.diffaug, config.context, device=str(device))
     fit_diffaug(raw, config, run_dir, device, resume=resume, progress=progress,
-                dataset=dataset_identity(featureset, config))
+                dataset=dataset_identity(featureset, config), leads=featureset.leads)
     d = config.diffaug
     meta = {"method": METHOD.name, "embedder": METHOD.embedder, "model": MODEL, "input": d.input, "dim": d.code_dim}
     write_text(run_dir / EMBEDDER_JSON, json.dumps(meta, indent=1))

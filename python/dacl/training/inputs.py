@@ -1,4 +1,11 @@
-"""What the stage trainers train on: standardised contextualised vectors of the train and val splits."""
+"""What the stage trainers train on: standardised contextualised vectors of the train and val splits.
+
+Leads enter as blocks of one vector: each lead's window is contextualised on its
+own and the lead vectors are concatenated (:func:`dacl.features.context.contextualise`),
+so the VAE, the DAE and DiffAug see ``L·d`` inputs and the SupCon encoder the
+VAE latents of those. The labels are per window: class indices for single-label
+data (``-1``: unlabelled), multi-hot float rows for multi-label data.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +25,19 @@ class Inputs:
     """Standardised contextualised vectors and labels of the train and val splits, on device."""
 
     x_train: torch.Tensor
-    y_train: torch.Tensor
+    y_train: torch.Tensor  # (N,) long class index, or (N, C) float multi-hot (multi-label data)
     x_val: torch.Tensor
     y_val: torch.Tensor
     standardiser: Standardiser
-    feature_shape: tuple[int, int]  # (P, F) of a window
+    feature_shape: tuple[int, int, int]  # (L, P, F) of a window
+    leads: tuple[str, ...] = ()
+
+
+def window_labels(features: FeatureSet) -> tuple[np.ndarray, torch.dtype]:
+    """Each window's labels as the SupCon loss takes them, and their torch dtype."""
+    if features.task == "multi-label":
+        return features.targets.astype(np.float32), torch.float32
+    return features.labels, torch.long
 
 
 def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -> Inputs:
@@ -34,7 +49,7 @@ def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -
             f"the features have {int(train_mask.sum())} windows in split {config.data.train_split!r}; "
             "need at least 2 (did you run `dacl split`?)"
         )
-    labels = features.labels
+    labels, label_dtype = window_labels(features)
     x_train = contextualise(np.asarray(features.features[train_mask]), config.context)
     x_val = contextualise(np.asarray(features.features[val_mask]), config.context) if val_mask.any() else None
     standardiser = Standardiser.fit(x_train)
@@ -43,12 +58,14 @@ def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -
         return torch.as_tensor(a, dtype=dtype).to(device)
 
     d = x_train.shape[1]
+    _, n_leads, n_paths, n_frames = features.features.shape
     return Inputs(
         x_train=to_dev(standardiser.transform(x_train), torch.float32),
-        y_train=to_dev(labels[train_mask], torch.long),
+        y_train=to_dev(labels[train_mask], label_dtype),
         x_val=to_dev(standardiser.transform(x_val) if x_val is not None else np.empty((0, d), np.float32),
                      torch.float32),
-        y_val=to_dev(labels[val_mask], torch.long),
+        y_val=to_dev(labels[val_mask], label_dtype),
         standardiser=standardiser,
-        feature_shape=(int(features.features.shape[1]), int(features.features.shape[2])),
+        feature_shape=(int(n_leads), int(n_paths), int(n_frames)),
+        leads=tuple(features.leads),
     )
