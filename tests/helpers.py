@@ -138,12 +138,13 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
 
 
 class MeanEmbedder:
-    """Trivial frozen embedder for tests: the time mean of each path."""
+    """Trivial frozen embedder for tests: the time mean of each path of each lead."""
 
     name = "mean"
 
     def embed(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(features, dtype=np.float32).mean(axis=2)
+        x = np.asarray(features, dtype=np.float32)
+        return x.mean(axis=-1).reshape(len(x), -1)
 
 
 class ScaledOnCPU(Precision):

@@ -79,7 +79,8 @@ class BandPowerEmbedder:
     name = "bands"
 
     def embed(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(features, dtype=np.float32).mean(axis=2)
+        x = np.asarray(features, dtype=np.float32)
+        return x.mean(axis=-1).reshape(len(x), -1)
 
 
 def band_featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

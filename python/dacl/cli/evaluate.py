@@ -99,30 +99,37 @@ def _labels(embedders: list[tuple[Embedder, dict[str, Any]]], settings: Evaluate
 
 def _evaluate(features: FeatureSet, emb: Embedder, extra: dict[str, Any], label: str,
               settings: EvaluateConfig) -> EvalResult:
-    from dacl.probe.linear import evaluate, format_estimate
+    from dacl.probe.protocol import evaluate
 
     print(f"evaluating {label} ...", flush=True)
     r = evaluate(features, emb, probe=settings.probe, seed=settings.seed, n_boot=settings.n_boot, method=label)
     r.extra.update({k: v for k, v in extra.items() if v is not None})
-    m = r.metrics
-    print(f"  AUROC AF {format_estimate(m['auroc_af'])}  macro {format_estimate(m['auroc_macro_ovr'])}  "
-          f"F1 {format_estimate(m['f1_challenge'])}  5-NN acc {r.knn_accuracy:.4f}  "
-          f"({r.n_records['test']} test records)", flush=True)
+    print(f"  {_summary(r)}  ({r.n_records['test']} test records)", flush=True)
     return r
+
+
+def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
+    """One line of a result's headline metrics (or of its differences ``diff`` to another result)."""
+    from dacl.probe.linear import format_estimate
+
+    m, signed = (r.metrics, False) if diff is None else (diff, True)
+    if r.task == "multi-label":
+        return f"macro AUROC over {len(r.label_estimates)} labels {format_estimate(m['auroc_macro'], signed)}"
+    line = (f"AUROC AF {format_estimate(m['auroc_af'], signed)}  macro {format_estimate(m['auroc_macro_ovr'], signed)}"
+            f"  F1 {format_estimate(m['f1_challenge'], signed)}")
+    return line if diff is not None else f"{line}  5-NN acc {r.knn_accuracy:.4f}"
 
 
 def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
     """Each result's paired difference to the first (the baseline when it is evaluated)."""
-    from dacl.probe.linear import compare_results, format_estimate
+    from dacl.probe.protocol import compare
 
     reference = results[0]
     print(f"difference to {reference.method} (paired bootstrap over the same test records):")
     for r in results[1:]:
-        diff = compare_results(r, reference, n_boot=settings.n_boot, seed=settings.seed)
+        diff = compare(r, reference, n_boot=settings.n_boot, seed=settings.seed)
         r.extra["difference_to"] = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
-        print(f"  {r.method}: AUROC AF {format_estimate(diff['auroc_af'], signed=True)}  "
-              f"macro {format_estimate(diff['auroc_macro_ovr'], signed=True)}  "
-              f"F1 {format_estimate(diff['f1_challenge'], signed=True)}", flush=True)
+        print(f"  {r.method}: {_summary(r, diff)}", flush=True)
 
 
 def _robustness(results: list[EvalResult], embedders: list[Embedder], features: FeatureSet,
@@ -145,9 +152,11 @@ def _pair_curves(curves: list[RobustnessCurve]) -> None:
     from dacl.probe.linear import format_estimate
     from dacl.probe.robustness import add_paired_differences
 
-    print(f"robustness, AF AUROC difference to {curves[0].method} (paired over the same corrupted records):")
+    key = "auroc_af" if "auroc_af" in curves[0].points[0].metrics else "auroc_macro"
+    name = "AF AUROC" if key == "auroc_af" else "macro AUROC"
+    print(f"robustness, {name} difference to {curves[0].method} (paired over the same corrupted records):")
     for curve in curves[1:]:
         add_paired_differences(curve, curves[0])
-        cells = [f"{p.corruption.label} {format_estimate(p.difference['auroc_af'], signed=True)}"
+        cells = [f"{p.corruption.label} {format_estimate(p.difference[key], signed=True)}"
                  for p in curve.points if p.difference is not None]
         print(f"  {curve.method}: " + "; ".join(cells), flush=True)

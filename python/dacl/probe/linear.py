@@ -71,8 +71,17 @@ class EvalResult:
     knn_accuracy: float = float("nan")
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: ``"single-label"`` (the fields above) or ``"multi-label"`` (:mod:`dacl.probe.multilabel`: ``test_labels``
+    #: are ``(R, C)`` multi-hot rows, ``test_probs`` ``(R, C)`` per-label scores, columns named by ``labels``).
+    task: str = "single-label"
+    labels: tuple[str, ...] = CLASSES
+    #: Multi-label: each scored label's AUROC with its bootstrap CI, and its positives among the test records.
+    label_estimates: dict[str, metrics.Estimate] = field(default_factory=dict)
+    label_positives: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.task == "multi-label":
+            return self._multilabel_dict()
         return {
             "method": self.method,
             "probe": self.probe,
@@ -87,6 +96,25 @@ class EvalResult:
             "seed": self.seed,
             "n_boot": self.n_boot,
             "knn_accuracy": None if np.isnan(self.knn_accuracy) else self.knn_accuracy,
+            "notes": self.notes,
+            **self.extra,
+        }
+
+    def _multilabel_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "probe": self.probe,
+            "task": self.task,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+            "auroc_per_label": {code: {**e.to_dict(), "n_positive": self.label_positives.get(code)}
+                                for code, e in self.label_estimates.items()},
+            "labels": list(self.labels),
+            "labels_not_scored": list(self.macro_skipped),
+            "n_records": self.n_records,
+            "n_windows": self.n_windows,
+            "seed": self.seed,
+            "n_boot": self.n_boot,
+            "knn_accuracy": None,
             "notes": self.notes,
             **self.extra,
         }
@@ -250,7 +278,10 @@ def evaluate(
     n_boot: int = 1000,
     method: str | None = None,
 ) -> EvalResult:
-    """Fit the probe on train-split windows, score test-split records (see module doc)."""
+    """Fit the probe on train-split windows, score test-split records (see module doc); single-label data
+    (multi-label data: :func:`dacl.probe.protocol.evaluate`)."""
+    if features.task == "multi-label":
+        raise ValueError("the dataset is multi-label: evaluate it with dacl.probe.protocol.evaluate")
     check_splits(features)
     if probe not in PROBES:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
@@ -301,15 +332,18 @@ def _knn_accuracy(fs: FeatureSet, z_train: np.ndarray, train: np.ndarray, test_r
 
 
 def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
-    """Labelled records (with at least one window) and windows per split."""
+    """Labelled records (with at least one window) and windows per split (multi-label data: every record
+    is labelled, an empty label set being a negative for every label)."""
     has_window = np.zeros(len(fs.record_ids), dtype=bool)
     has_window[np.asarray(fs.record_index)] = True
-    labelled = np.asarray(fs.record_labels) >= 0
+    multi = fs.task == "multi-label"
+    labelled = np.ones(len(fs.record_ids), bool) if multi else np.asarray(fs.record_labels) >= 0
+    window_labelled = np.ones(len(fs.record_index), bool) if multi else fs.labels >= 0
     n_records, n_windows = {}, {}
     for split in ("train", "val", "test"):
         in_split = np.asarray(fs.record_split) == split
         n_records[split] = int((in_split & labelled & has_window).sum())
-        n_windows[split] = int((fs.window_mask(split) & (fs.labels >= 0)).sum())
+        n_windows[split] = int((fs.window_mask(split) & window_labelled).sum())
     return n_records, n_windows
 
 

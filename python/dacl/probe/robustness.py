@@ -1,34 +1,40 @@
 """Noise robustness: the clean-trained probe scored on corrupted test recordings.
 
-The probe fitted by :func:`dacl.probe.linear.evaluate` (on clean train windows) is
+The probe fitted by :func:`dacl.probe.protocol.evaluate` (on clean train windows) is
 kept fixed; only the *test* recordings change. Each raw test signal is
-corrupted (:mod:`dacl.probe.corruptions`), featurised exactly as the dataset was
-(:func:`dacl.features.featurizer.process_chunk`, the dataset's own parameters),
-embedded, and the records are scored as in the clean evaluation. Every method
-sees the very same corrupted recordings, so two curves can be compared point by
-point with a paired bootstrap (:func:`add_paired_differences`).
+corrupted (:mod:`dacl.probe.corruptions`; every lead on its own, with the
+record's generator, lead after lead), featurised exactly as the dataset was
+(:func:`dacl.features.featurizer.process_chunk`, the dataset's own parameters and
+leads), embedded, and the records are scored as in the clean evaluation (AUROC
+AF-vs-rest and macro one-vs-rest for single-label data, macro AUROC over labels
+for multi-label data). Every method sees the very same corrupted recordings, so
+two curves can be compared point by point with a paired bootstrap
+(:func:`add_paired_differences`). Test records are re-read whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from dacl.corpus import Record, open_corpus
-from dacl.corpus.reader import SINGLE_LEAD
+from dacl.corpus import Record
 from dacl.embedding.embedder import Embedder
 from dacl.features import FeatureSet
 from dacl.features.featurizer import PreprocessConfig, default_scatter, process_chunk, record_row
+from dacl.features.leads import select_leads
+from dacl.features.source import open_source
 from dacl.probe import metrics
 from dacl.probe.corruptions import Corruption, default_corruptions
 from dacl.probe.linear import EvalResult, embed_checked, predict_proba4
 from dacl.probe.metrics import Estimate
+from dacl.probe.multilabel import MACRO, LabelProbe, paired_macro_difference, score_labels
 
-#: ``featurize(signals) -> (features (W, P, F), record_index (W,))``, with
-#: ``record_index`` pointing into ``signals``.
+#: ``featurize(signals) -> (features (W, L, P, F), record_index (W,))``, with
+#: ``record_index`` pointing into ``signals`` (each ``(L, n)``, or ``(n,)`` for one lead).
 Featurize = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
 
 # --------------------------------------------------------------------- curves
@@ -87,6 +93,26 @@ class RobustnessCurve:
 ROBUSTNESS_METRICS = {k: metrics.METRICS[k] for k in ("auroc_af", "auroc_macro_ovr")}
 
 
+def corrupt(c: Corruption, signal: np.ndarray, fs: float, rng: np.random.Generator) -> np.ndarray:
+    """A recording corrupted by ``c``: each lead of an ``(L, n)`` signal in turn, with the one generator."""
+    x = np.asarray(signal)
+    if x.ndim == 1:
+        return c.apply(x, fs, rng)
+    return np.stack([c.apply(lead, fs, rng) for lead in x])
+
+
+def _score(model: Any, z: np.ndarray, record_index: np.ndarray, labels: np.ndarray, n_boot: int, seed: int
+           ) -> tuple[np.ndarray, np.ndarray, dict[str, Estimate]]:
+    """``(records, their scores, metrics)`` of the windows' embeddings ``z`` under a fitted probe."""
+    if isinstance(model, LabelProbe):
+        records, scores = metrics.aggregate_by_record(model.scores(z), record_index)
+        macro, _ = score_labels(labels[records], scores, n_boot=n_boot, seed=seed)
+        return records, scores, {MACRO: macro}
+    records, probs = metrics.aggregate_by_record(predict_proba4(model, z), record_index)
+    return records, probs, metrics.score_records(labels[records], probs, n_boot=n_boot, seed=seed,
+                                                 metrics=ROBUSTNESS_METRICS)
+
+
 def robustness_curve(
     model: Any,
     embedder: Embedder,
@@ -105,8 +131,9 @@ def robustness_curve(
     Args:
         model: fitted probe (``EvalResult.model``), predicting on embeddings.
         embedder: the frozen embedder the probe was fitted on.
-        signals: raw test recordings (1-D arrays at ``fs`` Hz).
-        labels: ``(len(signals),)`` class index of each recording.
+        signals: raw test recordings at ``fs`` Hz, ``(L, n)`` (or ``(n,)`` for one lead).
+        labels: ``(len(signals),)`` class index of each recording, or ``(len(signals), C)`` multi-hot rows
+            (multi-label probes).
         featurize: turns recordings into windows' features exactly as the
             dataset was made (see :data:`Featurize`).
     """
@@ -118,13 +145,12 @@ def robustness_curve(
     corruptions = default_corruptions() if corruptions is None else list(corruptions)
     points, notes = [], []
     for c in corruptions:
-        corrupted = [c.apply(x, fs, c.rng_for(seed, i)) for i, x in enumerate(signals)]
+        corrupted = [corrupt(c, x, fs, c.rng_for(seed, i)) for i, x in enumerate(signals)]
         feats, record_index = featurize(corrupted)
         z = embed_checked(embedder, np.asarray(feats, dtype=np.float32))
-        records, probs = metrics.aggregate_by_record(predict_proba4(model, z), np.asarray(record_index))
+        records, probs, est = _score(model, z, np.asarray(record_index), labels, n_boot, seed)
         if records.size < len(signals):
             notes.append(f"{c.label}: {len(signals) - records.size} record(s) produced no window")
-        est = metrics.score_records(labels[records], probs, n_boot=n_boot, seed=seed, metrics=ROBUSTNESS_METRICS)
         points.append(RobustnessPoint(c, est, int(records.size), records, labels[records], probs))
     return RobustnessCurve(method or embedder.name, points, seed, n_boot, notes)
 
@@ -144,12 +170,27 @@ def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -
             continue
         if q.probs is None or not np.array_equal(p.records, q.records):
             continue
-        p.difference = metrics.paired_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed,
-                                                 metrics=ROBUSTNESS_METRICS)
+        if p.y_true.ndim == 2:
+            p.difference = {MACRO: paired_macro_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot,
+                                                           seed=curve.seed)}
+        else:
+            p.difference = metrics.paired_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot,
+                                                     seed=curve.seed, metrics=ROBUSTNESS_METRICS)
     curve.difference_to = reference.method
 
 
 # -------------------------------------------------------------- the dataset's own featurisation
+
+
+def dataset_config(manifest: dict[str, Any]) -> PreprocessConfig:
+    """The :class:`~dacl.features.featurizer.PreprocessConfig` a dataset was made with, from its manifest."""
+    from dataclasses import fields
+
+    params = manifest.get("params")
+    if not isinstance(params, dict):
+        raise ValueError("the dataset manifest has no preprocessing 'params'; cannot featurise like the dataset")
+    known = {f.name for f in fields(PreprocessConfig)}
+    return PreprocessConfig(**{k: v for k, v in params.items() if k in known})
 
 
 def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | None = None) -> Featurize:
@@ -158,23 +199,18 @@ def dataset_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | N
     Rebuilds :class:`dacl.features.featurizer.PreprocessConfig` from the manifest's
     ``params`` and runs :func:`dacl.features.featurizer.process_chunk` — the very code
     that made the dataset (resampling, band-pass, windows, z-score, scattering,
-    log scaling) — on recordings sampled at ``fs`` Hz.
+    log scaling, lead by lead) — on recordings of the dataset's leads sampled at ``fs`` Hz.
     """
-    from dataclasses import fields
-
-    params = manifest.get("params")
-    if not isinstance(params, dict):
-        raise ValueError("the dataset manifest has no preprocessing 'params'; cannot featurise like the dataset")
-    known = {f.name for f in fields(PreprocessConfig)}
-    config = PreprocessConfig(**{k: v for k, v in params.items() if k in known})
+    config = dataset_config(manifest)
     scatter = default_scatter(config, num_threads)
     order = np.asarray(manifest["scattering"]["order"])
+    leads = tuple(manifest.get("leads") or ("I",))
 
     def featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         rows = [record_row(i, f"#{i}") for i in range(len(signals))]
-        records = [Record(f"#{i}", np.asarray(x, dtype=np.float64)[None, :], SINGLE_LEAD, fs, (), "")
+        records = [Record(f"#{i}", np.atleast_2d(np.asarray(x, dtype=np.float64)), leads, fs, (), "")
                    for i, x in enumerate(signals)]
-        chunk = process_chunk(rows, records, config, scatter, order, num_threads)
+        chunk = process_chunk(rows, records, config, scatter, order, num_threads, n_leads=len(leads))
         return chunk.features, chunk.record_index
 
     return featurize
@@ -208,7 +244,8 @@ def curve_for_result(
     :func:`dataset_featurizer`; both are injectable.
     """
     if read_signals is None:
-        read_signals = _corpus_reader(corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"))
+        read_signals = _corpus_reader(corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"),
+                                      features.manifest)
     signals, fs = read_signals([str(r) for r in result.test_record_ids])
     if featurize is None:
         featurize = dataset_featurizer(features.manifest, fs)
@@ -219,10 +256,14 @@ def curve_for_result(
 
 
 def _corpus_reader(
-    path: str, expected_inputs: dict[str, str] | None = None
+    path: str, expected_inputs: dict[str, str] | None = None, manifest: dict[str, Any] | None = None
 ) -> Callable[[Sequence[str]], tuple[list[np.ndarray], float]]:
+    """Reads test records (the dataset's leads, ``(L, n)``) from the corpus the dataset was made from, opened
+    with the dataset's layout and label options."""
     def read(names: Sequence[str]) -> tuple[list[np.ndarray], float]:
-        corpus = open_corpus(path, partial_labels=True)
+        params = (manifest or {}).get("params")
+        config = dataset_config(manifest) if isinstance(params, dict) else PreprocessConfig()
+        corpus = open_source(path, dataclasses.replace(config, partial_labels=True))
         # The labels and record list must be the dataset's (a zip and its extracted
         # folder share these checksums; the zip's own checksum is not compared).
         if expected_inputs:
@@ -231,13 +272,16 @@ def _corpus_reader(
                       and expected_inputs[k] != corpus.fingerprint[k]]
             if differ:
                 raise ValueError(f"corpus {path} is not the one the dataset was made from ({', '.join(differ)} differ)")
-        records = corpus.read_many(list(names), threads=2)
-        bad = [r for r in records if isinstance(r, Exception)]
-        if bad:
-            raise ValueError(f"cannot re-read test records from {path}: {bad[0]}")
+        leads = tuple((manifest or {}).get("leads") or ("I",))
+        records = []
+        for name in names:
+            try:
+                records.append(select_leads(corpus.read(name), leads))
+            except ValueError as err:
+                raise ValueError(f"cannot re-read test records from {path}: {err}") from None
         rates = {r.fs for r in records}
         if len(rates) != 1:
             raise ValueError(f"test records have mixed sampling rates {sorted(rates)}")
-        return [r.signal[0] for r in records], rates.pop()
+        return [r.signal for r in records], rates.pop()
 
     return read
