@@ -27,6 +27,28 @@ def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in manifest.items() if k.startswith("split")}
 
 
+#: How single-label (CinC 2017) records are scored, as metrics.json states it.
+SINGLE_LABEL_PROTOCOL = {
+    "unit": "record (mean of window probabilities)",
+    "probe_fit_on": "train-split windows of labelled records",
+    "scored_on": "test-split records",
+    "ci": "percentile bootstrap over test records; resamples missing a class are redrawn",
+    "auroc_af": "AF vs rest, score = P(A)",
+    "auroc_macro_ovr": "unweighted mean of one-vs-rest AUROCs over classes present in the test split",
+    "f1_challenge": "PhysioNet/CinC 2017: mean of F1(N), F1(A), F1(O) over argmax predictions",
+}
+#: How multi-label records are scored (the PTB-XL benchmark protocol, Strodthoff et al. 2021).
+MULTI_LABEL_PROTOCOL = {
+    "unit": "record (mean of window probabilities, per label)",
+    "probe_fit_on": "train-split windows, one logistic regression per label with positive and negative windows",
+    "scored_on": "test-split records",
+    "ci": "percentile bootstrap over test records; a label without positives or negatives in a resample is "
+          "left out of that resample",
+    "auroc_macro": "unweighted mean of the per-label AUROCs over labels with positive and negative test records",
+    "auroc_per_label": "AUROC of each such label, with its bootstrap CI",
+}
+
+
 def results_document(
     results: list[EvalResult], features: FeatureSet, features_path: str | None = None
 ) -> dict[str, Any]:
@@ -39,15 +61,9 @@ def results_document(
         "split": split_info(features.manifest),
         "n_records": n_records,
         "n_windows": n_windows,
-        "protocol": {
-            "unit": "record (mean of window probabilities)",
-            "probe_fit_on": "train-split windows of labelled records",
-            "scored_on": "test-split records",
-            "ci": "percentile bootstrap over test records; resamples missing a class are redrawn",
-            "auroc_af": "AF vs rest, score = P(A)",
-            "auroc_macro_ovr": "unweighted mean of one-vs-rest AUROCs over classes present in the test split",
-            "f1_challenge": "PhysioNet/CinC 2017: mean of F1(N), F1(A), F1(O) over argmax predictions",
-        },
+        "task": features.task,
+        "leads": list(features.leads),
+        "protocol": MULTI_LABEL_PROTOCOL if features.task == "multi-label" else SINGLE_LABEL_PROTOCOL,
         "methods": [r.to_dict() for r in results],
     }
 

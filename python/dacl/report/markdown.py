@@ -3,7 +3,9 @@
 :func:`write_report` reads what ``dacl evaluate`` wrote (``metrics.json``, the
 per-method ``embeddings_<i>.npz`` and the robustness curves inside
 ``metrics.json``) and writes ``report.md`` beside the figures of
-:mod:`dacl.report.plots`.
+:mod:`dacl.report.plots`. Single-label (CinC 2017) results get the 4-class
+tables, the AF ROC and the paper's numbers; multi-label results the macro AUROC
+over labels and a per-label table and figure.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ import numpy as np
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.io.atomic import write_text
 from dacl.probe.metrics import format_interval
-from dacl.report.plots import METRIC_LABELS, plot_embedding_map, plot_robustness, plot_roc, plot_tmax
+from dacl.report.plots import (
+    METRIC_LABELS,
+    MULTI_LABEL_METRIC_LABELS,
+    plot_embedding_map,
+    plot_label_auroc,
+    plot_robustness,
+    plot_roc,
+    plot_tmax,
+)
 
 #: What the DACL paper (arXiv 2509.20048) reports, for reference only (docs/dacl.md §2): task,
 #: classes, split and probe are not stated in the sources.
@@ -29,6 +39,9 @@ PAPER_NUMBERS: tuple[tuple[str, str, str, str], ...] = (
     ("Manifold-aware DACL", "v3", "AUROC 0.9741", "AF detection, single-lead ECG (abstract)"),
 )
 
+
+#: Every metric's name in the report's tables.
+ALL_LABELS = {**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}
 
 #: A figure of the report: ``(title, file name)``.
 Figures = list[tuple[str, str]]
@@ -77,7 +90,37 @@ def _data_split(doc: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _multi_label(ms: list[dict[str, Any]]) -> bool:
+    return any(m.get("task") == "multi-label" for m in ms)
+
+
+def _results_multilabel(ms: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Results (this implementation)", "",
+             "Per-record scores (mean of window probabilities per label), test split; value [95 % bootstrap CI "
+             "over records]. One logistic-regression probe per label, fitted on train-split windows only. Macro "
+             "AUROC: the mean over the labels with positive and negative test records (the PTB-XL benchmark "
+             "protocol).", "",
+             _row(["method", "probe", "macro AUROC", "labels scored", "test records"]), "|---|---|---|---:|---:|"]
+    for m in ms:
+        lines.append(_row([m["method"], m["probe"], format_ci(m["metrics"].get("auroc_macro")),
+                           str(len(m.get("auroc_per_label", {}))), str(m["n_records"]["test"])]))
+    codes = list(dict.fromkeys(c for m in ms for c in m.get("auroc_per_label", {})))
+    positives = {c: e.get("n_positive") for m in ms for c, e in m.get("auroc_per_label", {}).items()}
+    lines += ["", "Per-label AUROC [95 % CI] (positives among the test records):", "",
+              _row(["label", "positives", *(m["method"] for m in ms)]), "|---|---:|" + "---|" * len(ms)]
+    for c in codes:
+        lines.append(_row([c, str(positives.get(c, "—")), *(format_ci(m.get("auroc_per_label", {}).get(c))
+                                                              for m in ms)]))
+    lines += _differences(ms, ["auroc_macro"])
+    notes = [f"- {m['method']}: {n}" for m in ms for n in m.get("notes", [])]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    return lines + [""]
+
+
 def _results(ms: list[dict[str, Any]]) -> list[str]:
+    if _multi_label(ms):
+        return _results_multilabel(ms)
     keys = list(METRIC_LABELS)
     lines = ["## Results (this implementation)", "",
              "Per-record scores (mean of window probabilities), test split; value [95 % bootstrap CI "
@@ -103,13 +146,14 @@ def _results(ms: list[dict[str, Any]]) -> list[str]:
 
 
 def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """The table of each method's paired difference to the reference, for the metrics ``keys``."""
     diffs = [m for m in ms if "difference_to" in m]
     if not diffs:
         return []
     ref = diffs[0]["difference_to"]["method"]
     lines = ["", f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
              "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
-             "of none):", "", _row(["method", *(f"Δ {METRIC_LABELS[k]}" for k in keys)]), "|---|" + "---|" * len(keys)]
+             "of none):", "", _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]), "|---|" + "---|" * len(keys)]
     for m in diffs:
         d = m["difference_to"]
         lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))
@@ -125,37 +169,61 @@ def _paper_numbers() -> list[str]:
     return lines + [_row(list(row)) for row in PAPER_NUMBERS] + [""]
 
 
+def robustness_metric(curves: list[dict[str, Any]]) -> str:
+    """The metric the robustness curves report: AF-vs-rest AUROC (single-label) or macro AUROC (multi-label)."""
+    first = curves[0]["points"][0]["metrics"] if curves and curves[0]["points"] else {}
+    return "auroc_af" if "auroc_af" in first else "auroc_macro"
+
+
 def _robustness(curves: list[dict[str, Any]]) -> list[str]:
+    key = robustness_metric(curves)
+    name = "AUROC AF-vs-rest" if key == "auroc_af" else "Macro AUROC over labels"
     lines = ["## Robustness (clean-trained probe, corrupted test records)", "",
-             "AUROC AF-vs-rest [95 % CI]. White noise SNR per record against the clean signal variance; "
+             f"{name} [95 % CI]. White noise SNR per record (and lead) against the clean signal variance; "
              "baseline wander = three 0.1–0.5 Hz sinusoids, RMS relative to the signal std.", ""]
     labels = [p["label"] for p in curves[0]["points"]]
     header = [_row(["method", *labels]), "|---|" + "---|" * len(labels)]
     lines += header
     for c in curves:
-        by = {p["label"]: p["metrics"]["auroc_af"] for p in c["points"]}
+        by = {p["label"]: p["metrics"][key] for p in c["points"]}
         lines.append(_row([c["method"], *(format_ci(by.get(lab)) for lab in labels)]))
     lines += [""]
     paired = [c for c in curves if c.get("difference_to")]
     if paired:
-        lines += [f"Difference in AUROC AF-vs-rest to {paired[0]['difference_to']} under each corruption "
+        what = "AUROC AF-vs-rest" if key == "auroc_af" else "macro AUROC"
+        lines += [f"Difference in {what} to {paired[0]['difference_to']} under each corruption "
                   "(paired bootstrap over the same corrupted test records):", "", *header]
         for c in paired:
-            by = {p["label"]: (p.get("difference") or {}).get("auroc_af") for p in c["points"]}
+            by = {p["label"]: (p.get("difference") or {}).get(key) for p in c["points"]}
             lines.append(_row([c["method"], *(format_ci(by.get(lab), signed=True) for lab in labels)]))
         lines += [""]
     return lines
 
 
-def _embedding_entries(methods: list[tuple[Path, dict[str, Any]]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``(method, record embeddings, labels)`` of every method whose embeddings file is there."""
-    entries = []
+def _embedding_entries(methods: list[tuple[Path, dict[str, Any]]]
+                       ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[str]]:
+    """``(method, record embeddings, class of each record)`` of every method whose embeddings file is there, and
+    the class names: CinC 2017's classes, or for multi-label records the most frequent test label each has."""
+    entries, names = [], list(CLASSES)
     for folder, m in methods:
         f = m.get("test_records_file")
         if f and (folder / f).is_file():
             with np.load(folder / f) as z:
-                entries.append((m["method"], z["embeddings"], z["labels"]))
-    return entries
+                labels = z["labels"]
+                if labels.ndim == 2:
+                    labels, names = _main_label(labels, m.get("labels") or [])
+                entries.append((m["method"], z["embeddings"], labels))
+    return entries, names
+
+
+def _main_label(targets: np.ndarray, codes: list[str], top: int = 8) -> tuple[np.ndarray, list[str]]:
+    """Each record's most frequent label (among the ``top`` most frequent; ``-1``: none of them)."""
+    order = np.argsort(-targets.sum(axis=0), kind="stable")[:top]
+    out = np.full(len(targets), -1, dtype=np.int64)
+    for rank in reversed(range(len(order))):  # the most frequent label wins: written last
+        out[targets[:, order[rank]].astype(bool)] = rank
+    names = [codes[c] if c < len(codes) else str(c) for c in order]
+    return out, names
 
 
 def _draw_figures(out: Path, doc: dict[str, Any], methods: list[tuple[Path, dict[str, Any]]]) -> Figures:
@@ -165,16 +233,20 @@ def _draw_figures(out: Path, doc: dict[str, Any], methods: list[tuple[Path, dict
     if all("roc_af" in m for m in ms):
         plot_roc(ms, out / "roc_af.png")
         figures.append(("ROC, AF vs rest", "roc_af.png"))
-    entries = _embedding_entries(methods)
+    if _multi_label(ms):
+        plot_label_auroc(ms, out / "auroc_per_label.png")
+        figures.append(("AUROC per label", "auroc_per_label.png"))
+    entries, names = _embedding_entries(methods)
     if entries:
-        plot_embedding_map(entries, out / "embedding_map.png")
+        plot_embedding_map(entries, out / "embedding_map.png", names)
         figures.append(("Embedding map (PCA)", "embedding_map.png"))
     if doc["robustness"]:
-        plot_robustness(doc["robustness"], out / "robustness.png")
+        plot_robustness(doc["robustness"], out / "robustness.png", robustness_metric(doc["robustness"]))
         figures.append(("Robustness", "robustness.png"))
     swept = [m for m in ms if m.get("t_max") is not None]
     if len({m["t_max"] for m in swept}) >= 2:
-        plot_tmax(swept, out / "auroc_vs_tmax.png")
+        key = "auroc_macro" if _multi_label(ms) else "auroc_af"
+        plot_tmax(swept, out / "auroc_vs_tmax.png", key)
         figures.append(("AUROC vs t_max", "auroc_vs_tmax.png"))
     return figures
 
@@ -188,7 +260,7 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
     lines = ["# dacl evaluation report", "",
              f"Created {doc.get('created', '?')} by dacl {doc.get('dacl_version', '?')}; "
              f"features: `{doc.get('features')}`.", ""]
-    lines += _data_split(doc) + _results(ms) + _paper_numbers()
+    lines += _data_split(doc) + _results(ms) + ([] if _multi_label(ms) else _paper_numbers())
     figures = _draw_figures(out, doc, methods)
     if doc["robustness"]:
         lines += _robustness(doc["robustness"])

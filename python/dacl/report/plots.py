@@ -1,8 +1,9 @@
 """The report's figures, drawn on matplotlib's Agg canvas directly (no pyplot, no global backend).
 
 * :func:`plot_roc`: AF-vs-rest ROC curves, one per method;
+* :func:`plot_label_auroc`: multi-label data: each label's AUROC with its CI, per method;
 * :func:`plot_robustness`: AUROC vs SNR (white noise) and vs baseline-wander level;
-* :func:`plot_embedding_map`: 2-D PCA of the test records' embeddings, by class;
+* :func:`plot_embedding_map`: 2-D PCA of the test records' embeddings, by class (or main label);
 * :func:`plot_tmax`: AUROC vs the diffusion ``t_max``, when runs record one;
 * :func:`plot_generated_views`: DiffAug's generated views beside their originals.
 
@@ -29,6 +30,8 @@ METRIC_LABELS = {
     "f1_challenge": "Challenge F1 (N,A,O)",
     "accuracy": "Accuracy",
 }
+#: The multi-label headline metric, and how the report names it.
+MULTI_LABEL_METRIC_LABELS = {"auroc_macro": "macro AUROC over labels"}
 CLASS_COLOURS = {"N": "tab:blue", "A": "tab:red", "O": "tab:green", "~": "tab:gray"}
 
 
@@ -79,7 +82,8 @@ def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "aur
             ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
             if clean is not None:
                 ax.axhline(clean["metrics"][metric]["value"], color=colour, ls=":", lw=1)
-    ax_snr.set(xlabel="SNR of added white noise (dB)", ylabel=METRIC_LABELS.get(metric, metric),
+    ax_snr.set(xlabel="SNR of added white noise (dB)",
+               ylabel={**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric),
                title="White Gaussian noise")
     ax_snr.invert_xaxis()  # noisier to the right
     ax_bw.set(xlabel="baseline wander RMS / signal std", title="Baseline wander (0.1-0.5 Hz)")
@@ -90,8 +94,35 @@ def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "aur
     save_png(fig, path)
 
 
-def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: Path, seed: int = 0) -> None:
-    """2-D PCA of standardised record embeddings, one panel per method."""
+def plot_label_auroc(methods: list[dict[str, Any]], path: Path) -> None:
+    """Each label's AUROC [95 % CI] on the test records, one marker per method (multi-label results)."""
+    codes = list(dict.fromkeys(c for m in methods for c in m.get("auroc_per_label", {})))
+    fig = Figure(figsize=(6.5, 1.2 + 0.28 * max(len(codes), 1)))
+    ax = fig.add_subplot()
+    rows = np.arange(len(codes))
+    for i, m in enumerate(methods):
+        per = m.get("auroc_per_label", {})
+        y = rows + (i - (len(methods) - 1) / 2) * 0.8 / max(len(methods), 1)
+        have = [k for k, c in enumerate(codes) if c in per]
+        value = np.array([per[codes[k]]["value"] for k in have])
+        low = np.array([per[codes[k]]["low"] for k in have])
+        high = np.array([per[codes[k]]["high"] for k in have])
+        ax.errorbar(value, y[have], xerr=[value - low, high - value], fmt="o", ms=3.5, capsize=2, lw=1,
+                    label=f"{m['method']} (macro {m['metrics']['auroc_macro']['value']:.3f})", color=f"C{i}")
+    ax.axvline(0.5, color="0.6", ls="--", lw=1)
+    ax.set_yticks(rows, codes, fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlabel="AUROC on the test records (95% CI)", xlim=(0, 1.01), title="AUROC per label")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=7, loc="lower left")
+    save_png(fig, path)
+
+
+def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: Path,
+                       names: list[str] | None = None, seed: int = 0) -> None:
+    """2-D PCA of standardised record embeddings, one panel per method; records coloured by their class, an
+    index into ``names`` (default: CinC 2017's classes; ``-1``: none)."""
+    names = list(CLASSES) if names is None else names
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
@@ -107,11 +138,13 @@ def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: 
         if xy.shape[1] == 1:
             xy = np.column_stack([xy[:, 0], np.zeros(len(xy))])
         # Draw the big class first so the minority classes stay visible.
-        for c in sorted(range(len(CLASSES)), key=lambda c: -(labels == c).sum()):
+        for c in sorted(range(-1, len(names)), key=lambda c: -(labels == c).sum()):
             sel = labels == c
             if sel.any():
-                ax.scatter(xy[sel, 0], xy[sel, 1], s=9, alpha=0.7, color=CLASS_COLOURS[CLASSES[c]],
-                           label=f"{CLASSES[c]} ({sel.sum()})", edgecolors="none")
+                cls = names[c] if c >= 0 else "none of these"
+                colour = "0.75" if c < 0 else CLASS_COLOURS.get(cls, f"C{c % 10}")
+                ax.scatter(xy[sel, 0], xy[sel, 1], s=9, alpha=0.7, color=colour, label=f"{cls} ({sel.sum()})",
+                           edgecolors="none")
         ax.set(title=name, xlabel="PC 1", ylabel="PC 2")
         ax.legend(fontsize=7, markerscale=1.5)
     for ax in axes[n:]:
@@ -120,15 +153,16 @@ def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: 
     save_png(fig, path)
 
 
-def plot_tmax(methods: list[dict[str, Any]], path: Path) -> None:
+def plot_tmax(methods: list[dict[str, Any]], path: Path, metric: str = "auroc_af") -> None:
     fig = Figure(figsize=(5.5, 4))
     ax = fig.add_subplot()
-    pts = sorted((float(m["t_max"]), m["metrics"]["auroc_af"]) for m in methods)
+    pts = sorted(((float(m["t_max"]), m["metrics"][metric]) for m in methods), key=lambda p: p[0])
     x = np.array([p[0] for p in pts])
     v = np.array([p[1]["value"] for p in pts])
     err = np.array([[p[1]["value"] - p[1]["low"], p[1]["high"] - p[1]["value"]] for p in pts]).T
     ax.errorbar(x, v, yerr=err, fmt="o-", capsize=3)
-    ax.set(xlabel="t_max (largest diffusion step of the views)", ylabel="AUROC AF-vs-rest",
+    name = {**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric)
+    ax.set(xlabel="t_max (largest diffusion step of the views)", ylabel=name,
            title="AUROC vs diffusion t_max (95% CI)")
     if x.min() > 0 and x.max() / x.min() > 20:
         ax.set_xscale("log")
