@@ -4,8 +4,8 @@ A corpus may annotate a long record with rhythm intervals (``.atr`` rhythm
 changes such as ``(AFIB`` / ``(N``, turned into ``(start, end, label)``
 intervals in record samples, end exclusive: :meth:`dacl.corpus.Corpus.annotations`).
 A window then gets the label whose intervals overlap it the most, measured in
-seconds; on a tie, the label whose interval comes first. A window no interval
-touches gets no label (``""``). Windows of records without annotations get no
+seconds; on a tie, the label that comes first within the window. A window no
+interval touches gets no label (``""``). Windows of records without annotations get no
 window label; their record's labels apply (:class:`dacl.features.featureset.FeatureSet`).
 """
 
@@ -35,17 +35,21 @@ def window_labels(starts: np.ndarray, window: int, fs: float, record_fs: float,
     triples = [t for t in triples if t[1] > t[0]]
     if not triples or not len(starts):
         return out.astype(str)
-    names = list(dict.fromkeys(t[2] for t in triples))  # first-appearance order settles ties
+    names = sorted({t[2] for t in triples})
     begin = np.array([t[0] for t in triples]) / record_fs
     end = np.array([t[1] for t in triples]) / record_fs
     code = np.array([names.index(t[2]) for t in triples])
     w_begin, w_end = starts / fs, (starts + window) / fs
     cover = np.zeros((len(starts), len(names)))
+    first = np.full((len(starts), len(names)), np.inf)  # where each label first shows in the window
     for lo in range(0, len(starts), 4096):  # bounds the (windows, intervals) overlap matrix
         sl = slice(lo, lo + 4096)
         overlap = np.minimum(w_end[sl, None], end[None, :]) - np.maximum(w_begin[sl, None], begin[None, :])
         np.add.at(cover[sl], (slice(None), code), np.clip(overlap, 0.0, None))
-    best = cover.argmax(axis=1)
-    labelled = cover[np.arange(len(starts)), best] > 0
+        shows = np.where(overlap > 0, np.maximum(w_begin[sl, None], begin[None, :]), np.inf)
+        np.minimum.at(first[sl], (slice(None), code), shows)
+    most = cover.max(axis=1)
+    best = np.where(cover == most[:, None], first, np.inf).argmin(axis=1)
+    labelled = most > 0
     out[labelled] = np.array(names, dtype=object)[best[labelled]]
     return out.astype(str)
