@@ -117,6 +117,32 @@ def three_profile_featureset(n_records: int = 24, windows_per_record: int = 8, p
     return featureset(features, record_index, labels, split, ids=[f"R{i:03d}" for i in range(n_records)])
 
 
+def multilabel_featureset(n_records: int = 120, n_leads: int = 3, paths: int = 6, frames: int = 5, seed: int = 0,
+                          informative: bool = True) -> FeatureSet:
+    """Multi-lead records with several labels each (5 codes, one rare); each present label shifts the path
+    means of one lead (label k: lead k % L), 1-3 windows per record, records split 60/20/20."""
+    rng = np.random.default_rng(seed)
+    codes = ("164889003", "426783006", "59118001", "270492004", "284470004")
+    targets = rng.random((n_records, len(codes))) < np.array([0.4, 0.35, 0.3, 0.25, 0.12])
+    n_win = rng.integers(1, 4, size=n_records)
+    record_index = np.repeat(np.arange(n_records), n_win)
+    feats = rng.normal(size=(len(record_index), n_leads, paths, frames)).astype(np.float32)
+    if informative:
+        shift = rng.normal(size=(len(codes), paths)) * 1.5
+        for k in range(len(codes)):
+            has = targets[record_index, k]
+            feats[has, k % n_leads] += shift[k][:, None].astype(np.float32)
+    split = np.array(["train"] * n_records, dtype="<U5")
+    order = rng.permutation(n_records)
+    split[order[int(0.6 * n_records) : int(0.8 * n_records)]] = "val"
+    split[order[int(0.8 * n_records) :]] = "test"
+    single = np.where(targets.sum(axis=1) == 1, targets.argmax(axis=1), -1)
+    return FeatureSet(feats, record_index, np.zeros(len(record_index), np.int64),
+                      np.array([f"M{i:04d}" for i in range(n_records)]), single, split,
+                      {"task": "multi-label", "split": {"seed": 0, "fractions": [0.6, 0.2, 0.2]}},
+                      leads=("I", "II", "V1", "V2", "V3")[:n_leads], vocabulary=codes, record_targets=targets)
+
+
 def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
     """A dataset directory in the layout of format 1 (one shard, the split in records.csv), which
     `load_features` still reads; ``manifest`` adds entries."""

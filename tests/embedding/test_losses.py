@@ -126,3 +126,89 @@ def test_soft_contrastive_gradients_finite_at_zero_distance() -> None:
 def test_soft_contrastive_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="head_pos"):
         soft_contrastive_loss(torch.zeros(4, 3), torch.zeros(4, 2), torch.zeros(5, 2))
+
+
+# --------------------------------------------------------------- several labels per sample
+
+
+def supcon_before_multilabel(features: torch.Tensor, labels: torch.Tensor | None, temperature: float) -> torch.Tensor:
+    """supcon_loss as it was before label-overlap weights (git 61f8ac8), verbatim but for the argument checks."""
+    batch, n_views, _ = features.shape
+    z = features.float().reshape(batch * n_views, -1)
+    sample = torch.arange(batch, device=z.device).repeat_interleave(n_views)
+    positive = sample[:, None] == sample[None, :]
+    if labels is not None:
+        lab = labels.to(z.device)[sample]
+        positive = positive | ((lab[:, None] == lab[None, :]) & (lab[:, None] >= 0))
+    self_mask = torch.eye(batch * n_views, dtype=torch.bool, device=z.device)
+    positive = positive & ~self_mask
+    logits = z @ z.T / temperature
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    n_pos = positive.sum(dim=1)
+    has_pos = n_pos > 0
+    mean_log_prob_pos = log_prob.masked_fill(~positive, 0.0).sum(dim=1)[has_pos] / n_pos[has_pos]
+    return -mean_log_prob_pos.mean()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_single_labels_give_todays_loss_and_gradient_bit_for_bit(seed: int) -> None:
+    """Class indices, and the same labels as one-hot rows, give exactly the loss (and gradient) of before."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(-1, 4, (16,), generator=g)
+    one_hot = torch.zeros(16, 4)
+    one_hot[labels >= 0, labels[labels >= 0]] = 1.0
+    for given in (labels, one_hot, None):
+        a = random_features(16, 3, 8, seed=seed).requires_grad_(True)
+        b = a.detach().clone().requires_grad_(True)
+        new, old = supcon_loss(a, given, 0.1), supcon_before_multilabel(b, None if given is None else labels, 0.1)
+        new.backward()
+        old.backward()
+        assert torch.equal(new, old) and torch.equal(a.grad, b.grad)
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def naive_multilabel_supcon(features: torch.Tensor, targets: torch.Tensor, temperature: float,
+                            overlap=jaccard) -> float:
+    """The weighted loss as the docstring states it, anchor by anchor (float64): w = 1 for the sample's other
+    views, ``overlap`` (the Jaccard index) of the label sets for other samples' views."""
+    b, v, _ = features.shape
+    z = features.double().reshape(b * v, -1)
+    sets = [set(torch.nonzero(t).flatten().tolist()) for t in targets]
+    total, anchors = 0.0, 0
+    for i in range(b * v):
+        weights = {}
+        for p in range(b * v):
+            if p == i:
+                continue
+            si, sp = sets[i // v], sets[p // v]
+            w = 1.0 if i // v == p // v else overlap(si, sp)
+            if w > 0:
+                weights[p] = w
+        if not weights:
+            continue
+        log_denom = math.log(sum(math.exp(float(z[i] @ z[a]) / temperature) for a in range(b * v) if a != i))
+        total += -sum(w * (float(z[i] @ z[p]) / temperature - log_denom) for p, w in weights.items()) / sum(
+            weights.values())
+        anchors += 1
+    return total / anchors
+
+
+def test_several_labels_weight_positives_by_their_overlap() -> None:
+    feats = random_features(6, 2, 5, seed=7)
+    targets = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 1], [0, 0, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.float32)
+    got = supcon_loss(feats, targets, temperature=0.2).item()
+    assert got == pytest.approx(naive_multilabel_supcon(feats, targets, 0.2), rel=1e-5)
+    # The weights matter: "any shared label is a full positive" gives another loss.
+    any_shared = naive_multilabel_supcon(feats, targets, 0.2, overlap=lambda a, b: float(bool(a & b)))
+    assert got != pytest.approx(any_shared, rel=1e-3)
+    # A sample without labels has only its own views as positives, like label -1.
+    lone = torch.zeros(2, 3)
+    assert supcon_loss(feats[:2], lone, 0.2).item() == pytest.approx(supcon_loss(feats[:2], None, 0.2).item())
+    with pytest.raises(ValueError, match="0 or 1"):
+        supcon_loss(feats, targets * 2, 0.2)
+    with pytest.raises(ValueError, match=r"\(6,\) or \(6, classes\)"):
+        supcon_loss(feats, targets[:4], 0.2)
