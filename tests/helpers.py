@@ -306,3 +306,59 @@ def ptbxl_like_records(n_records: int = 40, fs: float = 100.0, seed: int = 0) ->
             records.append(make_record(f"{k + 1:05d}_lr", signal, STANDARD_LEADS, fs, labels,
                                        patient=str(patient), fold=fold))
     return records
+
+
+#: SCP statements of the synthetic PTB-XL layout: code -> (diagnostic class, subclass) for diagnostic
+#: statements, or "form" / "rhythm".
+PTBXL_STATEMENTS: dict[str, tuple[str, str] | str] = {
+    "NORM": ("NORM", "NORM"), "IMI": ("MI", "IMI"), "NDT": ("STTC", "STTC"), "LAFB": ("CD", "LAFB/LPFB"),
+    "LVH": ("HYP", "LVH"), "PVC": "form", "SR": "rhythm", "AFIB": "rhythm",
+}
+
+
+def write_ptbxl_layout(root: Path, records: Sequence[Record]) -> Path:
+    """``records`` (12 leads at 500 Hz, ``meta`` patient and fold, labels SCP codes) in PTB-XL's published layout:
+    ``ptbxl_database.csv`` (``scp_codes`` as a dict of likelihoods, ``strat_fold``, ``filename_lr/hr``),
+    ``scp_statements.csv``, ``records500/`` and ``records100/`` (every fifth sample) written with ``wfdb.wrsamp``."""
+    import csv
+
+    import wfdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, rec in enumerate(records, start=1):
+        folder = f"{(k // 1000) * 1000:05d}"
+        names = {}
+        for rate, step, suffix, top in ((500, 1, "hr", "records500"), (100, 5, "lr", "records100")):
+            out = root / top / folder
+            out.mkdir(parents=True, exist_ok=True)
+            wfdb.wrsamp(f"{k:05d}_{suffix}", fs=rate, units=["mV"] * 12, sig_name=[s.upper() for s in rec.leads],
+                        p_signal=np.ascontiguousarray(rec.signal[:, ::step].T), fmt=["16"] * 12, write_dir=str(out))
+            names[suffix] = f"{top}/{folder}/{k:05d}_{suffix}"
+        likelihood = {code: 100.0 if i == 0 else 80.0 for i, code in enumerate(rec.labels)}
+        rows.append({"ecg_id": k, "patient_id": float(rec.meta["patient"]), "age": 60, "sex": k % 2,
+                     "scp_codes": repr({**likelihood, "SR": 0.0}), "strat_fold": rec.meta["fold"],
+                     "filename_lr": names["lr"], "filename_hr": names["hr"]})
+    with open(root / "ptbxl_database.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(root / "scp_statements.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["", "description", "diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"])
+        for code, kind in PTBXL_STATEMENTS.items():
+            diagnostic = isinstance(kind, tuple)
+            writer.writerow([code, code.lower(), 1.0 if diagnostic else "", 1.0 if kind == "form" else "",
+                             1.0 if kind == "rhythm" else "", kind[0] if diagnostic else "",
+                             kind[1] if diagnostic else ""])
+    return root
+
+
+def ptbxl_scp_records(n_records: int = 40, seed: int = 0) -> list[Record]:
+    """:func:`ptbxl_like_records` at 500 Hz with SCP statement codes as labels (diagnostic, and some forms)."""
+    codes = ["NORM", "IMI", "NDT", "LAFB", "LVH"]
+    out = []
+    for k, rec in enumerate(ptbxl_like_records(n_records, fs=500.0, seed=seed)):
+        labels = [codes[k % 5]] + ([codes[(k + 2) % 5]] if k % 3 == 0 else []) + (["PVC"] if k % 4 == 0 else [])
+        out.append(dataclasses.replace(rec, labels=tuple(labels)))
+    return out
