@@ -18,7 +18,6 @@ Median seconds per epoch skip each stage's first epoch when there are two or mor
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -30,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from summarise_runs import epoch_times
 
-from dacl.io.atomic import write_json
-from dacl.training.config import load_config
-from dacl.features import FeatureSet
 from dacl.devices import resolve_device
+from dacl.features import FeatureSet
+from dacl.io.atomic import write_json
 from dacl.training import train
+from dacl.training.config import load_config
 
 #: Dev corpus (results/dev/README.md): windows per split, scattering paths, frames per window.
 DEV_WINDOWS = {"train": 26_756, "val": 3_857}

@@ -154,7 +154,7 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
     counts = np.bincount(fs.record_index, minlength=len(fs.record_ids))
     write_records_csv(path, [
         {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
-        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split)
+        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split, strict=True)
     ])
     write_json(path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1,
                                         **manifest})

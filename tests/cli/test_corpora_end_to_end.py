@@ -35,8 +35,10 @@ from dacl.features.store import read_manifest, read_records_csv, read_split
 pytestmark = pytest.mark.slow
 
 needs_cinc2021 = pytest.mark.skipif(not CINC2021_SAMPLE.is_dir(), reason=f"{CINC2021_SAMPLE} absent")
-needs_layouts = pytest.mark.skipif("layout" not in inspect.signature(open_corpus).parameters,
-                                   reason="open_corpus cannot read this layout yet (no layout option)")
+needs_layouts = pytest.mark.skipif(
+    "layout" not in inspect.signature(open_corpus).parameters,
+    reason="open_corpus cannot read this layout yet (no layout option)",
+)
 #: Small scattering settings that keep these runs to seconds on two cores.
 SMALL = ["--window", "1024", "--hop", "512", "-J", "5", "-Q", "4", "--no-progress"]
 SMALL_KW = dict(window=1024, hop=512, J=5, Q=4)
@@ -48,16 +50,50 @@ def train_and_evaluate(dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     runs = []
     for config, method in (("tiny", "dacl"), ("diffaug-tiny", "diffaug")):
         out = tmp_path / method
-        assert cli_main(["train", "--config", config, "--method", method, "--features", str(dataset), "--out",
-                         str(out), "--device", "cpu", "--no-progress"]) == 0, capsys.readouterr().err
+        assert (
+            cli_main(
+                [
+                    "train",
+                    "--config",
+                    config,
+                    "--method",
+                    method,
+                    "--features",
+                    str(dataset),
+                    "--out",
+                    str(out),
+                    "--device",
+                    "cpu",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        ), capsys.readouterr().err
         runs.append(str(out))
     report = tmp_path / "report"
-    assert cli_main(["evaluate", *runs, "--features", str(dataset), "--baseline-scattering", "--n-boot", "100",
-                     "--out", str(report)]) == 0, capsys.readouterr().err
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                *runs,
+                "--features",
+                str(dataset),
+                "--baseline-scattering",
+                "--n-boot",
+                "100",
+                "--out",
+                str(report),
+            ]
+        )
+        == 0
+    ), capsys.readouterr().err
     printed = capsys.readouterr().out
     doc = json.loads((report / "metrics.json").read_text())
-    assert doc["task"] == "multi-label" and [m["method"] for m in doc["methods"]] == ["scattering-pool", "dacl",
-                                                                                      "diffaug"]
+    assert doc["task"] == "multi-label" and [m["method"] for m in doc["methods"]] == [
+        "scattering-pool",
+        "dacl",
+        "diffaug",
+    ]
     for m in doc["methods"]:
         macro = m["metrics"]["auroc_macro"]
         assert 0 <= macro["low"] <= macro["value"] <= macro["high"] <= 1
@@ -113,13 +149,18 @@ def test_dacl_preprocess_reads_the_real_cinc2021_sample(tmp_path: Path, capsys):
     reference = load_features(preprocess(FakeCorpus(records), tmp_path / "reference", **SMALL_KW))
     order = [list(reference.record_ids).index(Path(name).name) for name in fs.record_ids]
     for r, ref in enumerate(order):
-        np.testing.assert_allclose(np.exp(fs.features[fs.record_index == r]),
-                                   np.exp(reference.features[reference.record_index == ref]), rtol=1e-4, atol=1e-8)
+        np.testing.assert_allclose(
+            np.exp(fs.features[fs.record_index == r]),
+            np.exp(reference.features[reference.record_index == ref]),
+            rtol=1e-4,
+            atol=1e-8,
+        )
     train_and_evaluate(out, tmp_path, capsys)
     # The challenge's scored classes, equivalent classes merged: fewer codes, every record still read.
     mapped = tmp_path / "scored"
-    assert cli_main(["preprocess", str(CINC2021_SAMPLE), "--out", str(mapped), "--label-map", "cinc-scored",
-                     *SMALL]) == 0, capsys.readouterr().err
+    assert (
+        cli_main(["preprocess", str(CINC2021_SAMPLE), "--out", str(mapped), "--label-map", "cinc-scored", *SMALL]) == 0
+    ), capsys.readouterr().err
     assert read_manifest(mapped)["params"]["label_map"] == "cinc-scored"
     assert len(read_manifest(mapped)["vocabulary"]) < len(manifest["vocabulary"])
     assert read_manifest(mapped)["n_records_ok"] == 40
@@ -130,8 +171,9 @@ def test_dacl_preprocess_reads_a_ptbxl_layout_and_splits_by_its_folds(tmp_path: 
     records = ptbxl_scp_records(40)
     root = write_ptbxl_layout(tmp_path / "ptb-xl", records)
     out = tmp_path / "ds"
-    assert cli_main(["preprocess", str(root), "--out", str(out), "--scp-level", "superdiagnostic",
-                     *SMALL]) == 0, capsys.readouterr().err
+    assert cli_main(["preprocess", str(root), "--out", str(out), "--scp-level", "superdiagnostic", *SMALL]) == 0, (
+        capsys.readouterr().err
+    )
     manifest = read_manifest(out)
     assert manifest["layout"] == "ptbxl" and manifest["task"] == "multi-label" and manifest["n_records_ok"] == 40
     assert manifest["params"]["scp_level"] == "superdiagnostic"

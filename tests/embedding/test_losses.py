@@ -22,8 +22,8 @@ def naive_supcon(features: torch.Tensor, labels: torch.Tensor | None, temperatur
     for i in range(b * v):
         positives = [
             p for p in range(b * v)
-            if p != i and (sample[p] == sample[i]
-                           or (labels is not None and labels[sample[p]] == labels[sample[i]] and labels[sample[i]] >= 0))
+            if p != i and (sample[p] == sample[i] or (labels is not None and labels[sample[p]] == labels[sample[i]]
+                                                      and labels[sample[i]] >= 0))
         ]
         if not positives:
             continue

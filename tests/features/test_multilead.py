@@ -58,8 +58,16 @@ def test_twelve_leads_are_scattered_lead_by_lead(cinc2021, cinc2021_dataset: Pat
         rec = cinc2021[r]
         mask = fs.record_index == r
         for lead in (0, 5, 11):
-            windows, _, starts = segment([np.ascontiguousarray(rec.signal[lead])], rec.fs, cfg.window, cfg.hop,
-                                         tail=cfg.tail, band=cfg.band, zscore=cfg.zscore, target_fs=cfg.fs)
+            windows, _, starts = segment(
+                [np.ascontiguousarray(rec.signal[lead])],
+                rec.fs,
+                cfg.window,
+                cfg.hop,
+                tail=cfg.tail,
+                band=cfg.band,
+                zscore=cfg.zscore,
+                target_fs=cfg.fs,
+            )
             expected = log_scale(S(windows.astype(np.float32)), order, cfg.log_eps)
             np.testing.assert_array_equal(fs.starts[mask], starts)
             np.testing.assert_array_equal(fs.features[mask][:, lead], expected)
@@ -110,8 +118,9 @@ def test_invalid_samples_spoil_a_record_only_in_a_kept_lead(tmp_path: Path):
     preprocess(corpus, out, split=None, **SMALL)
     row = {r["record"]: r for r in read_records_csv(out)}["other"]
     assert row["status"] == "error"
-    assert row["error"] == ("signal contains 10 non-finite values (NaN (missing samples), first in lead V3 at "
-                            "sample 1000; per lead V3: 10)")
+    assert row["error"] == (
+        "signal contains 10 non-finite values (NaN (missing samples), first in lead V3 at sample 1000; per lead V3: 10)"
+    )
     preprocess(corpus, tmp_path / "ds2", split=None, leads=("I", "II"), **SMALL)
     assert {r["status"] for r in read_records_csv(tmp_path / "ds2")} == {"ok"}
 
@@ -186,8 +195,13 @@ def test_a_long_record_that_fails_half_way_leaves_nothing_in_the_shard(tmp_path:
 def test_window_label_is_the_rhythm_covering_most_of_the_window():
     # Windows of 10 s at 300 Hz, intervals in record samples at 200 Hz.
     starts = np.array([0, 1500, 3000, 4500, 9000]) * 2  # 0, 10, 20, 30, 60 s
-    intervals = [(0, 200 * 14, "N"), (200 * 14, 200 * 25, "AFIB"), (200 * 25, 200 * 35, "N"),
-                 (200 * 65, 200 * 75, "AFL"), (200 * 75, 200 * 80, "AFIB")]
+    intervals = [
+        (0, 200 * 14, "N"),
+        (200 * 14, 200 * 25, "AFIB"),
+        (200 * 25, 200 * 35, "N"),
+        (200 * 65, 200 * 75, "AFL"),
+        (200 * 75, 200 * 80, "AFIB"),
+    ]
     got = window_labels(starts, 3000, 300.0, 200.0, intervals)
     # [0,10): N; [10,20): N 4 s, AFIB 6 s; [20,30): AFIB 5 s then N 5 s -> a tie, the earlier one in the window;
     # [30,40): N 5 s (the rest unannotated); [60,70): AFL 5 s.
@@ -203,8 +217,7 @@ def test_annotated_long_records_label_their_windows(tmp_path: Path):
     n = rec.n_samples
     intervals = [(0, n // 3, "N"), (n // 3, 2 * n // 3, "AFIB"), (2 * n // 3, n, "N")]
     corpus = FakeCorpus([rec, plain], task="single-label", annotations={"holter": intervals})
-    out = preprocess(corpus, tmp_path / "ds", split=None, chunk_seconds=60, **{**SMALL, "window": 3000,
-                                                                                "hop": 1500})
+    out = preprocess(corpus, tmp_path / "ds", split=None, chunk_seconds=60, **{**SMALL, "window": 3000, "hop": 1500})
     fs = load_features(out)
     assert fs.vocabulary == ("AFIB", "N") and read_manifest(out)["vocabulary"] == ["AFIB", "N"]
     holter = fs.record_index == 0

@@ -35,7 +35,8 @@ def reference_run(tmp_path_factory) -> Path:
 
 def _arrays(path: Path):
     fs = load_features(path, mmap=False)
-    return fs, {k: getattr(fs, k) for k in ("features", "record_index", "starts", "record_ids", "record_labels", "record_split")}
+    names = ("features", "record_index", "starts", "record_ids", "record_labels", "record_split")
+    return fs, {k: getattr(fs, k) for k in names}
 
 
 def _no_temp_files(path: Path) -> None:
@@ -53,11 +54,11 @@ def test_layout_and_shapes_agree_with_records_csv(reference_run: Path):
     assert len(list((reference_run / "shards").iterdir())) == 5
     W, L, P, F = fs.features.shape
     assert fs.features.dtype == np.float32
-    assert L == 1 and fs.leads == ("I",) == tuple(manifest["leads"])  # CinC 2017: one lead, named I
+    assert L == 1 and fs.leads == tuple(manifest["leads"]) == ("I",)  # CinC 2017: one lead, named I
     assert fs.vocabulary == CLASSES and fs.task == "single-label" and manifest["layout"] == "cinc2017"
     assert W == sum(int(r["n_windows"]) for r in rows) == manifest["n_windows"]
-    assert (P, F) == (manifest["scattering"]["n_paths"], manifest["scattering"]["n_frames"])
-    assert P == len(manifest["scattering"]["order"])
+    assert (manifest["scattering"]["n_paths"], manifest["scattering"]["n_frames"]) == (P, F)
+    assert len(manifest["scattering"]["order"]) == P
     assert np.array_equal(np.bincount(fs.record_index, minlength=len(rows)), [int(r["n_windows"]) for r in rows])
     assert list(fs.record_ids) == corpus.names
     assert [CLASSES[i] for i in fs.record_labels] == [corpus.labels[n] for n in corpus.names]
@@ -202,7 +203,7 @@ def test_bad_records_reported_by_name_then_skipped(tmp_path: Path, capsys):
     manifest = read_manifest(out)
     assert set(manifest["errors"]) == set(bad)
     fs = load_features(out)
-    side = dict(zip(fs.record_ids, fs.record_split))
+    side = dict(zip(fs.record_ids, fs.record_split, strict=True))
     for name, problem in bad.items():
         assert rows[name]["status"] == "error" and problem in rows[name]["error"]
         assert rows[name]["n_windows"] == "0" and side[name] == ""

@@ -44,7 +44,7 @@ def test_duplicates_land_on_the_same_side():
     by_sha: dict[str, set[str]] = {}
     for seed in range(5):
         sides = assign_splits(names, labels, shas, seed=seed)
-        for sha, side in zip(shas, sides):
+        for sha, side in zip(shas, sides, strict=True):
             by_sha.setdefault(f"{seed}:{sha}", set()).add(side)
     assert all(len(s) == 1 for s in by_sha.values())
     assert sum(Counter(shas).values()) - len(set(shas)) == 6  # the pairs exist
@@ -54,8 +54,8 @@ def test_stratified_by_label():
     names, labels, shas = _synthetic(n_dup_pairs=0)
     sides = assign_splits(names, labels, shas, fractions=(0.7, 0.1, 0.2), seed=0)
     for label, n in Counter(labels).items():
-        got = Counter(s for s, lab in zip(sides, labels) if lab == label)
-        for side, frac in zip(("train", "val", "test"), (0.7, 0.1, 0.2)):
+        got = Counter(s for s, lab in zip(sides, labels, strict=True) if lab == label)
+        for side, frac in zip(("train", "val", "test"), (0.7, 0.1, 0.2), strict=True):
             assert abs(got[side] - frac * n) <= 1, (label, side, got)
 
 
@@ -74,7 +74,7 @@ def test_ineligible_records_are_unassigned_and_every_other_gets_one_side():
     names, labels, shas = _synthetic(n_dup_pairs=0)
     eligible = [i % 7 != 0 for i in range(len(names))]
     sides = assign_splits(names, labels, shas, seed=0, eligible=eligible)
-    assert all((s == "") == (not ok) for s, ok in zip(sides, eligible))
+    assert all((s == "") == (not ok) for s, ok in zip(sides, eligible, strict=True))
     assert set(sides) == {"", "train", "val", "test"}
 
 
@@ -90,7 +90,7 @@ def _fake_dataset(path: Path, status="complete") -> list[dict]:
     rows = [
         {"record": n, "label": lab, "n_windows": 3, "length": 9000, "fs": 300.0, "sha256": s,
          "status": "ok", "error": "", "split": ""}
-        for n, lab, s in zip(names, labels, shas)
+        for n, lab, s in zip(names, labels, shas, strict=True)
     ]
     rows[5].update(status="error", error="signal is empty", n_windows=0)
     path.mkdir()
@@ -197,7 +197,7 @@ def test_datasets_of_format_1_are_still_read(dataset, tmp_path):
     ds = tmp_path / "v1"
     shutil.copytree(dataset, ds)
     fs = load_features(ds)
-    side = dict(zip(fs.record_ids, fs.record_split))
+    side = dict(zip(fs.record_ids, fs.record_split, strict=True))
     write_records_csv(ds, [{**row, "split": side[row["record"]]} for row in read_records_csv(ds)])
     manifest = read_manifest(ds)
     write_json(ds / "manifest.json", {**manifest, "format_version": 1, "split": fs.manifest["split"]})

@@ -65,8 +65,9 @@ def _records(n: int = 3000, seed: int = 0):
 def test_the_single_label_split_is_the_one_dacl_always_made(fractions):
     names, labels, shas, eligible = _records()
     for seed in range(12):
-        assert assign_splits(names, labels, shas, fractions, seed, eligible) == \
-            reference_assign_splits(names, labels, shas, fractions, seed, eligible)
+        assert assign_splits(names, labels, shas, fractions, seed, eligible) == reference_assign_splits(
+            names, labels, shas, fractions, seed, eligible
+        )
 
 
 # ------------------------------------------------------------------ groups
@@ -140,14 +141,26 @@ def _dataset(path: Path, task: str = "multi-label", folds: bool = True) -> list[
     rows = []
     for i in range(120):
         labels = ";".join(c for c in codes if rng.random() < 0.35) if task == "multi-label" else codes[i % 4]
-        rows.append({"record": f"{i + 1:05d}_lr", "label": labels, "n_windows": 1, "length": 1000, "fs": 100.0,
-                     "sha256": f"{i:064x}", "status": "ok", "error": "", "patient": f"p{i // 2}",
-                     "fold": (i // 2) % 10 + 1 if folds else ""})
+        rows.append(
+            {
+                "record": f"{i + 1:05d}_lr",
+                "label": labels,
+                "n_windows": 1,
+                "length": 1000,
+                "fs": 100.0,
+                "sha256": f"{i:064x}",
+                "status": "ok",
+                "error": "",
+                "patient": f"p{i // 2}",
+                "fold": (i // 2) % 10 + 1 if folds else "",
+            }
+        )
     rows[7].update(status="error", error="missing leads: V3", n_windows=0)
     path.mkdir()
     write_records_csv(path, rows)
-    write_json(path / "manifest.json", {"format": "dacl-features", "status": "complete", "task": task,
-                                        "vocabulary": codes})
+    write_json(
+        path / "manifest.json", {"format": "dacl-features", "status": "complete", "task": task, "vocabulary": codes}
+    )
     return rows
 
 
@@ -212,12 +225,15 @@ def test_an_assignment_table_is_the_split(tmp_path: Path, capsys):
     assert doc["assignment"][rows[7]["record"]] == ""  # the failed record, left out of the table
 
 
-@pytest.mark.parametrize(("content", "match"), [
-    ("record,split\nnope,train\n", "does not have: nope"),
-    ("00001_lr,train\n", "does not assign 118 usable records"),
-    ("00001_lr,training\n", "expected record,split rows"),
-    ("00001_lr,train\n00001_lr,test\n", "more than once"),
-])
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("record,split\nnope,train\n", "does not have: nope"),
+        ("00001_lr,train\n", "does not assign 118 usable records"),
+        ("00001_lr,training\n", "expected record,split rows"),
+        ("00001_lr,train\n00001_lr,test\n", "more than once"),
+    ],
+)
 def test_a_bad_assignment_table_is_one_clear_error(tmp_path: Path, content: str, match: str, capsys):
     _dataset(tmp_path / "ds")
     table = tmp_path / "t.csv"

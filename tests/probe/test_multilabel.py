@@ -115,14 +115,19 @@ def test_cli_evaluate_writes_multilabel_metrics_and_report(tmp_path, monkeypatch
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     out = tmp_path / "report"
-    assert cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
-                     "--n-boot", "50"]) == 0
+    assert (
+        cli.main(
+            ["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out), "--n-boot", "50"]
+        )
+        == 0
+    )
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["task"] == "multi-label" and doc["leads"] == ["I", "II", "V1"]
     assert "auroc_macro" in doc["protocol"]
     base, other = doc["methods"]
     assert other["difference_to"]["auroc_macro"]["value"] == pytest.approx(
-        other["metrics"]["auroc_macro"]["value"] - base["metrics"]["auroc_macro"]["value"])
+        other["metrics"]["auroc_macro"]["value"] - base["metrics"]["auroc_macro"]["value"]
+    )
     report = (out / "report.md").read_text()
     assert "| method | probe | macro AUROC | labels scored | test records |" in report
     for code in other["auroc_per_label"]:
@@ -136,27 +141,52 @@ def test_robustness_of_multilabel_results_uses_macro_auroc():
     rng = np.random.default_rng(5)
     n = 40
     targets = np.column_stack([np.arange(n) % 2 == 0, np.arange(n) % 3 == 0])
-    signals = [np.stack([np.sin(np.linspace(0, 30 * (1 + t[0]), 600)) + 0.1 * rng.standard_normal(600),
-                         np.sin(np.linspace(0, 20 * (1 + t[1]), 600)) + 0.1 * rng.standard_normal(600)])
-               for t in targets]
+    signals = [
+        np.stack(
+            [
+                np.sin(np.linspace(0, 30 * (1 + t[0]), 600)) + 0.1 * rng.standard_normal(600),
+                np.sin(np.linspace(0, 20 * (1 + t[1]), 600)) + 0.1 * rng.standard_normal(600),
+            ]
+        )
+        for t in targets
+    ]
 
     def featurize(sigs):
-        feats = np.stack([[[[np.abs(np.fft.rfft(lead))[k * 10:(k + 1) * 10].sum()] for k in range(6)]
-                           for lead in x] for x in sigs]).astype(np.float32)
+        feats = np.stack(
+            [[[[np.abs(np.fft.rfft(lead))[k * 10 : (k + 1) * 10].sum()] for k in range(6)] for lead in x] for x in sigs]
+        ).astype(np.float32)
         return np.log(feats), np.arange(len(sigs))
 
     feats, _ = featurize(signals)
     split = np.where(np.arange(n) < 24, "train", "test")
     from dacl.features import FeatureSet
 
-    fs = FeatureSet(feats, np.arange(n), np.zeros(n, np.int64), np.array([f"R{i}" for i in range(n)]),
-                    np.full(n, -1), split, {"task": "multi-label"}, leads=("I", "II"), vocabulary=("a", "b"),
-                    record_targets=targets)
+    fs = FeatureSet(
+        feats,
+        np.arange(n),
+        np.zeros(n, np.int64),
+        np.array([f"R{i}" for i in range(n)]),
+        np.full(n, -1),
+        split,
+        {"task": "multi-label"},
+        leads=("I", "II"),
+        vocabulary=("a", "b"),
+        record_targets=targets,
+    )
     result = evaluate(fs, MeanEmbedder(), n_boot=30)
     test = [signals[int(r[1:])] for r in result.test_record_ids]
     corruptions = [Corruption("clean"), Corruption("awgn", -10)]
-    curve = rb.robustness_curve(result.model, MeanEmbedder(), test, result.test_labels, featurize, fs=300.0,
-                                corruptions=corruptions, seed=0, n_boot=30)
+    curve = rb.robustness_curve(
+        result.model,
+        MeanEmbedder(),
+        test,
+        result.test_labels,
+        featurize,
+        fs=300.0,
+        corruptions=corruptions,
+        seed=0,
+        n_boot=30,
+    )
     clean, noisy = curve.points
     assert clean.metrics["auroc_macro"] == result.metrics["auroc_macro"]
     assert noisy.metrics["auroc_macro"].value < clean.metrics["auroc_macro"].value

@@ -93,7 +93,8 @@ def band_featurize(signals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             w = x[s : s + win] - x[s : s + win].mean()
             p = np.abs(np.fft.rfft(w)) ** 2
             f = np.fft.rfftfreq(win, 1 / FS)
-            feats.append([[np.log(p[(f >= lo) & (f < hi)].sum() + 1e-9)] for lo, hi in zip(edges[:-1], edges[1:])])
+            bands = zip(edges[:-1], edges[1:], strict=True)
+            feats.append([[np.log(p[(f >= lo) & (f < hi)].sum() + 1e-9)] for lo, hi in bands])
             index.append(i)
     return np.asarray(feats, dtype=np.float32), np.asarray(index)
 
@@ -171,7 +172,7 @@ def test_paired_robustness_differences() -> None:
     rb.add_paired_differences(other, reference)
     assert other.difference_to == "bands"
     moved = 0
-    for p, q in zip(other.points, reference.points):
+    for p, q in zip(other.points, reference.points, strict=True):
         for k in ("auroc_af", "auroc_macro_ovr"):
             d = p.difference[k]
             assert d.value == pytest.approx(p.metrics[k].value - q.metrics[k].value)
@@ -249,9 +250,10 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     assert clean["metrics"]["auroc_af"] == doc["methods"][0]["metrics"]["auroc_af"]
     assert clean["n_records"] == test_rows.size
     assert other["difference_to"] == "scattering-pool" and "difference_to" not in curve
-    for p, q in zip(other["points"], curve["points"]):
+    for p, q in zip(other["points"], curve["points"], strict=True):
         d = p["difference"]["auroc_macro_ovr"]
-        assert d["value"] == pytest.approx(p["metrics"]["auroc_macro_ovr"]["value"] - q["metrics"]["auroc_macro_ovr"]["value"])
+        this, ref = p["metrics"]["auroc_macro_ovr"]["value"], q["metrics"]["auroc_macro_ovr"]["value"]
+        assert d["value"] == pytest.approx(this - ref)
     assert (out / "robustness.png").is_file()
     report = (out / "report.md").read_text()
     assert "Difference in AUROC AF-vs-rest to scattering-pool under each corruption" in report

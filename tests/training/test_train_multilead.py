@@ -37,8 +37,9 @@ def test_leads_enter_as_blocks_of_one_vector_and_labels_as_multi_hot_rows():
 def test_methods_train_on_several_leads_and_record_them(tmp_path: Path, method: str):
     fs = multilabel_featureset(n_records=40, n_leads=2)
     base = load_config(DIFFAUG_TINY if method == "diffaug" else TINY)
-    config = base.replace(train={"method": method, "device": "cpu"}, vae={"epochs": 2}, encoder={"epochs": 2},
-                          dae={"epochs": 2})
+    config = base.replace(
+        train={"method": method, "device": "cpu"}, vae={"epochs": 2}, encoder={"epochs": 2}, dae={"epochs": 2}
+    )
     run = train(config, fs, tmp_path / method, progress=False)
     bundle = torch.load(run / "model.pt", weights_only=True)
     assert bundle["leads"] == ["I", "II"]

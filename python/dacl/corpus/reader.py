@@ -69,7 +69,6 @@ from dacl.corpus.sources import (
 from dacl.corpus.wfdb import MAX_HEADER_BYTES, Header, parse_header, physical, signal_bytes
 from dacl.io.documents import excerpt, listing
 
-
 #: The lead of a single-lead CinC 2017 record: its headers name none; AliveCor's KardiaMobile
 #: records a lead-I-like signal between the two hands.
 SINGLE_LEAD: tuple[str, ...] = ("I",)

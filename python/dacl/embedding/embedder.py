@@ -3,7 +3,8 @@
 :func:`load_embedder` reads ``embedder.json`` of a run directory written by
 ``dacl train`` and returns an :class:`Embedder`: ``embed(features (W, L, P, F)) ->
 (W, d)`` (a ``(W, P, F)`` array is one lead). A run records the leads it was
-trained on (``leads``, in model.pt), which evaluation checks against the dataset. Its ``"embedder"`` entry names the loader in :data:`LOADERS` (files
+trained on (``leads``, in model.pt), which evaluation checks against the dataset.
+Its ``"embedder"`` entry names the loader in :data:`LOADERS` (files
 written before that entry existed: ``"diffaug"`` for DiffAug runs, else
 ``"torch"``):
 
@@ -70,7 +71,7 @@ def feature_shape_of(value: Any) -> tuple[int, int, int]:
         shape = (1, *shape)
     if len(shape) != 3:
         raise ValueError(f"feature_shape must be (leads, paths, frames), got {shape}")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 # ------------------------------------------------------------------ VAE / encoder / DAE runs

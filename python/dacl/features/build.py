@@ -47,6 +47,7 @@ with no windows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -77,7 +78,7 @@ from dacl.features.featurizer import (
 from dacl.features.leads import lead_rows, resolve_leads, select_leads
 from dacl.features.ranges import LongRecord, is_long
 from dacl.features.source import CorpusReader, open_source, source_text
-from dacl.features.split import check_fractions, check_folds, check_seed, parse_fractions, write_split
+from dacl.features.split import check_folds, check_fractions, check_seed, parse_fractions, write_split
 from dacl.features.store import (
     FORMAT,
     FORMAT_VERSION,
@@ -344,7 +345,7 @@ class _Job:
         first = k * self.config.chunk_records
         rows = [record_row(first + j, item.name) for j, item in enumerate(loaded)]
         with ShardWriter(shards_root, k, self.window_shape) as writer:
-            for run in _runs(list(zip(rows, loaded))):
+            for run in _runs(list(zip(rows, loaded, strict=True))):
                 if run[0][1].long is not None:
                     self.write_long(run[0][0], run[0][1], writer)
                 else:
@@ -482,10 +483,8 @@ def _create(target: Path, manifest: dict[str, Any]) -> None:
         write_json(target / MANIFEST, manifest)
     except BaseException:
         if created:
-            try:
+            with contextlib.suppress(OSError):
                 target.rmdir()
-            except OSError:
-                pass
         raise
 
 

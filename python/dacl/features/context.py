@@ -93,6 +93,19 @@ def attention_pass(tokens: np.ndarray, layer_norm: bool = True) -> np.ndarray:
     return tokens + _softmax(scores) @ h
 
 
+def _check_windows(x: np.ndarray) -> None:
+    """Refuse anything but a finite float ``(windows, paths, frames)`` array without an empty axis."""
+    if x.ndim != 3:
+        raise ValueError(f"features must be (windows, paths, frames) or (windows, leads, paths, frames), "
+                         f"got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"features must be a float array, got dtype {x.dtype}")
+    if x.shape[2] < 1 or x.shape[1] < 1:
+        raise ValueError(f"features have an empty axis: shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("features contain NaN or inf")
+
+
 def contextualise(features: np.ndarray, config: ContextConfig = ContextConfig()) -> np.ndarray:
     """``(W, P, F)`` scattering features -> ``(W, d)`` float32 window vectors; ``(W, L, P, F)`` -> ``(W, L·d)``,
     each lead on its own, the lead vectors concatenated in lead order.
@@ -106,15 +119,7 @@ def contextualise(features: np.ndarray, config: ContextConfig = ContextConfig())
         if x.shape[1] == 1:
             return contextualise(x[:, 0], config)
         return np.concatenate([contextualise(x[:, lead], config) for lead in range(x.shape[1])], axis=1)
-    if x.ndim != 3:
-        raise ValueError(f"features must be (windows, paths, frames) or (windows, leads, paths, frames), "
-                         f"got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"features must be a float array, got dtype {x.dtype}")
-    if x.shape[2] < 1 or x.shape[1] < 1:
-        raise ValueError(f"features have an empty axis: shape {x.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError("features contain NaN or inf")
+    _check_windows(x)
     n_win, n_paths, n_frames = x.shape
     pooling = config.pooling if config.enabled else "mean"
     d = n_paths * (2 if pooling == "mean_std" else 1)

@@ -30,7 +30,6 @@ from dacl.features.store import (
     split_provenance,
 )
 
-
 #: The lead of a dataset written before datasets had leads (format 1 or 2: single-lead CinC 2017).
 LEGACY_LEADS: tuple[str, ...] = ("I",)
 #: What a dataset's records are labelled with: one code each, several, or nothing.

@@ -249,7 +249,7 @@ def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError
               ) -> list[tuple[dict[str, Any], Record]]:
     """The records that were read, with their rows; the rows of the others are marked as errors."""
     good = []
-    for row, res in zip(rows, results):
+    for row, res in zip(rows, results, strict=True):
         if isinstance(res, RecordError):
             row.update(status="error", error=res.problem)
             continue

@@ -63,8 +63,10 @@ def resolve_leads(requested: Sequence[str] | None, corpus: HeaderReader, probe: 
             continue
         if leads:
             return leads
-    raise ValueError(f"--leads all: none of the first {min(probe, len(corpus.names))} records has a readable "
-                     "header to take the leads from; name the leads with --leads I,II,...")
+    raise ValueError(
+        f"--leads all: none of the first {min(probe, len(corpus.names))} records has a readable "
+        "header to take the leads from; name the leads with --leads I,II,..."
+    )
 
 
 def lead_rows(name: str, available: Sequence[str], leads: Sequence[str]) -> list[int]:
@@ -84,8 +86,7 @@ def select_leads(record: Record, leads: Sequence[str]) -> Record:
     rows = lead_rows(record.name, record.leads, leads)
     signal = record.signal if rows == list(range(len(record.leads))) else record.signal[rows]
     check_finite(record.name, signal, leads, record.start)
-    return Record(record.name, signal, tuple(leads), record.fs, record.labels, record.sha256, record.meta,
-                  record.start)
+    return Record(record.name, signal, tuple(leads), record.fs, record.labels, record.sha256, record.meta, record.start)
 
 
 def check_finite(name: str, signal: np.ndarray, leads: Sequence[str], start: int = 0) -> None:
@@ -98,5 +99,8 @@ def check_finite(name: str, signal: np.ndarray, leads: Sequence[str], start: int
     first = int(np.flatnonzero(bad[lead])[0])
     kind = "NaN (missing samples)" if np.isnan(signal[lead, first]) else "inf"
     counts = ", ".join(f"{leads[i]}: {int(n)}" for i, n in enumerate(per_lead) if n)
-    raise RecordError(name, f"signal contains {int(bad.sum())} non-finite values ({kind}, first in lead "
-                            f"{leads[lead]} at sample {start + first}; per lead {counts})")
+    raise RecordError(
+        name,
+        f"signal contains {int(bad.sum())} non-finite values ({kind}, first in lead "
+        f"{leads[lead]} at sample {start + first}; per lead {counts})",
+    )

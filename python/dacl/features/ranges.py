@@ -63,8 +63,9 @@ def rate_ratio(name: str, fs: float, target: float) -> Fraction:
     """``target / fs`` as ``up/down`` (what the native resampler uses); :class:`RecordError` if it has none."""
     ratio = Fraction(target / fs).limit_denominator(MAX_RATE_FACTOR)
     if ratio.numerator > MAX_RATE_FACTOR or abs(float(ratio) - target / fs) > 1e-12 * target / fs:
-        raise RecordError(name, f"cannot resample {fs:g} Hz to {target:g} Hz: not a ratio of integers <= "
-                                f"{MAX_RATE_FACTOR}")
+        raise RecordError(
+            name, f"cannot resample {fs:g} Hz to {target:g} Hz: not a ratio of integers <= {MAX_RATE_FACTOR}"
+        )
     return ratio
 
 
@@ -87,15 +88,17 @@ def plan_ranges(name: str, n_samples: int, fs: float, config: PreprocessConfig) 
         b = min(a + step, n_samples)
         last = b == n_samples
         read_from = max(0, a - margin)
-        ranges.append(Range(
-            read_from=read_from,
-            read_to=n_samples if last else min(n_samples, b + window_in + margin),
-            offset=read_from * up // down,
-            keep_from=a * up // down,
-            keep_to=np.iinfo(np.int64).max if last else b * up // down,
-            digest_from=a,
-            digest_to=b,
-        ))
+        ranges.append(
+            Range(
+                read_from=read_from,
+                read_to=n_samples if last else min(n_samples, b + window_in + margin),
+                offset=read_from * up // down,
+                keep_from=a * up // down,
+                keep_to=np.iinfo(np.int64).max if last else b * up // down,
+                digest_from=a,
+                digest_to=b,
+            )
+        )
     return ranges
 
 
@@ -143,8 +146,11 @@ class LongRecord:
         for r in self.ranges:
             record = read(r.read_from, r.read_to)
             if record.n_samples != r.read_to - r.read_from:
-                raise RecordError(self.name, f"reading samples {r.read_from}:{r.read_to} gave {record.n_samples}; "
-                                             "the header's length disagrees with the signal file")
+                raise RecordError(
+                    self.name,
+                    f"reading samples {r.read_from}:{r.read_to} gave {record.n_samples}; "
+                    "the header's length disagrees with the signal file",
+                )
             self.digest.add(record.signal, r)
             features, starts = featurize(record)
             starts = starts + r.offset

@@ -38,8 +38,13 @@ class CorpusReader(Protocol):
 
 
 #: The ``open_corpus`` option each corpus field of :class:`PreprocessConfig` sets, and that option's default.
-CORPUS_OPTIONS: Mapping[str, Any] = {"layout": "auto", "label_map": None, "scp_level": "all", "scp_threshold": 0.0,
-                                     "labels": None}
+CORPUS_OPTIONS: Mapping[str, Any] = {
+    "layout": "auto",
+    "label_map": None,
+    "scp_level": "all",
+    "scp_threshold": 0.0,
+    "labels": None,
+}
 
 
 def corpus_options(config: PreprocessConfig) -> dict[str, Any]:
@@ -59,8 +64,9 @@ def open_source(source: str | os.PathLike[str] | CorpusReader, config: Preproces
     unsupported = [key for key in options if key not in accepted]
     if unsupported:
         flags = ", ".join("--" + key.replace("_", "-") for key in unsupported)
-        raise ValueError(f"{source}: this corpus reader reads the PhysioNet/CinC 2017 layout only; "
-                         f"{flags} cannot be applied")
+        raise ValueError(
+            f"{source}: this corpus reader reads the PhysioNet/CinC 2017 layout only; {flags} cannot be applied"
+        )
     corpus: CorpusReader = open_corpus(source, partial_labels=config.partial_labels, **options)
     return corpus
 

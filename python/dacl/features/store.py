@@ -262,7 +262,8 @@ _NPY_MAGIC = b"\x93NUMPY\x01\x00"
 def npy_header(shape: tuple[int, ...], dtype: np.dtype[Any], length: int | None = None) -> bytes:
     """A ``.npy`` (version 1.0) header for a C-order array; padded with spaces to ``length`` bytes when given
     (numpy reads any space padding), else to the usual multiple of 64."""
-    text = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (np.lib.format.dtype_to_descr(dtype), shape)
+    descr = np.lib.format.dtype_to_descr(dtype)
+    text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, }}"
     bare = len(_NPY_MAGIC) + 2 + len(text) + 1
     size = length if length is not None else -(-bare // 64) * 64
     if size < bare or size - len(_NPY_MAGIC) - 2 > 0xFFFF:

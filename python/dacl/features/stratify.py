@@ -42,14 +42,18 @@ from dacl.io.documents import excerpt, listing
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
 #: PTB-XL's recommended folds: 1-8 train, 9 validation, 10 test (Wagner et al. 2020; Strodthoff et al. 2021).
-DEFAULT_FOLDS: dict[str, frozenset[int]] = {"train": frozenset(range(1, 9)), "val": frozenset({9}),
-                                            "test": frozenset({10})}
+DEFAULT_FOLDS: dict[str, frozenset[int]] = {
+    "train": frozenset(range(1, 9)),
+    "val": frozenset({9}),
+    "test": frozenset({10}),
+}
 #: The largest ``record,split`` file read.
 MAX_ASSIGN_BYTES = 64 << 20
 
 
-def groups_of(names: Sequence[str], sha256: Sequence[str], patients: Sequence[str] | None,
-              eligible: Sequence[bool]) -> list[list[int]]:
+def groups_of(
+    names: Sequence[str], sha256: Sequence[str], patients: Sequence[str] | None, eligible: Sequence[bool]
+) -> list[list[int]]:
     """Eligible records joined by identical signals or a shared patient (transitively); each group sorted by
     name, the groups sorted by their first record's name."""
     parent = list(range(len(names)))
@@ -83,8 +87,9 @@ def cut_points(fractions: Sequence[float], k: int) -> tuple[int, int]:
     return int(round(fractions[0] * k)), int(round((fractions[0] + fractions[1]) * k))
 
 
-def stratified_single_label(groups: list[list[int]], labels: Sequence[str], vocabulary: Sequence[str],
-                            fractions: Sequence[float], seed: int) -> dict[int, str]:
+def stratified_single_label(
+    groups: list[list[int]], labels: Sequence[str], vocabulary: Sequence[str], fractions: Sequence[float], seed: int
+) -> dict[int, str]:
     """Side of each group (by its index in ``groups``), stratified by the label of its first record."""
     by_label: dict[str, list[int]] = defaultdict(list)
     for g, members in enumerate(groups):
@@ -101,43 +106,57 @@ def stratified_single_label(groups: list[list[int]], labels: Sequence[str], voca
     return side
 
 
-def iterative_stratification(groups: list[list[int]], label_sets: Sequence[Sequence[str]],
-                             fractions: Sequence[float], seed: int) -> dict[int, str]:
+def iterative_stratification(
+    groups: list[list[int]], label_sets: Sequence[Sequence[str]], fractions: Sequence[float], seed: int
+) -> dict[int, str]:
     """Side of each group by iterative stratification (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    open_sides = [s for s, f in enumerate(fractions) if f > 0]
-    counts = [_label_counts(members, label_sets) for members in groups]
-    sizes = [len(members) for members in groups]
-    wanted = np.array([f * sum(sizes) for f in fractions], dtype=np.float64)
-    wanted_label: dict[str, np.ndarray] = {}
-    for c in counts:
-        for label, n in c.items():
-            wanted_label.setdefault(label, np.zeros(len(fractions)))
-            wanted_label[label] += np.asarray(fractions) * n
-    todo = {g for g, c in enumerate(counts) if c}
-    side: dict[int, int] = {}
+    state = _Wanted(groups, label_sets, fractions)
+    while state.todo:
+        label, members = state.rarest(rng)
+        for g in members:
+            state.place(g, _best_side(state.open_sides, state.wanted_label[label], state.wanted, rng))
+    for g in rng.permutation(len(groups)).tolist():
+        if g not in state.side:
+            state.place(g, _best_side(state.open_sides, state.wanted, state.wanted, rng))
+    return {g: SPLITS[s] for g, s in state.side.items()}
 
-    def place(g: int, s: int) -> None:
-        side[g] = s
-        wanted[s] -= sizes[g]
-        for label, n in counts[g].items():
-            wanted_label[label][s] -= n
 
-    while todo:
+class _Wanted:
+    """What each side still wants (records in all, records of each label), and the groups placed so far."""
+
+    def __init__(
+        self, groups: list[list[int]], label_sets: Sequence[Sequence[str]], fractions: Sequence[float]
+    ) -> None:
+        self.open_sides = [s for s, f in enumerate(fractions) if f > 0]
+        self.counts = [_label_counts(members, label_sets) for members in groups]
+        self.sizes = [len(members) for members in groups]
+        self.wanted = np.array([f * sum(self.sizes) for f in fractions], dtype=np.float64)
+        self.wanted_label: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(fractions)))
+        for c in self.counts:
+            for label, n in c.items():
+                self.wanted_label[label] = self.wanted_label[label] + np.asarray(fractions) * n
+        self.todo = {g for g, c in enumerate(self.counts) if c}
+        self.side: dict[int, int] = {}
+
+    def rarest(self, rng: np.random.Generator) -> tuple[str, list[int]]:
+        """The label with the fewest unplaced groups (ties drawn by ``rng``) and those groups, shuffled."""
         remaining: dict[str, list[int]] = defaultdict(list)
-        for g in sorted(todo):
-            for label in counts[g]:
+        for g in sorted(self.todo):
+            for label in self.counts[g]:
                 remaining[label].append(g)
         fewest = min(len(v) for v in remaining.values())
         rarest = sorted(label for label, v in remaining.items() if len(v) == fewest)
         label = rarest[int(rng.integers(len(rarest)))] if len(rarest) > 1 else rarest[0]
-        for g in np.asarray(remaining[label])[rng.permutation(len(remaining[label]))].tolist():
-            place(g, _best_side(open_sides, wanted_label[label], wanted, rng))
-            todo.discard(g)
-    for g in rng.permutation(len(groups)).tolist():
-        if g not in side:
-            place(g, _best_side(open_sides, wanted, wanted, rng))
-    return {g: SPLITS[s] for g, s in side.items()}
+        members = remaining[label]
+        return label, [members[i] for i in rng.permutation(len(members))]
+
+    def place(self, g: int, s: int) -> None:
+        self.side[g] = s
+        self.todo.discard(g)
+        self.wanted[s] -= self.sizes[g]
+        for label, n in self.counts[g].items():
+            self.wanted_label[label][s] -= n
 
 
 def _label_counts(members: list[int], label_sets: Sequence[Sequence[str]]) -> dict[str, int]:
@@ -177,19 +196,21 @@ def parse_folds(text: str) -> dict[str, frozenset[int]]:
     return sides
 
 
-def by_folds(groups: list[list[int]], names: Sequence[str], folds: Sequence[str],
-             sides: Mapping[str, frozenset[int]]) -> dict[int, str]:
+def by_folds(
+    groups: list[list[int]], names: Sequence[str], folds: Sequence[str], sides: Mapping[str, frozenset[int]]
+) -> dict[int, str]:
     """Side of each group from its records' folds; a group whose records' folds fall on two sides (or on none)
     is an error."""
     side_of_fold = {fold: side for side, fs in sides.items() for fold in fs}
     out: dict[int, str] = {}
     problems = []
     for g, members in enumerate(groups):
-        found = {side_of_fold.get(_fold(folds[i])) for i in members}
+        found = {side_of_fold.get(fold) if (fold := _fold(folds[i])) is not None else None for i in members}
         if None in found:
             problems.append(f"{names[members[0]]} (fold {excerpt(folds[members[0]], 10) or 'missing'})")
         elif len(found) > 1:
-            problems.append(f"{', '.join(names[i] for i in members[:3])} (one patient or duplicate, folds on two sides)")
+            shown = ", ".join(names[i] for i in members[:3])
+            problems.append(f"{shown} (one patient or duplicate, folds on two sides)")
         else:
             out[g] = found.pop()  # type: ignore[assignment]
     if problems:
@@ -239,16 +260,19 @@ def read_assignment(path: str) -> dict[str, str]:
     return out
 
 
-def from_assignment(groups: list[list[int]], names: Sequence[str], assignment: Mapping[str, str],
-                    every: Sequence[str], path: str) -> dict[int, str]:
+def from_assignment(
+    groups: list[list[int]], names: Sequence[str], assignment: Mapping[str, str], every: Sequence[str], path: str
+) -> dict[int, str]:
     """Side of each group from a ``record -> side`` table; records it names that the dataset lacks, usable
     records it leaves out, and groups it puts on two sides are one error each."""
     unknown = sorted(set(assignment) - set(every))
     if unknown:
-        raise ValueError(f"{path} names {len(unknown)} records the dataset does not have: "
-                         f"{listing([excerpt(u) for u in unknown])}")
+        raise ValueError(
+            f"{path} names {len(unknown)} records the dataset does not have: {listing([excerpt(u) for u in unknown])}"
+        )
     out: dict[int, str] = {}
-    missing, split_groups = [], []
+    missing: list[str] = []
+    split_groups: list[str] = []
     for g, members in enumerate(groups):
         found = {assignment.get(names[i]) for i in members}
         if None in found:

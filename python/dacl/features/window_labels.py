@@ -25,8 +25,7 @@ def _triple(interval: Any) -> tuple[float, float, str]:
     return float(start), float(end), str(label)
 
 
-def window_labels(starts: np.ndarray, window: int, fs: float, record_fs: float,
-                  intervals: Sequence[Any]) -> np.ndarray:
+def window_labels(starts: np.ndarray, window: int, fs: float, record_fs: float, intervals: Sequence[Any]) -> np.ndarray:
     """The label of each window (``starts`` at the segmentation rate ``fs``, ``window`` samples long) given the
     record's rhythm ``intervals`` (at ``record_fs``); ``""`` where no interval overlaps the window."""
     starts = np.asarray(starts, dtype=np.float64)
@@ -45,9 +44,11 @@ def window_labels(starts: np.ndarray, window: int, fs: float, record_fs: float,
     for lo in range(0, len(starts), 4096):  # bounds the (windows, intervals) overlap matrix
         sl = slice(lo, lo + 4096)
         overlap = np.minimum(w_end[sl, None], end[None, :]) - np.maximum(w_begin[sl, None], begin[None, :])
-        np.add.at(cover[sl], (slice(None), code), np.clip(overlap, 0.0, None))
         shows = np.where(overlap > 0, np.maximum(w_begin[sl, None], begin[None, :]), np.inf)
-        np.minimum.at(first[sl], (slice(None), code), shows)
+        for k in range(len(names)):
+            mine = code == k
+            cover[sl, k] = np.clip(overlap[:, mine], 0.0, None).sum(axis=1)
+            first[sl, k] = shows[:, mine].min(axis=1)
     most = cover.max(axis=1)
     best = np.where(cover == most[:, None], first, np.inf).argmin(axis=1)
     labelled = most > 0

@@ -39,6 +39,7 @@ from dacl.embedding.embedder import Embedder
 from dacl.features import FeatureSet
 from dacl.probe import metrics
 from dacl.probe.config import PROBES
+from dacl.probe.metrics import Estimate
 
 
 @dataclass
@@ -76,7 +77,7 @@ class EvalResult:
     task: str = "single-label"
     labels: tuple[str, ...] = CLASSES
     #: Multi-label: each scored label's AUROC with its bootstrap CI, and its positives among the test records.
-    label_estimates: dict[str, metrics.Estimate] = field(default_factory=dict)
+    label_estimates: dict[str, Estimate] = field(default_factory=dict)
     label_positives: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def _check_record_arrays(fs: FeatureSet) -> None:
 def _check_names(fs: FeatureSet) -> None:
     split_of: dict[str, str] = {}
     clashes = []
-    for rid, split in zip(fs.record_ids.tolist(), fs.record_split.tolist()):
+    for rid, split in zip(fs.record_ids.tolist(), fs.record_split.tolist(), strict=True):
         if rid in split_of and split_of[rid] != split:
             clashes.append(f"{rid} ({split_of[rid]} and {split})")
         split_of.setdefault(rid, split)

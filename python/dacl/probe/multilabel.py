@@ -56,8 +56,9 @@ class LabelProbe:
         return np.asarray(self.pipeline.predict_proba(np.asarray(z, dtype=np.float64)), dtype=np.float64)
 
 
-def fit_label_probe(z_train: np.ndarray, y_train: np.ndarray, seed: int, notes: list[str],
-                    names: Sequence[str]) -> LabelProbe:
+def fit_label_probe(
+    z_train: np.ndarray, y_train: np.ndarray, seed: int, notes: list[str], names: Sequence[str]
+) -> LabelProbe:
     """One logistic regression per label with positive and negative train windows (see the module docstring)."""
     y = np.asarray(y_train, dtype=bool)
     positives = y.sum(axis=0)
@@ -95,30 +96,42 @@ def resamples(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
         yield rng.integers(0, n, size=n)
 
 
-def score_labels(targets: np.ndarray, scores: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[Estimate, list[Estimate]]:
+def score_labels(
+    targets: np.ndarray, scores: np.ndarray, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[Estimate, list[Estimate]]:
     """Macro AUROC over the columns with both classes, and each such column's AUROC, with bootstrap CIs."""
     targets, scores = _checked(targets, scores)
     point = label_aurocs(targets, scores)
     scored = np.flatnonzero(~np.isnan(point))
     if len(scored) == 0:
         raise ValueError("no label has both positive and negative test records; macro AUROC is undefined")
-    per_label = np.array([label_aurocs(targets[idx][:, scored], scores[idx][:, scored])
-                          for idx in resamples(len(targets), n_boot, seed)])
+    per_label = np.array(
+        [label_aurocs(targets[idx][:, scored], scores[idx][:, scored]) for idx in resamples(len(targets), n_boot, seed)]
+    )
     macro = _estimate(float(np.mean(point[scored])), np.nanmean(_no_empty_rows(per_label), axis=1), level)
     return macro, [_estimate(float(point[c]), per_label[:, k], level) for k, c in enumerate(scored)]
 
 
-def paired_macro_difference(targets: np.ndarray, scores_a: np.ndarray, scores_b: np.ndarray, *,
-                            n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> Estimate:
+def paired_macro_difference(
+    targets: np.ndarray,
+    scores_a: np.ndarray,
+    scores_b: np.ndarray,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Estimate:
     """``macro AUROC(a) - macro AUROC(b)`` on the same records, with a paired bootstrap CI."""
     targets, scores_a = _checked(targets, scores_a)
     _, scores_b = _checked(targets, scores_b)
 
     def macro(idx: np.ndarray | slice) -> tuple[float, float]:
         a, b = label_aurocs(targets[idx], scores_a[idx]), label_aurocs(targets[idx], scores_b[idx])
-        return (float(np.mean(a[~np.isnan(a)])), float(np.mean(b[~np.isnan(b)]))) if np.any(~np.isnan(a)) \
+        return (
+            (float(np.mean(a[~np.isnan(a)])), float(np.mean(b[~np.isnan(b)])))
+            if np.any(~np.isnan(a))
             else (np.nan, np.nan)
+        )
 
     value = np.subtract(*macro(slice(None)))
     samples = np.array([np.subtract(*macro(idx)) for idx in resamples(len(targets), n_boot, seed)])
@@ -128,8 +141,9 @@ def paired_macro_difference(targets: np.ndarray, scores_a: np.ndarray, scores_b:
 def _checked(targets: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     targets, scores = np.asarray(targets, dtype=bool), np.asarray(scores, dtype=np.float64)
     if targets.ndim != 2 or scores.shape != targets.shape or len(targets) == 0:
-        raise ValueError(f"targets and scores must be (records, labels) of one shape, got {targets.shape} "
-                         f"and {scores.shape}")
+        raise ValueError(
+            f"targets and scores must be (records, labels) of one shape, got {targets.shape} and {scores.shape}"
+        )
     if not np.all(np.isfinite(scores)):
         raise ValueError("scores contain NaN or inf")
     return targets, scores
@@ -150,8 +164,15 @@ def _estimate(value: float, samples: np.ndarray, level: float) -> Estimate:
 # ------------------------------------------------------------------ the evaluation
 
 
-def evaluate_multilabel(features: FeatureSet, embedder: Embedder, *, probe: str = "logreg", seed: int = 0,
-                        n_boot: int = 1000, method: str | None = None) -> EvalResult:
+def evaluate_multilabel(
+    features: FeatureSet,
+    embedder: Embedder,
+    *,
+    probe: str = "logreg",
+    seed: int = 0,
+    n_boot: int = 1000,
+    method: str | None = None,
+) -> EvalResult:
     """Fit the per-label probes on train-split windows, score test-split records (see the module docstring)."""
     check_splits(features)
     if probe != "logreg":
@@ -177,11 +198,26 @@ def evaluate_multilabel(features: FeatureSet, embedder: Embedder, *, probe: str 
     _, rec_emb = metrics.aggregate_by_record(z_test, fs.record_index[test])
     n_records, n_windows = split_sizes(fs)
     return EvalResult(
-        method=method or embedder.name, probe=probe, metrics={MACRO: macro},
-        auroc_per_class={c: e.value for c, e in zip(scored, per_label, strict=True)}, macro_skipped=skipped,
-        f1_per_class={}, confusion_matrix=[], roc_af={}, n_records=n_records, n_windows=n_windows, seed=seed,
-        n_boot=n_boot, test_record_ids=np.asarray(fs.record_ids)[records], test_labels=targets, test_probs=scores,
-        test_embeddings=rec_emb.astype(np.float32), model=model, notes=notes, task="multi-label",
-        labels=tuple(columns), label_estimates=dict(zip(scored, per_label, strict=True)),
+        method=method or embedder.name,
+        probe=probe,
+        metrics={MACRO: macro},
+        auroc_per_class={c: e.value for c, e in zip(scored, per_label, strict=True)},
+        macro_skipped=skipped,
+        f1_per_class={},
+        confusion_matrix=[],
+        roc_af={},
+        n_records=n_records,
+        n_windows=n_windows,
+        seed=seed,
+        n_boot=n_boot,
+        test_record_ids=np.asarray(fs.record_ids)[records],
+        test_labels=targets,
+        test_probs=scores,
+        test_embeddings=rec_emb.astype(np.float32),
+        model=model,
+        notes=notes,
+        task="multi-label",
+        labels=tuple(columns),
+        label_estimates=dict(zip(scored, per_label, strict=True)),
         label_positives={c: int(targets[:, columns.index(c)].sum()) for c in scored},
     )

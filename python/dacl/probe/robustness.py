@@ -261,8 +261,8 @@ def _corpus_reader(
     """Reads test records (the dataset's leads, ``(L, n)``) from the corpus the dataset was made from, opened
     with the dataset's layout and label options."""
     def read(names: Sequence[str]) -> tuple[list[np.ndarray], float]:
-        params = (manifest or {}).get("params")
-        config = dataset_config(manifest) if isinstance(params, dict) else PreprocessConfig()
+        made_with = manifest or {}
+        config = dataset_config(made_with) if isinstance(made_with.get("params"), dict) else PreprocessConfig()
         corpus = open_source(path, dataclasses.replace(config, partial_labels=True))
         # The labels and record list must be the dataset's (a zip and its extracted
         # folder share these checksums; the zip's own checksum is not compared).

@@ -153,7 +153,8 @@ def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
     ref = diffs[0]["difference_to"]["method"]
     lines = ["", f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
              "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
-             "of none):", "", _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]), "|---|" + "---|" * len(keys)]
+             "of none):", "", _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]),
+             "|---|" + "---|" * len(keys)]
     for m in diffs:
         d = m["difference_to"]
         lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))

@@ -131,7 +131,7 @@ def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: 
     rows = int(np.ceil(n / cols))
     fig = Figure(figsize=(4.4 * cols, 4.2 * rows))
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    for ax, (name, emb, labels) in zip(axes, entries):
+    for ax, (name, emb, labels) in zip(axes, entries, strict=False):  # the grid may have spare axes
         z = StandardScaler().fit_transform(emb.astype(np.float64))
         k = min(2, z.shape[1], z.shape[0])
         xy = PCA(n_components=k, random_state=seed).fit_transform(z) if k >= 1 else np.zeros((len(z), 2))
