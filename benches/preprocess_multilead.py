@@ -1,0 +1,212 @@
+"""12-lead, 500 Hz preprocessing: dacl against the same pipeline built on ``wfdb.rdrecord`` + kymatio.
+
+Each run preprocesses a corpus of 12-lead 10-s records at 500 Hz (by default a
+folder of CinC 2020/2021 records: ``.hea`` + ``.mat`` with ``# Dx:`` labels) into
+a features dataset, every lead segmented and scattered (defaults of ``dacl
+preprocess``: 300 Hz, 10-s windows, J=8, Q=8), and prints records/s,
+lead-windows/s (windows × leads) and peak RSS. Each run is a child process of
+its own, so its peak RSS is its own.
+
+Pipelines:
+
+* ``dacl``: ``dacl.corpus.open_corpus`` (dacl's reader) + the Rust segmentation
+  and scattering. Where this dacl's ``open_corpus`` cannot read the layout yet, the
+  records are read with ``wfdb.rdrecord`` instead and the run says so
+  (``reader: wfdb``), which measures the featurization alone;
+* ``wfdb-kymatio``: the same preprocessing code, reading every record with
+  ``wfdb.rdrecord`` and scattering with ``kymatio.numpy.Scattering1D``.
+
+``--replicate K`` iterates the corpus K times into one dataset (records ``NAME@i``),
+to show that peak RSS does not grow with the corpus (compare 1 with 4).
+
+Example (the table in the README)::
+
+    .venv/bin/python benches/preprocess_multilead.py CINC2021_FOLDER --pipeline dacl wfdb-kymatio --replicate 4
+    .venv/bin/python benches/preprocess_multilead.py CINC2021_FOLDER --pipeline dacl --replicate 1 4 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import inspect
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dacl.corpus.records import Record, RecordError, RecordInfo, signal_sha256
+
+
+class KymatioScatter:
+    """kymatio's numpy Scattering1D behind the pipeline's scatter interface."""
+
+    def __init__(self, J: int, shape: int, Q: int, T: int | None, max_order: int) -> None:
+        from kymatio.numpy import Scattering1D
+
+        self._s = Scattering1D(J=J, shape=shape, Q=Q, T=T, max_order=max_order)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._s(x).astype(np.float32)
+
+    def meta(self) -> dict[str, Any]:
+        return self._s.meta()
+
+
+class WfdbCorpus:
+    """A folder of WFDB records read with ``wfdb.rdrecord``, with the corpus interface the pipeline uses
+    (labels from ``# Dx:`` header comments, lead names as the headers write them, standard leads canonical)."""
+
+    layout, layout_reason, task, vocabulary = "wfdb", "benchmark reader: wfdb.rdrecord", "multi-label", None
+
+    def __init__(self, folder: Path, names: list[str] | None = None) -> None:
+        self.folder = folder
+        self.names = names if names is not None else sorted(p.stem for p in folder.glob("*.hea"))
+        digest = hashlib.sha256("\n".join(self.names).encode()).hexdigest()
+        self.fingerprint = {"names_sha256": digest, "reader": "wfdb.rdrecord"}
+
+    def __repr__(self) -> str:
+        return f"WfdbCorpus({self.folder}, {len(self.names)} records)"
+
+    def _path(self, name: str) -> str:
+        return str(self.folder / name.split("@", 1)[0])
+
+    def info(self, name: str) -> RecordInfo:
+        import wfdb
+
+        from dacl.features.leads import canonical
+
+        h = wfdb.rdheader(self._path(name))
+        return RecordInfo(name, int(h.sig_len), float(h.fs), tuple(canonical(n) for n in h.sig_name), tuple(h.units))
+
+    def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
+        import wfdb
+
+        from dacl.features.leads import canonical
+
+        try:
+            rec = wfdb.rdrecord(self._path(name), sampfrom=sampfrom, sampto=sampto)
+        except Exception as err:  # noqa: BLE001 (a benchmark reader: any failure is this record's)
+            raise RecordError(name, f"unreadable ({type(err).__name__})") from err
+        signal = np.ascontiguousarray(rec.p_signal.T)
+        comments = dict(c.split(":", 1) for c in rec.comments if ":" in c)
+        labels = tuple(c.strip() for c in comments.get("Dx", "").split(",") if c.strip())
+        return Record(name, signal, tuple(canonical(n) for n in rec.sig_name), float(rec.fs), labels,
+                      signal_sha256(signal), {}, sampfrom)
+
+    def annotations(self, name: str) -> None:
+        return None
+
+
+def replicated(corpus: Any, k: int) -> Any:
+    """The corpus iterated ``k`` times under names ``NAME@i`` (same signals, same labels)."""
+    if k == 1:
+        return corpus
+
+    class Replicated:
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(corpus, attr)
+
+        names = [f"{n}@{i}" for i in range(k) for n in corpus.names]
+        fingerprint = {**corpus.fingerprint, "replicate": str(k)}
+
+        def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
+            rec = corpus.read(name.rsplit("@", 1)[0], min_samples, sampfrom, sampto)
+            return dataclasses.replace(rec, name=name)
+
+        def info(self, name: str) -> Any:
+            return corpus.info(name.rsplit("@", 1)[0])
+
+        def annotations(self, name: str) -> Any:
+            return corpus.annotations(name.rsplit("@", 1)[0])
+
+    return Replicated()
+
+
+def open_reader(folder: Path, pipeline: str) -> tuple[Any, str]:
+    """The corpus a pipeline reads, and which reader that is."""
+    from dacl.corpus import open_corpus
+
+    if pipeline == "dacl" and "layout" in inspect.signature(open_corpus).parameters:
+        return open_corpus(folder), "dacl"
+    return WfdbCorpus(folder), "wfdb"
+
+
+def child(args: argparse.Namespace) -> None:
+    from dacl.features import PreprocessConfig, preprocess
+
+    config = PreprocessConfig(chunk_records=args.chunk_records)
+    corpus, reader = open_reader(args.corpus, args.pipeline)
+    if args.limit:
+        corpus.names = corpus.names[: args.limit]
+    corpus = replicated(corpus, args.replicate)
+    scatter = None
+    if args.pipeline == "wfdb-kymatio":
+        scatter = KymatioScatter(config.J, config.window, config.Q, config.T, config.max_order)
+    t0 = time.perf_counter()
+    out = preprocess(corpus, args.out, config, overwrite=True, split=None, progress=args.progress, _scatter=scatter)
+    wall = time.perf_counter() - t0
+    manifest = json.loads((out / "manifest.json").read_text())
+    leads = len(manifest["leads"])
+    print(json.dumps({
+        "pipeline": args.pipeline,
+        "reader": reader,
+        "replicate": args.replicate,
+        "records": len(corpus.names),
+        "leads": leads,
+        "windows": manifest["n_windows"],
+        "errors": len(manifest["errors"]),
+        "wall_s": round(wall, 2),
+        "records_per_s": round(len(corpus.names) / wall, 1),
+        "lead_windows_per_s": round(manifest["n_windows"] * leads / wall, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, help="folder of 12-lead WFDB records (CinC 2020/2021 layout)")
+    parser.add_argument("--pipeline", nargs="+", choices=["dacl", "wfdb-kymatio"], default=["dacl", "wfdb-kymatio"])
+    parser.add_argument("--replicate", nargs="+", type=int, default=[1])
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N records")
+    parser.add_argument("--chunk-records", type=int, default=256)
+    parser.add_argument("--out-root", type=Path, default=Path("runs/bench-multilead"))
+    parser.add_argument("--keep", action="store_true", help="keep the written datasets")
+    parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._child:
+        args.pipeline, args.replicate = args.pipeline[0], args.replicate[0]
+        child(args)
+        return
+    print(f"corpus {args.corpus}" + (f" (first {args.limit} records)" if args.limit else ""))
+    for pipeline in args.pipeline:
+        for k in args.replicate:
+            out = args.out_root / f"{pipeline}-x{k}"
+            cmd = [sys.executable, __file__, str(args.corpus), "--_child", "--pipeline", pipeline,
+                   "--replicate", str(k), "--chunk-records", str(args.chunk_records), "--out", str(out)]
+            cmd += ["--limit", str(args.limit)] if args.limit else []
+            cmd += ["--progress"] if args.progress else []
+            result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+            r = json.loads(result.stdout.strip().splitlines()[-1])
+            print(
+                f"{r['pipeline']:13s} (reader {r['reader']}) x{r['replicate']}: {r['records']} records of "
+                f"{r['leads']} leads, {r['windows']} windows, {r['errors']} bad | wall {r['wall_s']:.1f} s | "
+                f"{r['records_per_s']:.1f} records/s | {r['lead_windows_per_s']:.1f} lead-windows/s | "
+                f"peak RSS {r['peak_rss_mib']:.0f} MiB",
+                flush=True,
+            )
+            if not args.keep:
+                shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
