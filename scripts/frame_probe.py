@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     fs = val_view(load_features(args.features))
     f = np.asarray(fs.features, np.float32)
+    f = f.reshape(len(f), -1, f.shape[-1])  # (W, L·P, F): every lead's paths, lead after lead
     ri, split, labels = np.asarray(fs.record_index), np.asarray(fs.record_split), np.asarray(fs.record_labels)
     labelled = labels >= 0
     rec_train, rec_val = (split == "train") & labelled, (split == "test") & labelled  # val_view renames val

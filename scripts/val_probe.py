@@ -39,6 +39,8 @@ def val_view(features):
         record_ids=np.asarray(features.record_ids)[keep_rec],
         record_labels=np.asarray(features.record_labels)[keep_rec],
         record_split=split[keep_rec].astype(str),
+        record_targets=np.asarray(features.record_targets)[keep_rec],
+        window_labels=None if features.window_labels is None else features.window_labels[keep_win],
     )
 
 

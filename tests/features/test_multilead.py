@@ -4,6 +4,7 @@ long records in ranges, window labels from annotations, the shard writer."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from helpers import CINC2021_SAMPLE, FakeCorpus, cinc2021_records, ecg_leads, make_record
 
 from dacl._native import Scattering1D, segment
-from dacl.corpus import RecordError
+from dacl.corpus import RecordError, open_corpus
 from dacl.features import PreprocessConfig, load_features, preprocess
 from dacl.features.featurizer import log_scale
 from dacl.features.leads import STANDARD_LEADS, canonical, lead_rows, parse_leads
@@ -276,3 +277,122 @@ def test_the_cinc2021_records_read_with_wfdb_are_what_the_sample_holds():
     records = cinc2021_records()
     assert len(records) == 40 and {r.leads for r in records} == {STANDARD_LEADS} and {r.fs for r in records} == {500.0}
     assert all(r.labels and all(c.isdigit() for c in r.labels) for r in records)
+
+
+# ------------------------------------------------------------------ the corpus options, older datasets
+
+
+def test_corpus_options_reach_open_corpus(tmp_path: Path, monkeypatch, capsys):
+    import dacl.features.source as source
+    from dacl.cli import main as cli_main
+
+    given: list[dict] = []
+
+    def open_corpus(
+        path,
+        layout="auto",
+        *,
+        partial_labels=False,
+        labels=None,
+        label_map=None,
+        scp_level="all",
+        scp_threshold=0.0,
+        leads_required=None,
+    ):
+        given.append(
+            dict(
+                layout=layout,
+                partial_labels=partial_labels,
+                labels=labels,
+                label_map=label_map,
+                scp_level=scp_level,
+                scp_threshold=scp_threshold,
+            )
+        )
+        return FakeCorpus([make_record("r1", ecg_leads(20, 500, 2, seed=1), ["I", "II"], 500, ["X"])])
+
+    monkeypatch.setattr(source, "open_corpus", open_corpus)
+    args = ["preprocess", str(tmp_path / "corpus"), "--no-split", "--no-progress", "-J", "5", "-Q", "4"]
+    assert cli_main([*args, "--out", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert given.pop() == dict(
+        layout="auto", partial_labels=False, labels=None, label_map=None, scp_level="all", scp_threshold=0.0
+    )
+    assert (
+        cli_main(
+            [
+                *args,
+                "--out",
+                str(tmp_path / "b"),
+                "--layout",
+                "ptbxl",
+                "--scp-level",
+                "superdiagnostic",
+                "--scp-threshold",
+                "50",
+                "--label-map",
+                "cinc-scored",
+                "--labels",
+                "labels.csv",
+            ]
+        )
+        == 0
+    )
+    assert given.pop() == dict(
+        layout="ptbxl",
+        partial_labels=False,
+        labels="labels.csv",
+        label_map="cinc-scored",
+        scp_level="superdiagnostic",
+        scp_threshold=50.0,
+    )
+    params = read_manifest(tmp_path / "b")["params"]
+    assert (params["layout"], params["scp_level"], params["labels"]) == ("ptbxl", "superdiagnostic", "labels.csv")
+
+
+@pytest.mark.skipif("layout" in inspect.signature(open_corpus).parameters, reason="open_corpus reads layouts")
+def test_a_corpus_reader_without_layouts_refuses_layout_options(tmp_path: Path, capsys):
+    from dacl.cli import main as cli_main
+
+    assert (
+        cli_main(["preprocess", "--sample", "--out", str(tmp_path / "x"), "--layout", "ptbxl", "--scp-level", "rhythm"])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "reads the PhysioNet/CinC 2017 layout only; --layout, --scp-level cannot be applied" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_datasets_of_format_2_read_as_one_lead_named_I(tmp_path: Path):
+    """Format 2 (before leads) stored (w, P, F) features and had no leads, vocabulary or task in the manifest."""
+    import json
+
+    from dacl.corpus import sample_path
+    from dacl.corpus.cinc2017 import CLASSES
+
+    out = preprocess(sample_path(), tmp_path / "ds", window=512, hop=512, J=4, Q=2, chunk_records=20)
+    now = load_features(out, mmap=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("leads", "vocabulary", "task", "layout", "layout_reason"):
+        manifest.pop(key)
+    (out / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}))
+    for shard in sorted((out / "shards").iterdir()):
+        np.save(shard / "features.npy", np.load(shard / "features.npy")[:, 0])
+        (shard / "window_labels.npy").unlink()
+        identity = json.loads((shard / "identity.json").read_text())
+        (shard / "identity.json").write_text(json.dumps({**identity, "format_version": 2}))
+    old = load_features(out)
+    assert old.leads == ("I",) and old.vocabulary == CLASSES and old.task == "single-label"
+    np.testing.assert_array_equal(old.features, now.features)
+    np.testing.assert_array_equal(old.record_labels, now.record_labels)
+    assert old.window_labels is None
+
+
+def test_the_scattering_baseline_pools_lead_by_lead():
+    from dacl.embedding.baselines import ScatteringPoolEmbedder
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 5, 7)).astype(np.float32)
+    z = ScatteringPoolEmbedder().embed(x)
+    assert z.shape == (4, 3 * 2 * 5)
+    for lead in range(3):
+        block = z[:, lead * 10 : (lead + 1) * 10]
+        np.testing.assert_array_equal(block, ScatteringPoolEmbedder().embed(x[:, lead]))
