@@ -396,3 +396,13 @@ def test_the_scattering_baseline_pools_lead_by_lead():
     for lead in range(3):
         block = z[:, lead * 10 : (lead + 1) * 10]
         np.testing.assert_array_equal(block, ScatteringPoolEmbedder().embed(x[:, lead]))
+
+
+def test_records_at_different_rates_are_each_resampled_to_fs(tmp_path: Path):
+    a = make_record("a500", ecg_leads(20, 500, 2, seed=1), ["I", "II"], 500, ["X"])
+    b = make_record("b250", ecg_leads(20, 250, 2, seed=2), ["I", "II"], 250, ["Y"])
+    both = load_features(preprocess(FakeCorpus([a, b]), tmp_path / "both", split=None, **SMALL))
+    assert {r["fs"] for r in read_records_csv(tmp_path / "both")} == {"500.0", "250.0"}
+    for k, rec in enumerate((a, b)):
+        alone = load_features(preprocess(FakeCorpus([rec]), tmp_path / rec.name, split=None, **SMALL))
+        np.testing.assert_array_equal(both.features[both.record_index == k], alone.features)

@@ -192,3 +192,22 @@ def test_robustness_of_multilabel_results_uses_macro_auroc():
     assert noisy.metrics["auroc_macro"].value < clean.metrics["auroc_macro"].value
     rb.add_paired_differences(curve, curve)
     assert all(p.difference["auroc_macro"].value == 0.0 for p in curve.points)
+
+
+def test_single_labels_other_than_cinc2017s_are_scored_per_label():
+    """Any other vocabulary would be misread by the CinC 2017 probe (AF is its column 1): one-hot rows instead."""
+    fs = four_class_featureset()
+    fs.vocabulary = ("SR", "AFIB", "PVC", "NOISE")
+    fs.record_targets = np.eye(4, dtype=bool)[fs.record_labels]
+    with pytest.raises(ValueError, match="scores CinC 2017's four classes"):
+        linear.evaluate(fs, MeanEmbedder())
+    r = evaluate(fs, MeanEmbedder(), n_boot=50)
+    assert r.protocol == "per-label" and r.task == "single-label" and r.to_dict()["task"] == "single-label"
+    assert set(r.label_estimates) == {"SR", "AFIB", "PVC", "NOISE"} and r.metrics["auroc_macro"].value > 0.9
+
+
+def test_window_labelled_datasets_are_not_scored_by_records():
+    fs = four_class_featureset()
+    fs.window_labels = np.where(np.arange(len(fs.record_index)) % 2 == 0, 1, -1)
+    with pytest.raises(ValueError, match="window-level evaluation is not implemented"):
+        evaluate(fs, MeanEmbedder())

@@ -113,7 +113,7 @@ def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
     from dacl.probe.linear import format_estimate
 
     m, signed = (r.metrics, False) if diff is None else (diff, True)
-    if r.task == "multi-label":
+    if r.protocol == "per-label":
         return f"macro AUROC over {len(r.label_estimates)} labels {format_estimate(m['auroc_macro'], signed)}"
     line = (f"AUROC AF {format_estimate(m['auroc_af'], signed)}  macro {format_estimate(m['auroc_macro_ovr'], signed)}"
             f"  F1 {format_estimate(m['f1_challenge'], signed)}")

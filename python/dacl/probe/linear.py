@@ -72,16 +72,18 @@ class EvalResult:
     knn_accuracy: float = float("nan")
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    #: ``"single-label"`` (the fields above) or ``"multi-label"`` (:mod:`dacl.probe.multilabel`: ``test_labels``
-    #: are ``(R, C)`` multi-hot rows, ``test_probs`` ``(R, C)`` per-label scores, columns named by ``labels``).
+    #: The dataset's task, and the protocol it was scored with: ``"cinc2017"`` (the fields above) or
+    #: ``"per-label"`` (:mod:`dacl.probe.multilabel`: ``test_labels`` are ``(R, C)`` multi-hot rows, ``test_probs``
+    #: ``(R, C)`` per-label scores, columns named by ``labels``).
     task: str = "single-label"
+    protocol: str = "cinc2017"
     labels: tuple[str, ...] = CLASSES
     #: Multi-label: each scored label's AUROC with its bootstrap CI, and its positives among the test records.
     label_estimates: dict[str, Estimate] = field(default_factory=dict)
     label_positives: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        if self.task == "multi-label":
+        if self.protocol == "per-label":
             return self._multilabel_dict()
         return {
             "method": self.method,
@@ -106,6 +108,7 @@ class EvalResult:
             "method": self.method,
             "probe": self.probe,
             "task": self.task,
+            "protocol": self.protocol,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
             "auroc_per_label": {code: {**e.to_dict(), "n_positive": self.label_positives.get(code)}
                                 for code, e in self.label_estimates.items()},
@@ -119,6 +122,15 @@ class EvalResult:
             "notes": self.notes,
             **self.extra,
         }
+
+
+def is_cinc2017(features: FeatureSet) -> bool:
+    """Whether the dataset is scored with the CinC 2017 protocol: one label per record from N, A, O, ~."""
+    return features.task == "single-label" and tuple(features.vocabulary) == CLASSES and features.window_labels is None
+
+
+def brief_codes(codes: tuple[str, ...], k: int = 5) -> str:
+    return ", ".join(codes[:k]) + (f", ... ({len(codes)} in all)" if len(codes) > k else "")
 
 
 # ------------------------------------------------------------------- leakage
@@ -281,8 +293,10 @@ def evaluate(
 ) -> EvalResult:
     """Fit the probe on train-split windows, score test-split records (see module doc); single-label data
     (multi-label data: :func:`dacl.probe.protocol.evaluate`)."""
-    if features.task == "multi-label":
-        raise ValueError("the dataset is multi-label: evaluate it with dacl.probe.protocol.evaluate")
+    if not is_cinc2017(features):
+        raise ValueError("this probe scores CinC 2017's four classes, one label per record; the dataset "
+                         f"({features.task}, labels {brief_codes(features.vocabulary)}) is scored per label by "
+                         "dacl.probe.protocol.evaluate")
     check_splits(features)
     if probe not in PROBES:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")

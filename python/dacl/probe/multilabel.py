@@ -20,7 +20,9 @@ unweighted mean over labels, with bootstrap confidence intervals.
    such resamples; on small test sets that can take unboundedly many draws, and on
    large ones both rules agree because every label is present in every resample.)
 
-Single-label data keep the CinC 2017 protocol of :mod:`dacl.probe.linear`.
+Single-label data with CinC 2017's classes keep the CinC 2017 protocol of
+:mod:`dacl.probe.linear`; other single-label data are scored by this one, each
+record's one label a one-hot row (macro one-vs-rest AUROC over the classes).
 """
 
 from __future__ import annotations
@@ -178,6 +180,9 @@ def evaluate_multilabel(
     if probe != "logreg":
         raise ValueError(f"the {probe!r} probe is for single-label data; multi-label data use 'logreg'")
     fs = features
+    if fs.window_labels is not None:
+        raise ValueError("the dataset labels windows (rhythm annotations of long records); dacl evaluate scores "
+                         "records, and a window-level evaluation is not implemented")
     train, test = fs.window_mask("train"), fs.window_mask("test")
     if not train.any() or not test.any():
         raise ValueError(f"no windows in the {'train' if not train.any() else 'test'} split")
@@ -216,7 +221,8 @@ def evaluate_multilabel(
         test_embeddings=rec_emb.astype(np.float32),
         model=model,
         notes=notes,
-        task="multi-label",
+        task=fs.task,
+        protocol="per-label",
         labels=tuple(columns),
         label_estimates=dict(zip(scored, per_label, strict=True)),
         label_positives={c: int(targets[:, columns.index(c)].sum()) for c in scored},

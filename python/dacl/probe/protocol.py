@@ -1,5 +1,5 @@
-"""The evaluation a dataset calls for: the CinC 2017 protocol for single-label data, the PTB-XL benchmark
-protocol for multi-label data; and the checks that a run may be probed on a dataset at all."""
+"""The evaluation a dataset calls for: the CinC 2017 protocol for CinC 2017's four classes, the PTB-XL benchmark
+protocol (per label) for any other labels; and the checks that a run may be probed on a dataset at all."""
 
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ def evaluate(
             "the dataset's records carry no labels (task 'none'): there is nothing to probe; "
             "evaluate the run on a labelled dataset of the same leads"
         )
-    run = multilabel.evaluate_multilabel if features.task == "multi-label" else linear.evaluate
+    run = linear.evaluate if linear.is_cinc2017(features) else multilabel.evaluate_multilabel
     return run(features, embedder, probe=probe, seed=seed, n_boot=n_boot, method=method)
 
 
 def compare(a: linear.EvalResult, b: linear.EvalResult, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Estimate]:
     """``a - b`` for every metric, paired over the test records both were scored on."""
-    if a.task != "multi-label":
+    if a.protocol != "per-label":
         return linear.compare_results(a, b, n_boot=n_boot, seed=seed)
     if list(a.test_record_ids) != list(b.test_record_ids) or a.labels != b.labels:
         raise ValueError(

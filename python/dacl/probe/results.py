@@ -63,7 +63,7 @@ def results_document(
         "n_windows": n_windows,
         "task": features.task,
         "leads": list(features.leads),
-        "protocol": MULTI_LABEL_PROTOCOL if features.task == "multi-label" else SINGLE_LABEL_PROTOCOL,
+        "protocol": MULTI_LABEL_PROTOCOL if any(r.protocol == "per-label" for r in results) else SINGLE_LABEL_PROTOCOL,
         "methods": [r.to_dict() for r in results],
     }
 

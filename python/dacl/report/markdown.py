@@ -91,7 +91,7 @@ def _data_split(doc: dict[str, Any]) -> list[str]:
 
 
 def _multi_label(ms: list[dict[str, Any]]) -> bool:
-    return any(m.get("task") == "multi-label" for m in ms)
+    return any(m.get("protocol") == "per-label" for m in ms)
 
 
 def _results_multilabel(ms: list[dict[str, Any]]) -> list[str]:
