@@ -55,9 +55,12 @@ def replicated(corpus, k: int):
         return corpus
 
     class Replicated(Corpus):
-        def read(self, name: str, min_samples: int = 1):
-            rec = corpus.read(name.rsplit("@", 1)[0], min_samples)
+        def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None):
+            rec = corpus.read(name.rsplit("@", 1)[0], min_samples, sampfrom, sampto)
             return dataclasses.replace(rec, name=name)
+
+        def info(self, name: str):
+            return corpus.info(name.rsplit("@", 1)[0])
 
     names = [f"{n}@{i}" for i in range(k) for n in corpus.names]
     labels = None if corpus.labels is None else {f"{n}@{i}": corpus.labels[n] for i in range(k) for n in corpus.names}
