@@ -51,3 +51,23 @@ def test_methods_train_on_several_leads_and_record_them(tmp_path: Path, method: 
     match = r"expected \(n, \d+\) input" if method == "diffaug" else r"expects features of shape \(W, 2, 6, 5\)"
     with pytest.raises(ValueError, match=match):
         emb.embed(fs.features[:7, :1])
+
+
+def test_runs_from_before_leads_load_as_one_lead(tmp_path: Path):
+    """model.pt written before leads recorded feature_shape (P, F) and no leads: one lead, any lead name."""
+    from helpers import xor_featureset
+
+    from dacl.io.torchfiles import torch_save
+
+    fs = xor_featureset(n_records=30, seed=8)
+    config = load_config(TINY).replace(train={"device": "cpu"}, vae={"epochs": 1}, encoder={"epochs": 1})
+    run = train(config, fs, tmp_path / "run", progress=False)
+    now = load_embedder(run).embed(fs.features[:5])
+    bundle = torch.load(run / "model.pt", weights_only=True)
+    bundle["feature_shape"] = bundle["feature_shape"][1:]
+    del bundle["leads"]
+    torch_save(bundle, run / "model.pt")
+    old = load_embedder(run)
+    assert old.leads is None and old.feature_shape == (1, 8, 6)
+    np.testing.assert_array_equal(old.embed(fs.features[:5]), now)
+    np.testing.assert_array_equal(old.embed(fs.features[:5, 0]), now)  # a (W, P, F) array is one lead
