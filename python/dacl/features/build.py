@@ -2,9 +2,15 @@
 
 Pipeline, one *chunk* of records at a time (``chunk_records``, default 256):
 read the records in parallel threads (the next chunk is read while the
-current one is computed), validate them (:mod:`dacl.corpus`), featurize them
+current one is computed) through the corpus interface
+(:class:`dacl.features.source.CorpusReader`), keep the dataset's leads
+(:mod:`dacl.features.leads`), featurize them
 (:func:`dacl.features.featurizer.process_chunk`: windows, scattering, log
-scaling), and write the chunk as one shard. Memory holds at most two chunks, whatever the corpus size.
+scaling, every lead), and write the chunk as one shard as its windows come
+(:class:`dacl.features.store.ShardWriter`). A record longer than
+``chunk_seconds`` is only read in ranges, while its shard is written
+(:mod:`dacl.features.ranges`). Memory holds at most two chunks of short records
+and one range of a long one, whatever the corpus size or a record's length.
 
 The dataset's layout is described in :mod:`dacl.features.store`, the
 featurizer (windows, scattering, log scaling) in :mod:`dacl.features.featurizer`.
