@@ -406,3 +406,24 @@ def test_records_at_different_rates_are_each_resampled_to_fs(tmp_path: Path):
     for k, rec in enumerate((a, b)):
         alone = load_features(preprocess(FakeCorpus([rec]), tmp_path / rec.name, split=None, **SMALL))
         np.testing.assert_array_equal(both.features[both.record_index == k], alone.features)
+
+
+def test_a_view_that_subsets_records_must_subset_their_targets_too():
+    from helpers import multilabel_featureset
+
+    fs = multilabel_featureset()
+    keep = np.arange(len(fs.record_ids)) < 50
+    with pytest.raises(ValueError, match=r"record_targets has shape \(120, 5\), expected \(50, 5\)"):
+        dataclasses.replace(
+            fs, record_ids=fs.record_ids[keep], record_labels=fs.record_labels[keep], record_split=fs.record_split[keep]
+        )
+    view = dataclasses.replace(
+        fs,
+        record_ids=fs.record_ids[keep],
+        record_labels=fs.record_labels[keep],
+        record_split=fs.record_split[keep],
+        record_targets=fs.record_targets[keep],
+    )
+    assert view.record_targets.shape == (50, 5)
+    with pytest.raises(ValueError, match="leads names 2"):
+        dataclasses.replace(fs, leads=("I", "II"))

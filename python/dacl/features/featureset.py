@@ -86,6 +86,19 @@ class FeatureSet:
             self.record_targets = np.zeros((len(labels), len(self.vocabulary)), dtype=bool)
             known = (labels >= 0) & (labels < len(self.vocabulary))
             self.record_targets[np.flatnonzero(known), labels[known]] = True
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """The per-record and per-window arrays must agree (a view that subsets records must subset all of them)."""
+        assert self.record_targets is not None
+        if self.record_targets.shape != (len(self.record_ids), len(self.vocabulary)):
+            raise ValueError(f"record_targets has shape {self.record_targets.shape}, expected "
+                             f"({len(self.record_ids)}, {len(self.vocabulary)}): one row per record, one column per "
+                             "label code")
+        if self.window_labels is not None and len(self.window_labels) != len(self.features):
+            raise ValueError(f"window_labels has {len(self.window_labels)} entries for {len(self.features)} windows")
+        if self.features.shape[1] != len(self.leads):
+            raise ValueError(f"features have {self.features.shape[1]} leads, leads names {len(self.leads)}")
 
     @property
     def task(self) -> str:
