@@ -1,8 +1,7 @@
-"""scripts/gpu_check.py, the device check for a GPU machine, run here on the CPU so it does not rot."""
+"""experiments/gpu-check/gpu_check.py, the device check for a GPU machine, run here on the CPU so it does not rot."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
@@ -10,19 +9,12 @@ import sys
 import time
 
 import pytest
-from helpers import SCRIPTS
+from helpers import EXPERIMENTS, load_script
 
 
 @pytest.fixture(scope="module")
 def gpu_check():
-    sys.path.insert(0, str(SCRIPTS))  # the script imports summarise_runs beside it
-    try:
-        spec = importlib.util.spec_from_file_location("gpu_check", SCRIPTS / "gpu_check.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(SCRIPTS))
+    return load_script(EXPERIMENTS / "gpu-check" / "gpu_check.py")
 
 
 def test_synthetic_features_have_the_dev_shapes(gpu_check) -> None:
