@@ -3,7 +3,8 @@
 The same number `dacl evaluate` now reports beside the probe metrics, without
 refitting the logistic-regression probe (minutes per method on a 2-core CPU).
 
-    python scripts/knn_accuracy.py --features DATASET_DIR RUN_DIR [RUN_DIR ...] [--baseline-scattering]
+    python experiments/dev-comparison/knn_accuracy.py --features DATASET_DIR RUN_DIR [RUN_DIR ...] \
+        [--baseline-scattering]
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dacl.probe import metrics
-from dacl.features import load_features
-from dacl.embedding.embedder import load_embedder
 from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.embedding.embedder import load_embedder
+from dacl.features import load_features
+from dacl.probe import metrics
 from dacl.probe.linear import check_splits
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     names = ["scattering-pool"] if args.baseline_scattering else []
     names += [str(r) for r in args.runs]
     print("| run | 5-NN accuracy (test records) |\n|---|---:|")
-    for name, emb in zip(names, embedders):
+    for name, emb in zip(names, embedders, strict=True):
         tr_rec, tr_emb = metrics.aggregate_by_record(emb.embed(fs.features[train]), fs.record_index[train])
         te_rec, te_emb = metrics.aggregate_by_record(emb.embed(fs.features[test]), fs.record_index[test])
         acc = metrics.knn_accuracy(tr_emb, fs.record_labels[tr_rec], te_emb, fs.record_labels[te_rec], k=args.k)

@@ -5,7 +5,7 @@ from the run's EMA generator conditioned on the encoder's code, and plots them
 with :func:`dacl.report.plots.plot_generated_views`, in the run's scaled input space.
 Prints the mean distance of a view to its own original and to the other originals.
 
-    .venv/bin/python scripts/plot_diffaug_views.py RUN_DIR --features DIR --out PNG [--n 4 --k 8 --seed 0]
+    .venv/bin/python experiments/diffaug-views/plot_views.py RUN_DIR --features DIR --out PNG [--n 4 --k 8 --seed 0]
 
 RUN_DIR is a ``--method diffaug`` run or the ``diffaug/`` sub-run of a
 ``--method dacl+diffaug`` run (then the views live in DACL's VAE latent space).
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     v = generate_views(args.run_dir, fs, n=args.n, k=args.k, n_others=args.others, seed=args.seed, device=args.device,
                        denoiser=args.denoiser)
     dist = view_distances(v.originals, v.generated) if args.n >= 2 else {}
-    names = [f"{r} ({CLASSES[c] if c >= 0 else '?'})" for r, c in zip(v.record_ids, v.labels)]
+    names = [f"{r} ({CLASSES[c] if c >= 0 else '?'})" for r, c in zip(v.record_ids, v.labels, strict=True)]
     dim = v.originals.shape[1]
     groups = None
     if "scattering" in v.space and dim % 2 == 0:  # mean_std pooling: [means of paths, stds of paths]

@@ -8,17 +8,16 @@ classes). An epoch's time depends on these shapes, not on the values, and the re
 baselines, ``diffaug`` for DiffAug). While it trains, ``nvidia-smi`` is sampled every 200 ms.
 Prints a markdown table and writes ``gpu_check.json`` to ``--out``.
 
-    python scripts/gpu_check.py --device cuda --out OUT                  # on the GPU machine
-    python scripts/gpu_check.py --device cpu --scale 0.01 --epochs 1 --out /tmp/check   # here
+    python experiments/gpu-check/gpu_check.py --device cuda --out OUT                  # on the GPU machine
+    python experiments/gpu-check/gpu_check.py --device cpu --scale 0.01 --epochs 1 --out /tmp/check   # on a CPU
 
 Median seconds per epoch skip each stage's first epoch when there are two or more
-(``summarise_runs.epoch_times(skip_first=True)``).
+(:func:`dacl.report.summaries.epoch_times` with ``skip_first=True``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -31,15 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from summarise_runs import epoch_times
-
-from dacl.io.atomic import write_json
-from dacl.training.config import load_config
-from dacl.features import FeatureSet
 from dacl.devices import resolve_device
+from dacl.features import FeatureSet
+from dacl.io.atomic import write_json
+from dacl.report.summaries import epoch_times
 from dacl.training import train
+from dacl.training.config import load_config
 
-#: Dev corpus (results/dev/README.md): windows per split, scattering paths, frames per window.
+#: Dev corpus (experiments/README.md): windows per split, scattering paths, frames per window.
 DEV_WINDOWS = {"train": 26_756, "val": 3_857}
 DEV_PATHS, DEV_FRAMES = 234, 11
 WINDOWS_PER_RECORD = 5.6

@@ -1,9 +1,10 @@
 """Val-split check of how window probabilities are pooled per record (mean, max, geometric mean, q75).
 
 The same probe as ``dacl evaluate`` (fitted on train windows), scored on val records
-(test records dropped first, as in ``scripts/val_probe.py``). ``dacl evaluate`` uses the mean.
+(test records dropped first: :func:`dacl.probe.selection.validation_view`, as ``dacl evaluate --on val``).
+``dacl evaluate`` uses the mean.
 
-    .venv/bin/python scripts/aggregation_check.py DATASET_DIR [RUN_DIR]   # no RUN_DIR: scattering baseline
+    .venv/bin/python experiments/probe-checks/aggregation_check.py DATASET_DIR [RUN_DIR]   # no RUN_DIR: scattering
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from val_probe import val_view
 
-from dacl.probe import metrics
-from dacl.features import load_features
 from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.features import load_features
+from dacl.probe import metrics
 from dacl.probe.linear import make_probe, predict_proba4
+from dacl.probe.selection import validation_view
 
 POOLS = {
     "mean": lambda p: p.mean(axis=0),
@@ -31,7 +32,7 @@ def main() -> None:
     parser.add_argument("features")
     parser.add_argument("run", nargs="?")
     args = parser.parse_args()
-    fs = val_view(load_features(args.features))
+    fs = validation_view(load_features(args.features))
     if args.run:
         from dacl.embedding.embedder import load_embedder
 
@@ -40,7 +41,7 @@ def main() -> None:
         embedder = ScatteringPoolEmbedder()
     x = embedder.embed(fs.features)
     ri, split, labels = np.asarray(fs.record_index), np.asarray(fs.record_split), np.asarray(fs.record_labels)
-    train, val = split[ri] == "train", split[ri] == "test"  # val_view renames val to "test"
+    train, val = split[ri] == "train", split[ri] == "test"  # the view names the val records "test"
     model = make_probe("logreg", 0).fit(x[train], labels[ri[train]])
     probs, rec = predict_proba4(model, x[val]), ri[val]
     records = np.unique(rec)

@@ -4,10 +4,11 @@ If a logistic-regression probe on richer summaries of the ``(paths, frames)`` sc
 windows (frame-to-frame differences, max/min, or every frame flattened) scores no better on
 val than on mean+std, a per-frame sequence encoder has little the pooled one lacks. Also
 tries pooling window *features* per record (mean and std over windows, one row per record)
-instead of averaging window probabilities. Test records are dropped first, as in
-``scripts/val_probe.py``; train windows fit the probe, val records score it.
+instead of averaging window probabilities. Test records are dropped first
+(:func:`dacl.probe.selection.validation_view`, as ``dacl evaluate --on val``); train windows
+fit the probe, val records score it.
 
-    .venv/bin/python scripts/frame_probe.py DATASET_DIR      # ~9 min on 2 cores
+    .venv/bin/python experiments/probe-checks/frame_probe.py DATASET_DIR      # ~9 min on 2 cores
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from val_probe import val_view
 
-from dacl.probe import metrics
 from dacl.features import load_features
+from dacl.probe import metrics
 from dacl.probe.linear import make_probe, score_model
+from dacl.probe.selection import validation_view
 
 
 def record_pool(x: np.ndarray, record_index: np.ndarray, n_records: int) -> np.ndarray:
@@ -42,11 +43,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("features")
     args = parser.parse_args()
-    fs = val_view(load_features(args.features))
+    fs = validation_view(load_features(args.features))
     f = np.asarray(fs.features, np.float32)
     ri, split, labels = np.asarray(fs.record_index), np.asarray(fs.record_split), np.asarray(fs.record_labels)
     labelled = labels >= 0
-    rec_train, rec_val = (split == "train") & labelled, (split == "test") & labelled  # val_view renames val
+    # the view names the val records "test"
+    rec_train, rec_val = (split == "train") & labelled, (split == "test") & labelled
     train, val = rec_train[ri], rec_val[ri]
     mean, std = f.mean(axis=2), f.std(axis=2)
     variants = {

@@ -13,7 +13,7 @@ training. This script scores scattering + LR (the training-free baseline, same p
 Each is reported per window and per record (mean of window probabilities; for the
 window-level split, the test windows of each record). Bootstrap CIs are over records.
 
-    .venv/bin/python scripts/leakage_check.py DATASET_DIR [--seed 0]
+    .venv/bin/python experiments/probe-checks/leakage_check.py DATASET_DIR [--seed 0]
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import argparse
 
 import numpy as np
 
-from dacl.probe import metrics
-from dacl.features import load_features
 from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.features import load_features
+from dacl.probe import metrics
 from dacl.probe.linear import make_probe, predict_proba4, score_model
 
 

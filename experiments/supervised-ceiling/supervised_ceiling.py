@@ -2,10 +2,10 @@
 
 Both are fitted on train-split windows (labels used directly, no representation learning)
 and scored on val records (window probabilities averaged per record, test records dropped
-first as in ``scripts/val_probe.py``). If the MLP is no better than logistic regression, the
+first, as ``dacl evaluate --on val`` does). If the MLP is no better than logistic regression, the
 pooled features, not the probe's linearity, bound what any encoder on them can reach.
 
-    .venv/bin/python scripts/supervised_ceiling.py DATASET_DIR [--seeds 0 1 2]
+    .venv/bin/python experiments/supervised-ceiling/supervised_ceiling.py DATASET_DIR [--seeds 0 1 2]
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from val_probe import val_view
 
-from dacl.probe import metrics
-from dacl.features import load_features
 from dacl.embedding.baselines import ScatteringPoolEmbedder
+from dacl.features import load_features
+from dacl.probe import metrics
 from dacl.probe.linear import make_probe, score_model
+from dacl.probe.selection import validation_view
 
 
 def val_aurocs(model, x, rec, labels) -> tuple[float, float]:
@@ -35,19 +35,21 @@ def main() -> None:
     parser.add_argument("features")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
-    fs = val_view(load_features(args.features))
+    fs = validation_view(load_features(args.features))
     x = ScatteringPoolEmbedder().embed(fs.features).astype(np.float64)
     ri, split, labels = np.asarray(fs.record_index), np.asarray(fs.record_split), np.asarray(fs.record_labels)
-    train, val = split[ri] == "train", split[ri] == "test"  # val_view renames val to "test"
+    train, val = split[ri] == "train", split[ri] == "test"  # the view names the val records "test"
     y = labels[ri[train]]
     lin = make_probe("logreg", 0).fit(x[train], y)
     print("logistic regression  val AUROC AF {:.4f}  macro {:.4f}".format(*val_aurocs(lin, x[val], ri[val], labels)))
     for seed in args.seeds:
         mlp = make_pipeline(
             StandardScaler(),
-            MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3, early_stopping=True, max_iter=200, random_state=seed),
+            MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3, early_stopping=True, max_iter=200,
+                          random_state=seed),
         ).fit(x[train], y)
-        print(f"MLP 256-128 seed {seed}   val AUROC AF {{:.4f}}  macro {{:.4f}}".format(*val_aurocs(mlp, x[val], ri[val], labels)))
+        af, macro = val_aurocs(mlp, x[val], ri[val], labels)
+        print(f"MLP 256-128 seed {seed}   val AUROC AF {af:.4f}  macro {macro:.4f}")
 
 
 if __name__ == "__main__":
