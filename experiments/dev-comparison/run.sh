@@ -1,21 +1,24 @@
 #!/bin/sh
-# Reproduce results/dev/ (the PhysioNet/CinC 2017 dev-corpus experiments) from scratch.
+# Reproduce the dev-corpus comparison (experiments/dev-comparison) and the t_max sweep (experiments/tmax-sweep)
+# from scratch. Run from the repository root:
 #
-#   scripts/run_experiments.sh FEATURES_DIR [RUNS_DIR] [RESULTS_DIR]
+#   experiments/dev-comparison/run.sh FEATURES_DIR [RUNS_DIR]
 #
 # FEATURES_DIR is the output of
-#   dacl preprocess /work/shared/data/physionet2017/training2017-dev.zip --out FEATURES_DIR
+#   dacl preprocess training2017-dev.zip --out FEATURES_DIR
 # (scattering J=8 Q=8, log; 10 s windows, hop 5 s; record-level split 0.7/0.1/0.2, seed 0).
-# Runs on CPU (the numbers in results/dev were measured on a shared 2-core CPU, no GPU);
-# every run uses one torch thread. Sizes are the "moderate" ones that fit the time box:
-# VAE 30 epochs, contrastive encoder 8 epochs (see results/dev/README.md).
+# Runs on CPU (the numbers were measured on a shared 2-core CPU, no GPU); every run uses one
+# torch thread. Sizes are the "moderate" ones that fit the time box: VAE 30 epochs, contrastive
+# encoder 8 epochs (see experiments/dev-comparison/README.md). Training resumes: a run whose
+# model.pt exists is not trained again.
 set -eu
-FEATURES=${1:?usage: run_experiments.sh FEATURES_DIR [RUNS_DIR] [RESULTS_DIR]}
+FEATURES=${1:?usage: experiments/dev-comparison/run.sh FEATURES_DIR [RUNS_DIR]}
 RUNS=${2:-runs/exp}
-RESULTS=${3:-results/dev}
+HERE=$(dirname "$0")
+RESULTS="$HERE"
+SWEEP="$HERE/../tmax-sweep"
 DACL=".venv/bin/dacl"
-PY=".venv/bin/python"
-mkdir -p "$RUNS" "$RESULTS"
+mkdir -p "$RUNS"
 
 COMMON="--features $FEATURES --device cpu --no-progress --set train.threads=1"
 SIZES="--set vae.epochs=30 --set encoder.epochs=8"
@@ -49,11 +52,11 @@ train dacl_diffaug_e8 --config configs/dacl.toml --method dacl+diffaug $COMMON $
   --set diffaug.warmup_epochs=5 --set diffaug.m_epochs=10 --set diffaug.e_epochs=3 \
   --set diffaug.den_hidden=512 --set diffaug.sample_steps=10 --set diffaug.views=1
 
-# --- model selection on the validation split only (probe fit on train, scored on val records)
-rm -f "$RUNS/val.jsonl"
-$PY scripts/val_probe.py "$RUNS"/vae "$RUNS"/dae "$RUNS"/dacl_t200_k2_e8 "$RUNS"/gauss_e8 "$RUNS"/dacl_t20_k2_e8 \
+# --- model selection on the validation split only (probe fit on train, scored on val records,
+#     the test records removed before anything is embedded)
+$DACL evaluate "$RUNS"/vae "$RUNS"/dae "$RUNS"/dacl_t200_k2_e8 "$RUNS"/gauss_e8 "$RUNS"/dacl_t20_k2_e8 \
   "$RUNS"/dacl_diffaug_e8 "$RUNS"/dacl_t200_k4_e8 "$RUNS"/dacl_t1000_k2_e8 "$RUNS"/diffaug \
-  --baseline-scattering --features "$FEATURES" --json "$RUNS/val.jsonl"
+  --baseline-scattering --features "$FEATURES" --on val --n-boot 200 --no-report --out "$RUNS/val"
 # Chosen on val (largest val AUROC AF + val macro AUROC among the DACL runs): t_max = 200, K = 4.
 
 # --- test split, once per final config
@@ -62,10 +65,9 @@ $DACL evaluate "$RUNS"/dacl_t200_k4_e8 "$RUNS"/vae "$RUNS"/dae "$RUNS"/gauss_e8 
 $DACL evaluate "$RUNS"/diffaug --features "$FEATURES" --n-boot 1000 --no-report --out "$RUNS"/eval_diffaug
 $DACL evaluate --features "$FEATURES" --baseline-scattering --robustness --n-boot 1000 --no-report --out "$RUNS"/eval_scat_rob
 $DACL evaluate "$RUNS"/dacl_t200_k4_e8 --features "$FEATURES" --robustness --n-boot 1000 --no-report --out "$RUNS"/eval_dacl_rob
-$PY scripts/merge_metrics.py "$RESULTS" --methods-from "$RUNS"/eval_diffaug \
-  --robustness-from "$RUNS"/eval_scat_rob "$RUNS"/eval_dacl_rob
+$DACL report "$RESULTS" --methods-from "$RUNS"/eval_diffaug --robustness-from "$RUNS"/eval_scat_rob "$RUNS"/eval_dacl_rob
 # t_max sweep (K = 2): its own report, so the AUROC-vs-t_max plot holds only these runs
 $DACL evaluate "$RUNS"/dacl_t20_k2_e8 "$RUNS"/dacl_t200_k2_e8 "$RUNS"/dacl_t1000_k2_e8 \
-  --features "$FEATURES" --n-boot 1000 --out "$RESULTS/sweep_tmax"
-$PY scripts/summarise_runs.py "$RUNS" --val "$RUNS/val.jsonl" > "$RESULTS/runs_summary.md"
-rm -f "$RESULTS"/embeddings_*.npz "$RESULTS"/sweep_tmax/embeddings_*.npz  # keep results/ small
+  --features "$FEATURES" --n-boot 1000 --out "$SWEEP"
+$DACL summarise runs "$RUNS" --scores "$RUNS/val" > "$RESULTS/runs_summary.md"
+rm -f "$RESULTS"/embeddings_*.npz "$SWEEP"/embeddings_*.npz  # keep the repository small

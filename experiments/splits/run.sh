@@ -1,23 +1,26 @@
 #!/bin/sh
-# Split-to-split variation (results/dev/README.md, "Other splits"): the chosen DACL config
-# (second sweep: τ 0.05, t_max 200, K 2, VAE 30 + encoder 10 epochs) trained and scored on
-# record-level splits other than the dev split (seed 0), each against scattering + LR with
-# the paired bootstrap difference of `dacl evaluate`.
+# Split-to-split variation (experiments/splits/README.md): the chosen DACL config (second
+# sweep: τ 0.05, t_max 200, K 2, VAE 30 + encoder 10 epochs) trained and scored on record-level
+# splits other than the dev split (seed 0), each against scattering + LR with the paired
+# bootstrap difference of `dacl evaluate`. Run from the repository root:
 #
-#   scripts/run_splits.sh FEATURES_DIR [RUNS_DIR] [SEED ...]
-#   scripts/run_splits.sh FEATURES_DIR RUNS_DIR --baseline-only SEED ...   # scattering + LR only
-#   scripts/run_splits.sh FEATURES_DIR RUNS_DIR --gauss SEED ...           # Gaussian views vs DACL
+#   experiments/splits/run.sh FEATURES_DIR [RUNS_DIR] [SEED ...]
+#   experiments/splits/run.sh FEATURES_DIR RUNS_DIR --baseline-only SEED ...   # scattering + LR only
+#   experiments/splits/run.sh FEATURES_DIR RUNS_DIR --gauss SEED ...           # Gaussian views vs DACL
 #
+# Evaluations go to experiments/splits/splitS (experiments/gauss-vs-dacl/gauss_splitS with
+# --gauss); one whose metrics.json is there is not computed again (remove it to recompute).
 # --gauss trains contrastive + Gaussian views with the same sizes, temperature and seed
 # (the paper's augmentation baseline; gauss.sigma 0.5) and scores it paired against DACL on
-# the same split (eval_gauss_splitS: the DACL run first, so its difference is gauss − DACL).
+# the same split (the DACL run first, so its difference is gauss − DACL).
 #
 # Each split is a view of FEATURES_DIR (its shards symlinked, manifest and records.csv
 # copied) re-split with `dacl split --seed S`. CPU, one torch thread per run, two runs at
 # a time; about 5 min per run (training + evaluation) on a quiet 2-core machine.
 set -eu
-FEATURES=${1:?usage: run_splits.sh FEATURES_DIR [RUNS_DIR] [SEED ...]}
+FEATURES=${1:?usage: experiments/splits/run.sh FEATURES_DIR [RUNS_DIR] [SEED ...]}
 R=${2:-runs/splits}
+HERE=$(dirname "$0")
 shift $(( $# < 2 ? $# : 2 ))
 MODE=dacl
 case "${1:-}" in
@@ -43,18 +46,18 @@ fit() {  # fit METHOD SEED FEATURES: train METHOD on that split unless done
   [ -f "$R/$n/model.pt" ] || OMP_NUM_THREADS=1 .venv/bin/dacl train --config configs/dacl.toml --features "$3" \
     --device cpu --no-progress --set train.threads=1 --method "$1" $SIZES --out "$R/$n" > "$R/logs/$n.log" 2>&1
 }
-score() {  # score NAME FEATURES [ARGS...]: dacl evaluate into $R/NAME unless done
-  name=$1 f=$2; shift 2
-  [ -f "$R/$name/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$@" --features "$f" \
-    --n-boot 1000 --no-report --out "$R/$name" > "$R/logs/$name.log" 2>&1
+score() {  # score OUT FEATURES [ARGS...]: dacl evaluate into the folder OUT unless done
+  out=$1 f=$2; shift 2
+  [ -f "$out/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$@" --features "$f" \
+    --n-boot 1000 --no-report --out "$out" > "$R/logs/$(basename "$out").log" 2>&1
 }
 train() {  # train SEED: what MODE asks for on split SEED
   f=$(view "$1")
   case $MODE in
-    baseline) score "eval_split$1" "$f" --baseline-scattering ;;
-    dacl) fit dacl "$1" "$f"; score "eval_split$1" "$f" "$R/dacl_split$1" --baseline-scattering ;;
+    baseline) score "$HERE/split$1" "$f" --baseline-scattering ;;
+    dacl) fit dacl "$1" "$f"; score "$HERE/split$1" "$f" "$R/dacl_split$1" --baseline-scattering ;;
     gauss) fit dacl "$1" "$f"; fit gauss-contrastive "$1" "$f"
-           score "eval_gauss_split$1" "$f" "$R/dacl_split$1" "$R/gauss_split$1" ;;
+           score "$HERE/../gauss-vs-dacl/gauss_split$1" "$f" "$R/dacl_split$1" "$R/gauss_split$1" ;;
   esac
 }
 set -- $SEEDS
