@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from dacl.embedding.baselines import ScatteringPoolEmbedder
-from dacl.embedding.embedder import load_embedder
+from dacl.embedding.embedder import Embedder, load_embedder
 from dacl.features import load_features
 from dacl.probe import metrics
 from dacl.probe.linear import check_splits
@@ -30,7 +30,7 @@ def main() -> None:
     check_splits(fs)
     labelled = fs.labels >= 0
     train, test = fs.window_mask("train") & labelled, fs.window_mask("test") & labelled
-    embedders = [ScatteringPoolEmbedder()] if args.baseline_scattering else []
+    embedders: list[Embedder] = [ScatteringPoolEmbedder()] if args.baseline_scattering else []
     embedders += [load_embedder(r) for r in args.runs]
     names = ["scattering-pool"] if args.baseline_scattering else []
     names += [str(r) for r in args.runs]

@@ -16,7 +16,7 @@ FEATURES=${1:?usage: experiments/dev-comparison/run.sh FEATURES_DIR [RUNS_DIR]}
 RUNS=${2:-runs/exp}
 HERE=$(dirname "$0")
 RESULTS="$HERE"
-SWEEP="$HERE/../tmax-sweep"
+SWEEP="$(dirname "$HERE")/tmax-sweep"
 DACL=".venv/bin/dacl"
 mkdir -p "$RUNS"
 

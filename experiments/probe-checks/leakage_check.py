@@ -28,7 +28,8 @@ from dacl.probe import metrics
 from dacl.probe.linear import make_probe, predict_proba4, score_model
 
 
-def fit_and_score(x, y_win, ri, labels, train, test, seed: int) -> str:
+def fit_and_score(x: np.ndarray, y_win: np.ndarray, ri: np.ndarray, labels: np.ndarray, train: np.ndarray,
+                  test: np.ndarray, seed: int) -> str:
     """Fit the probe on ``train`` windows; AF AUROC of ``test`` per window and per record (with a CI)."""
     probe = make_probe("logreg", seed).fit(x[train], y_win[train])
     per_window = metrics.auroc_af_vs_rest(y_win[test], predict_proba4(probe, x[test]))

@@ -62,6 +62,7 @@ val val_dacl "$R"/dacl_l128_b01 "$R"/dacl_l64_b01 "$R"/dacl_l128_b01_global "$R"
 .venv/bin/dacl evaluate "$R"/dacl_tau005 runs/exp/dacl_t200_k4_e8 runs/exp/dacl_t200_k2_e25 runs/exp/gauss_e8 \
   runs/exp/dacl_diffaug_e8_emafix runs/exp/diffaug_emafix runs/exp/vae runs/exp/dae \
   --features "$FEATURES" --baseline-scattering --n-boot 1000 --out "$HERE"/paired
+rm -f "$HERE"/paired/embeddings_*.npz  # keep the repository small
 
 # 5. Seed spread of the chosen config (train.seed also seeds the VAE, the views and the batches)
 D5="--method dacl --set vae.epochs=30 --set encoder.epochs=10 --set diffusion.t_max=200 --set encoder.temperature=0.05"

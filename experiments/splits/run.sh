@@ -46,10 +46,12 @@ fit() {  # fit METHOD SEED FEATURES: train METHOD on that split unless done
   [ -f "$R/$n/model.pt" ] || OMP_NUM_THREADS=1 .venv/bin/dacl train --config configs/dacl.toml --features "$3" \
     --device cpu --no-progress --set train.threads=1 --method "$1" $SIZES --out "$R/$n" > "$R/logs/$n.log" 2>&1
 }
-score() {  # score OUT FEATURES [ARGS...]: dacl evaluate into the folder OUT unless done
+score() {  # score OUT FEATURES [ARGS...]: dacl evaluate into the folder OUT unless done (metrics.json only)
   out=$1 f=$2; shift 2
-  [ -f "$out/metrics.json" ] || OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$@" --features "$f" \
-    --n-boot 1000 --no-report --out "$out" > "$R/logs/$(basename "$out").log" 2>&1
+  [ -f "$out/metrics.json" ] && return 0
+  OMP_NUM_THREADS=1 .venv/bin/dacl evaluate "$@" --features "$f" \
+    --n-boot 1000 --no-report --out "$out" > "$R/logs/eval_$(basename "$out").log" 2>&1
+  rm -f "$out"/embeddings_*.npz  # keep the repository small
 }
 train() {  # train SEED: what MODE asks for on split SEED
   f=$(view "$1")
@@ -57,7 +59,7 @@ train() {  # train SEED: what MODE asks for on split SEED
     baseline) score "$HERE/split$1" "$f" --baseline-scattering ;;
     dacl) fit dacl "$1" "$f"; score "$HERE/split$1" "$f" "$R/dacl_split$1" --baseline-scattering ;;
     gauss) fit dacl "$1" "$f"; fit gauss-contrastive "$1" "$f"
-           score "$HERE/../gauss-vs-dacl/gauss_split$1" "$f" "$R/dacl_split$1" "$R/gauss_split$1" ;;
+           score "$(dirname "$HERE")/gauss-vs-dacl/gauss_split$1" "$f" "$R/dacl_split$1" "$R/gauss_split$1" ;;
   esac
 }
 set -- $SEEDS

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from dacl.embedding.baselines import ScatteringPoolEmbedder
@@ -24,7 +24,7 @@ from dacl.probe.linear import make_probe, score_model
 from dacl.probe.selection import validation_view
 
 
-def val_aurocs(model, x, rec, labels) -> tuple[float, float]:
+def val_aurocs(model: Pipeline, x: np.ndarray, rec: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(AF-vs-rest, macro) AUROC of the record-mean probabilities, as ``dacl evaluate`` scores them."""
     _, y, probs = score_model(model, x, rec, labels)
     return metrics.auroc_af_vs_rest(y, probs), metrics.macro_ovr_auroc(y, probs).value
