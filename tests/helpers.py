@@ -6,8 +6,10 @@ Fixtures live in ``conftest.py``; tests import these plain functions with ``from
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -20,8 +22,17 @@ from dacl.training.precision import Precision
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 CONFIGS = ROOT / "configs"
-SCRIPTS = ROOT / "scripts"
+EXPERIMENTS, TOOLS = ROOT / "experiments", ROOT / "tools"
 TINY, DIFFAUG_TINY = CONFIGS / "tiny.toml", CONFIGS / "diffaug-tiny.toml"
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (an experiment's or a tool's), imported as a module by its path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------ FeatureSets
@@ -124,10 +135,30 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
     counts = np.bincount(fs.record_index, minlength=len(fs.record_ids))
     write_records_csv(path, [
         {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
-        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split)
+        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split, strict=True)
     ])
     write_json(path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1,
                                         **manifest})
+
+
+def evaluate_against_baseline(tmp_path: Path, monkeypatch, *extra: str, features: FeatureSet | None = None) -> Path:
+    """`dacl evaluate RUN --baseline-scattering` on synthetic features (``four_class_featureset()`` unless
+    ``features`` are given) with a mean-pool 'run'; the output folder. ``extra`` arguments go to ``dacl evaluate``."""
+    from dacl import cli
+    from dacl.embedding import embedder
+    from dacl.features import featureset as dataset
+
+    fs = four_class_featureset() if features is None else features
+    monkeypatch.setattr(dataset, "load_features", lambda path: fs)
+    monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": MeanEmbedder())
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text("")
+    out = tmp_path / "report"
+    rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
+                   "--n-boot", "50", *extra])
+    assert rc == 0
+    return out
 
 
 # ------------------------------------------------------------------ stand-ins

@@ -36,9 +36,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.runs and not settings.baseline_scattering:
         raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
     features = featureset.load_features(args.features)
+    if settings.on == "val":
+        from dacl.probe.selection import validation_view
+
+        features = validation_view(features)  # before anything is embedded: the test records are gone
     embedders = _embedders([Path(r) for r in args.runs], settings)
     results = [_evaluate(features, emb, extra, label, settings) for (emb, extra), label in
-               zip(embedders, _labels(embedders, settings))]
+               zip(embedders, _labels(embedders, settings), strict=True)]
     if len(results) > 1:
         _compare(results, settings)
     curves = _robustness(results, [e for e, _ in embedders], features, settings) if settings.robustness else None
@@ -132,7 +136,7 @@ def _robustness(results: list[EvalResult], embedders: list[Embedder], features: 
 
     corpus = settings.corpus or robustness.manifest_corpus(features.manifest)
     curves: list[RobustnessCurve] = []
-    for r, emb in zip(results, embedders):
+    for r, emb in zip(results, embedders, strict=True):
         print(f"robustness of {r.method} ...", flush=True)
         curves.append(robustness.curve_for_result(r, emb, features, seed=settings.seed, n_boot=settings.n_boot,
                                                   corpus=corpus))

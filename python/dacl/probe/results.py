@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,14 @@ from dacl._native import __version__
 from dacl.features import FeatureSet
 from dacl.io.atomic import atomic_output, write_json
 from dacl.probe.linear import EvalResult, split_sizes
+from dacl.probe.selection import scored_split
+
+#: What the records of a results document were scored on (see :func:`dacl.probe.selection.scored_split`).
+SCORED_ON = {
+    "test": "test-split records",
+    "val": "val-split records, for model selection: the test records were removed before embedding, and the "
+           "'test' counts and columns of this document are the val records",
+}
 
 
 def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -32,17 +40,19 @@ def results_document(
 ) -> dict[str, Any]:
     """The ``metrics.json`` document for a list of results on one dataset."""
     n_records, n_windows = split_sizes(features)
+    scored = scored_split(features.manifest)
     return {
         "dacl_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "features": features_path,
         "split": split_info(features.manifest),
+        "scored_split": scored,
         "n_records": n_records,
         "n_windows": n_windows,
         "protocol": {
             "unit": "record (mean of window probabilities)",
             "probe_fit_on": "train-split windows of labelled records",
-            "scored_on": "test-split records",
+            "scored_on": SCORED_ON[scored],
             "ci": "percentile bootstrap over test records; resamples missing a class are redrawn",
             "auroc_af": "AF vs rest, score = P(A)",
             "auroc_macro_ovr": "unweighted mean of one-vs-rest AUROCs over classes present in the test split",
