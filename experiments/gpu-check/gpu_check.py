@@ -123,8 +123,8 @@ def main() -> None:
             diffaug={"warmup_epochs": e, "m_epochs": e, "e_epochs": e},
         )
         run_dir = args.out / method.replace("+", "_")
-        if run_dir.exists():
-            shutil.rmtree(run_dir)
+        if run_dir.exists():  # never delete what this run did not create
+            raise SystemExit(f"{run_dir} exists; give a new --out")
         start = time.perf_counter()
         with GpuSampler() as gpu:
             train(config, features, run_dir, progress=False)
