@@ -66,19 +66,39 @@ def ecg_signal(n_leads: int, n_samples: int, fs: float, seed: int, rate_bpm: flo
     return gains * beats + wander + 0.02 * rng.standard_normal((n_leads, n_samples))
 
 
-def write_record(folder: Path, name: str, signal_mv: np.ndarray, leads: list[str], fs: float, *,
-                 gain: float = 1000.0, units: str = "mV", comments: list[str] | None = None, mat: bool = False,
-                 base_datetime: datetime.datetime | None = None,
-                 invalid: list[tuple[int, int]] | None = None) -> np.ndarray:
+def write_record(
+    folder: Path,
+    name: str,
+    signal_mv: np.ndarray,
+    leads: list[str],
+    fs: float,
+    *,
+    gain: float = 1000.0,
+    units: str = "mV",
+    comments: list[str] | None = None,
+    mat: bool = False,
+    base_datetime: datetime.datetime | None = None,
+    invalid: list[tuple[int, int]] | None = None,
+) -> np.ndarray:
     """Write one format-16 record with ``wfdb.wrsamp`` (as a CinC ``.mat`` with ``mat``); returns its digital
     samples ``(n_leads, n_samples)``. ``invalid`` lists ``(lead, sample)`` set to WFDB's invalid value."""
     folder.mkdir(parents=True, exist_ok=True)
     digital = np.clip(np.round(signal_mv * gain), -32767, 32767).astype(np.int64)
     for lead, sample in invalid or []:
         digital[lead, sample] = -32768
-    wfdb.wrsamp(name, fs=fs, units=[units] * len(leads), sig_name=list(leads), d_signal=digital.T.copy(),
-                fmt=["16"] * len(leads), adc_gain=[gain] * len(leads), baseline=[0] * len(leads),
-                comments=comments, base_datetime=base_datetime, write_dir=str(folder))
+    wfdb.wrsamp(
+        name,
+        fs=fs,
+        units=[units] * len(leads),
+        sig_name=list(leads),
+        d_signal=digital.T.copy(),
+        fmt=["16"] * len(leads),
+        adc_gain=[gain] * len(leads),
+        baseline=[0] * len(leads),
+        comments=comments,
+        base_datetime=base_datetime,
+        write_dir=str(folder),
+    )
     if mat:
         _dat_to_mat(folder, name, digital.shape)
     return digital
@@ -120,8 +140,9 @@ class Written:
     rows: list = field(default_factory=list)
 
 
-def write_ptbxl(root: Path, n_records: int = 20, seconds: float = 10.0, rates: tuple[str, ...] = ("500", "100"),
-                seed: int = 0) -> Written:
+def write_ptbxl(
+    root: Path, n_records: int = 20, seconds: float = 10.0, rates: tuple[str, ...] = ("500", "100"), seed: int = 0
+) -> Written:
     """PTB-XL's layout: ``n_records`` records at 500 and/or 100 Hz; patients own two records each (their
     records share a fold, as in PTB-XL); folds cycle 1..10. Names (``Written.names``) are the 500 Hz ones."""
     rows = []
@@ -129,8 +150,16 @@ def write_ptbxl(root: Path, n_records: int = 20, seconds: float = 10.0, rates: t
         ecg_id = i + 1
         folder = f"{(ecg_id // 1000) * 1000:05d}"
         codes = _PTBXL_CODES[i % len(_PTBXL_CODES)]
-        row = PtbxlRow(ecg_id, 1000 + i // 2, (i // 2) % 10 + 1, 40 + i, i % 2, codes,
-                       f"records100/{folder}/{ecg_id:05d}_lr", f"records500/{folder}/{ecg_id:05d}_hr")
+        row = PtbxlRow(
+            ecg_id,
+            1000 + i // 2,
+            (i // 2) % 10 + 1,
+            40 + i,
+            i % 2,
+            codes,
+            f"records100/{folder}/{ecg_id:05d}_lr",
+            f"records500/{folder}/{ecg_id:05d}_hr",
+        )
         rows.append(row)
         rate = 70.0 + 30.0 * list(_PTBXL_CODES).index(codes)
         for fs, name in ((500, row.filename_hr), (100, row.filename_lr)):
@@ -140,19 +169,41 @@ def write_ptbxl(root: Path, n_records: int = 20, seconds: float = 10.0, rates: t
     _write_scp_statements(root / "scp_statements.csv")
     with open(root / "ptbxl_database.csv", "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["ecg_id", "patient_id", "age", "sex", "report", "scp_codes", "strat_fold", "filename_lr",
-                      "filename_hr"])
+        out.writerow(
+            ["ecg_id", "patient_id", "age", "sex", "report", "scp_codes", "strat_fold", "filename_lr", "filename_hr"]
+        )
         for r in rows:
-            out.writerow([r.ecg_id, f"{r.patient_id}.0", r.age, r.sex, "sinusrhythmus, normal ekg",
-                          repr(r.scp_codes), r.fold, r.filename_lr, r.filename_hr])
+            out.writerow(
+                [
+                    r.ecg_id,
+                    f"{r.patient_id}.0",
+                    r.age,
+                    r.sex,
+                    "sinusrhythmus, normal ekg",
+                    repr(r.scp_codes),
+                    r.fold,
+                    r.filename_lr,
+                    r.filename_hr,
+                ]
+            )
     return Written(root, [r.filename_hr for r in rows], rows)
 
 
 def _write_scp_statements(path: Path) -> None:
     with open(path, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["", "description", "diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass",
-                      "Statement Category"])
+        out.writerow(
+            [
+                "",
+                "description",
+                "diagnostic",
+                "form",
+                "rhythm",
+                "diagnostic_class",
+                "diagnostic_subclass",
+                "Statement Category",
+            ]
+        )
         for code, (diagnostic, form, rhythm, klass, subclass) in SCP_STATEMENTS.items():
             flags = ["1.0" if flag else "" for flag in (diagnostic, form, rhythm)]
             out.writerow([code, f"statement {code}", *flags, klass, subclass, "synthetic"])
@@ -169,10 +220,11 @@ class MimicRow:
     path: str
 
 
-def write_mimic_iv_ecg(root: Path, n_subjects: int = 3, studies_per_subject: int = 2, seconds: float = 10.0,
-                       seed: int = 0) -> Written:
+def write_mimic_iv_ecg(
+    root: Path, n_subjects: int = 3, studies_per_subject: int = 2, seconds: float = 10.0, seed: int = 0
+) -> Written:
     """MIMIC-IV-ECG's layout: ``files/p1000/p100000NN/sNNNNNNNN/NNNNNNNN`` records (500 Hz, gain 200) listed in
-    ``record_list.csv``; the first record holds two invalid samples in lead II."""
+    ``record_list.csv``; the first record holds two invalid samples in lead II (samples 100 and n - 10)."""
     rows = []
     for s in range(n_subjects):
         subject = 10000032 + s
@@ -180,10 +232,18 @@ def write_mimic_iv_ecg(root: Path, n_subjects: int = 3, studies_per_subject: int
             study = 40000000 + 1000 * s + k
             path = f"files/p{str(subject)[:4]}/p{subject}/s{study}/{study}"
             rows.append(MimicRow(subject, study, f"2180-07-{10 + k:02d} 08:44:00", path))
-            invalid = [(1, 100), (1, 2000)] if not rows[:-1] else None
-            write_record(root / Path(path).parent, Path(path).name, ecg_signal(12, int(seconds * 500), 500,
-                         seed + study), MIMIC_LEADS, 500, gain=200.0,
-                         base_datetime=datetime.datetime(2180, 7, 10 + k, 8, 44), invalid=invalid)
+            n = int(seconds * 500)
+            invalid = [(1, 100), (1, n - 10)] if not rows[:-1] else None
+            write_record(
+                root / Path(path).parent,
+                Path(path).name,
+                ecg_signal(12, n, 500, seed + study),
+                MIMIC_LEADS,
+                500,
+                gain=200.0,
+                base_datetime=datetime.datetime(2180, 7, 10 + k, 8, 44),
+                invalid=invalid,
+            )
     with open(root / "record_list.csv", "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["subject_id", "study_id", "file_name", "ecg_time", "path"])
@@ -214,8 +274,9 @@ _CINC_DATABASES = [
 ]
 
 
-def write_cinc2021(root: Path, seconds: float = 10.0, fs: float = 500.0, groups: int = 2, seed: int = 0,
-                   records_files: bool = False) -> Written:
+def write_cinc2021(
+    root: Path, seconds: float = 10.0, fs: float = 500.0, groups: int = 2, seed: int = 0, records_files: bool = False
+) -> Written:
     """CinC 2020/2021's nested layout under ``root/training``: ``<database>/g1..gN/`` folders of ``.mat``
     records (``16x1+24``) with ``# Age``, ``# Sex`` and ``# Dx`` comments; with ``records_files``, a
     ``RECORDS`` in each ``gN`` folder. ``Written.names`` are relative to ``root/training``, sorted."""
@@ -228,8 +289,15 @@ def write_cinc2021(root: Path, seconds: float = 10.0, fs: float = 500.0, groups:
             age, sex = ("NaN" if i == 1 else str(50 + i)), ("Female" if i % 2 else "Male")
             comments = [f"Age: {age}", f"Sex: {sex}", f"Dx: {dx}", "Rx: Unknown", "Hx: Unknown", "Sx: Unknown"]
             rate = 60.0 + 10.0 * len(dx.split(","))
-            write_record(root / "training" / db / group, name, ecg_signal(12, int(seconds * fs), fs, seed + len(rows),
-                         rate), CINC_LEADS, fs, comments=comments, mat=True)
+            write_record(
+                root / "training" / db / group,
+                name,
+                ecg_signal(12, int(seconds * fs), fs, seed + len(rows), rate),
+                CINC_LEADS,
+                fs,
+                comments=comments,
+                mat=True,
+            )
             rows.append(CincRow(f"{db}/{group}/{name}", db, age, sex, dx))
     if records_files:
         for folder in sorted((root / "training").glob("*/g*")):
@@ -259,14 +327,26 @@ def write_annotated(root: Path, fs: float = 200.0, minutes: float = 2.0, seed: i
     }
     rows = []
     for k, (name, rhythms) in enumerate(plans.items()):
-        write_record(root, name, ecg_signal(2, n, fs, seed + k), ["I", "II"], fs,
-                     comments=["non atrial fibrillation" if not rhythms else "paroxysmal atrial fibrillation"])
+        write_record(
+            root,
+            name,
+            ecg_signal(2, n, fs, seed + k),
+            ["I", "II"],
+            fs,
+            comments=["non atrial fibrillation" if not rhythms else "paroxysmal atrial fibrillation"],
+        )
         if rhythms is not None:
             beats = [(int(s), "N", "") for s in np.arange(int(0.2 * fs), n, int(0.8 * fs))]
             changes = [(s, "+", f"({r}") for s, r in rhythms]
             marks = sorted(beats + changes, key=lambda a: (a[0], a[1] != "+"))
-            wfdb.wrann(name, "atr", np.array([m[0] for m in marks]), symbol=[m[1] for m in marks],
-                       aux_note=[m[2] for m in marks], write_dir=str(root))
+            wfdb.wrann(
+                name,
+                "atr",
+                np.array([m[0] for m in marks]),
+                symbol=[m[1] for m in marks],
+                aux_note=[m[2] for m in marks],
+                write_dir=str(root),
+            )
         rows.append(AnnotatedRow(name, n, rhythms or []))
     return Written(root, sorted(plans), rows)
 

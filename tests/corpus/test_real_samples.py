@@ -56,8 +56,10 @@ def test_every_real_record_reads_through_auto_and_equals_wfdb(folder: str):
         ref = wfdb.rdrecord(str(SHARED_DATA / folder / name))
         assert rec.leads == _expected_leads(folder, name), name
         # Each lead is the wfdb channel of the same (normalised) name, never matched by position.
-        columns = [[i for i, s in enumerate(ref.sig_name) if s.replace(" ", "").casefold() == lead.casefold()][0]
-                   for lead in rec.leads]
+        columns = [
+            [i for i, s in enumerate(ref.sig_name) if s.replace(" ", "").casefold() == lead.casefold()][0]
+            for lead in rec.leads
+        ]
         expected = ref.p_signal.T[columns]  # every ECG lead here is in mV
         np.testing.assert_allclose(rec.signal, expected, rtol=0, atol=1e-9, equal_nan=True)
         assert np.array_equal(np.isnan(rec.signal), np.isnan(expected))
@@ -100,7 +102,11 @@ def test_zip_and_folder_give_identical_records(tmp_path: Path, folder: str):
     archive = zip_folder(SHARED_DATA / folder, tmp_path / f"{folder}.zip", prefix=f"download/{folder}/")
     zipped, extracted = open_corpus(archive), open_corpus(SHARED_DATA / folder)
     assert (zipped.layout, zipped.names, zipped.task, zipped.vocabulary) == (
-        extracted.layout, extracted.names, extracted.task, extracted.vocabulary)
+        extracted.layout,
+        extracted.names,
+        extracted.task,
+        extracted.vocabulary,
+    )
     for name in extracted.names:
         a, b = zipped.read(name, keep_invalid=True), extracted.read(name, keep_invalid=True)
         np.testing.assert_array_equal(a.signal, b.signal)
@@ -115,8 +121,11 @@ def test_cpsc2021_rhythm_annotations_match_rdann():
         ann = wfdb.rdann(str(SHARED_DATA / "cpsc2021-sample" / name), "atr")
         n = corpus.info(name).n_samples
         # Changes inside the record (data_101_6 ends with one at its very last sample + 1: an empty interval).
-        changes = [(int(s), note[1:]) for s, sym, note in zip(ann.sample, ann.symbol, ann.aux_note, strict=True)
-                   if sym == "+" and note.startswith("(") and s < n]
+        changes = [
+            (int(s), note[1:])
+            for s, sym, note in zip(ann.sample, ann.symbol, ann.aux_note, strict=True)
+            if sym == "+" and note.startswith("(") and s < n
+        ]
         intervals = corpus.annotations(name)
         assert [(iv.start, iv.label) for iv in intervals] == changes
         assert [iv.end for iv in intervals] == [s for s, _ in changes[1:]] + [n] * bool(changes)
@@ -127,8 +136,19 @@ def test_cpsc2021_rhythm_annotations_match_rdann():
 
 
 #: The sample headers' codes that the challenge's dx_mapping_unscored.csv lists (not scored), by hand.
-UNSCORED_IN_SAMPLE = {"55930002", "55827005", "253352002", "713422000", "164873001", "89792004", "67741000119109",
-                      "428750005", "426434006", "251187003", "251170000"}
+UNSCORED_IN_SAMPLE = {
+    "55930002",
+    "55827005",
+    "253352002",
+    "713422000",
+    "164873001",
+    "89792004",
+    "67741000119109",
+    "428750005",
+    "426434006",
+    "251187003",
+    "251170000",
+}
 
 
 def test_scored_table_against_the_real_cinc2021_headers():
@@ -136,7 +156,11 @@ def test_scored_table_against_the_real_cinc2021_headers():
     members = [m for row in table for m in row.members]
     assert len(table) == 26 and len(members) == 30 and len(set(members)) == 30
     assert [row.members for row in table if len(row.members) == 2] == [
-        ("733534002", "164909002"), ("713427006", "59118001"), ("284470004", "63593006"), ("427172004", "17338001")]
+        ("733534002", "164909002"),
+        ("713427006", "59118001"),
+        ("284470004", "63593006"),
+        ("427172004", "17338001"),
+    ]
     corpus = open_corpus(SHARED_DATA / "cinc2021-sample", label_map="cinc-scored")
     assert corpus.vocabulary == tuple(row.code for row in table)
     seen: set[str] = set()
@@ -159,8 +183,9 @@ def _reference(z: zipfile.ZipFile) -> dict[str, str]:
     return dict(csv.reader(io.StringIO(z.read("training2017/REFERENCE.csv").decode())))
 
 
-@pytest.mark.parametrize("path", [sample_path(), SHARED_DATA / "physionet2017" / "training2017-dev.zip"],
-                         ids=["shipped-sample", "dev-zip"])
+@pytest.mark.parametrize(
+    "path", [sample_path(), SHARED_DATA / "physionet2017" / "training2017-dev.zip"], ids=["shipped-sample", "dev-zip"]
+)
 def test_cinc2017_records_are_what_wfdb_and_reference_say(tmp_path: Path, path: Path):
     """Names in RECORDS order, one lead named I, samples equal to wfdb's, labels from REFERENCE.csv
     (every 97th record of the dev zip; the whole 6,820 were checked once, see the report)."""

@@ -45,8 +45,9 @@ def read_rhythms(source: Source, name: str, n_samples: int) -> list[Interval] | 
             copy_file(source, rel, Path(tmp, f"{base}.{EXTENSION}"), MAX_ANNOTATION_BYTES)
             return _rdann(name, str(Path(tmp, base)), n_samples)
     except TooLarge:
-        raise RecordError(name, f"annotation file {PurePosixPath(rel).name} is larger than "
-                                f"{size_text(MAX_ANNOTATION_BYTES)}") from None
+        raise RecordError(
+            name, f"annotation file {PurePosixPath(rel).name} is larger than {size_text(MAX_ANNOTATION_BYTES)}"
+        ) from None
     except OutsideCorpus as err:
         raise RecordError(name, str(err)) from None
 
@@ -57,14 +58,18 @@ def _rdann(name: str, path: str, n_samples: int) -> list[Interval]:
     try:
         ann = wfdb.rdann(path, EXTENSION)
     except Exception as err:  # wfdb raises bare Exceptions, IndexErrors, ...: name the record
-        raise RecordError(name, f"annotation file {PurePosixPath(name).name}.{EXTENSION} is unreadable "
-                                f"({type(err).__name__}: {excerpt(str(err), 120)})") from err
+        raise RecordError(
+            name,
+            f"annotation file {PurePosixPath(name).name}.{EXTENSION} is unreadable "
+            f"({type(err).__name__}: {excerpt(str(err), 120)})",
+        ) from err
     notes = ann.aux_note if ann.aux_note is not None else [""] * len(ann.sample)
     return rhythm_intervals([int(s) for s in ann.sample], list(ann.symbol), list(notes), n_samples)
 
 
-def rhythm_intervals(samples: Sequence[int], symbols: Sequence[str], notes: Sequence[str],
-                     n_samples: int) -> list[Interval]:
+def rhythm_intervals(
+    samples: Sequence[int], symbols: Sequence[str], notes: Sequence[str], n_samples: int
+) -> list[Interval]:
     """Intervals between rhythm changes (symbol ``+`` with a ``(NAME`` note), clipped to the record;
     consecutive changes to the same rhythm are one interval."""
     changes: list[tuple[int, str]] = []

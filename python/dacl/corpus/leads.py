@@ -29,8 +29,32 @@ _ECG_NAME = re.compile(
 )
 #: Starts of the names of non-ECG signals found in WFDB records (pressures, oximetry, respiration, EEG ...).
 _NON_ECG_PREFIXES = (
-    "abp", "art", "pap", "cvp", "icp", "lap", "rap", "uap", "nbp", "bp", "pleth", "ppg", "spo2", "sao2", "resp",
-    "co2", "etco2", "airflow", "flow", "press", "pulse", "temp", "eeg", "eog", "emg", "hr",
+    "abp",
+    "art",
+    "pap",
+    "cvp",
+    "icp",
+    "lap",
+    "rap",
+    "uap",
+    "nbp",
+    "bp",
+    "pleth",
+    "ppg",
+    "spo2",
+    "sao2",
+    "resp",
+    "co2",
+    "etco2",
+    "airflow",
+    "flow",
+    "press",
+    "pulse",
+    "temp",
+    "eeg",
+    "eog",
+    "emg",
+    "hr",
 )
 
 

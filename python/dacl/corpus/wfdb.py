@@ -45,9 +45,9 @@ import operator
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -112,6 +112,21 @@ _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 def _quote(text: str, limit: int = 40) -> str:
     """A short quote of file content for an error message."""
     return f"'{excerpt(text, limit)}'"
+
+
+class _LazyText:
+    """Message text made only when a message is (quoting a line costs more than parsing it)."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+
+def base_name(rel: str) -> str:
+    """The last part of a POSIX relative path (``records500/00000/00001_hr`` -> ``00001_hr``)."""
+    return rel.rsplit("/", 1)[-1]
 
 
 # ------------------------------------------------------------------ header
@@ -191,13 +206,13 @@ def parse_header(name: str, text: str) -> Header:
 
 def _parse_record_line(name: str, line: str) -> dict[str, Any]:
     fields = line.split()
-    bad = f"header record line {_quote(line)}"
+    bad = _LazyText(lambda: f"header record line {_quote(line)}")
     if len(fields) < 2 or len(fields) > 6:
         raise RecordError(name, f"{bad} has {len(fields)} fields, expected 2 to 6")
     record_name, slash, n_seg = fields[0].partition("/")
     if slash:
         raise RecordError(name, f"is a multi-segment record ({_quote(n_seg, 12)} segments); not supported")
-    if record_name != PurePosixPath(name).name:
+    if record_name != base_name(name):
         raise RecordError(name, f"header names record {_quote(record_name)}")
     n_signals = _count(name, fields[1], "signal count", bad)
     fs, counter_freq, base_counter = _DEFAULT_FS, None, None
@@ -224,7 +239,7 @@ def _parse_record_line(name: str, line: str) -> dict[str, Any]:
     }
 
 
-def _count(name: str, field: str, what: str, where: str) -> int:
+def _count(name: str, field: str, what: str, where: _LazyText) -> int:
     if _INTEGER.fullmatch(field) and int(field) < 0:
         raise RecordError(name, f"{where}: {what} {int(field)} is negative")
     if not _COUNT.fullmatch(field):
@@ -411,7 +426,8 @@ def fallback_reason(header: Header) -> str | None:
 
 def _signal_rel(name: str, file_name: str) -> str:
     """Signal files live beside their header."""
-    return str(PurePosixPath(name).parent / file_name)
+    folder, slash, _ = name.rpartition("/")
+    return f"{folder}{slash}{file_name}"
 
 
 def _check_mat_specs(name: str, header: Header) -> None:
@@ -498,7 +514,7 @@ def _size(source: Source, name: str, rel: str, what: str) -> int:
     try:
         return source.size(rel)
     except FileNotFoundError:
-        raise RecordError(name, f"{what} {PurePosixPath(rel).name} is missing") from None
+        raise RecordError(name, f"{what} {base_name(rel)} is missing") from None
     except OutsideCorpus as err:
         raise RecordError(name, str(err)) from None
 
@@ -529,6 +545,7 @@ class RecordReader:
             self.close()
             raise
         specs = self.header.signals
+        self._checked = any(s.checksum for s in specs)
         self._baseline = np.array([s.baseline for s in specs], dtype=np.float64)[:, None]
         self._gain = np.array([s.gain for s in specs], dtype=np.float64)[:, None]
 
@@ -550,7 +567,7 @@ class RecordReader:
             if size < plan.byte_offset + need:
                 raise RecordError(
                     self.name,
-                    f"signal file {PurePosixPath(plan.rel).name} is truncated: {size} bytes, the header declares "
+                    f"signal file {base_name(plan.rel)} is truncated: {size} bytes, the header declares "
                     f"{n_samples} samples x {len(plan.channels)} signals in format {plan.fmt} "
                     f"({plan.byte_offset + need} bytes)",
                 )
@@ -558,7 +575,7 @@ class RecordReader:
         return n_samples
 
     def _check_mat_header(self, plan: _FilePlan, size: int, n_samples: int) -> None:
-        file_name = PurePosixPath(plan.rel).name
+        file_name = base_name(plan.rel)
         raw = self._read_exact(plan, 0, 20)
         mtype, rows, cols, imagf, namelen = (int(v) for v in np.frombuffer(raw, "<i4", count=5))
         if mtype != _MAT4_INT16_LE or imagf != 0 or 20 + namelen != plan.byte_offset:
@@ -578,7 +595,7 @@ class RecordReader:
                                          f"({size_text(size)}, its matrix {expected} bytes); corrupt")
 
     def _unreadable(self, plan: _FilePlan, err: Exception) -> RecordError:
-        file_name = PurePosixPath(plan.rel).name
+        file_name = base_name(plan.rel)
         return RecordError(self.name, f"signal file {file_name} is corrupt or unreadable ({excerpt(str(err), 120)})")
 
     def _read_exact(self, plan: _FilePlan, start: int, count: int) -> bytes:
@@ -589,7 +606,7 @@ class RecordReader:
         except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
             raise self._unreadable(plan, err) from err
         if len(data) != count:
-            raise RecordError(self.name, f"signal file {PurePosixPath(plan.rel).name} ended early; truncated")
+            raise RecordError(self.name, f"signal file {base_name(plan.rel)} ended early; truncated")
         return data
 
     def _check_range(self, sampfrom: int, sampto: int | None) -> tuple[int, int]:
@@ -649,7 +666,8 @@ class RecordReader:
             rows = plan.rows
             signal[rows] = frames.T
             invalid_mask[rows] = (frames == _INVALID_SAMPLE[plan.fmt]).T
-            sums[rows] = _digital_sums(plan.fmt, frames, signal[rows])
+            if self._checked:  # headers that write no checksum (0) need no sum
+                sums[rows] = _digital_sums(plan.fmt, frames, signal[rows])
         # The same float64 operations, in the same order, as wfdb's digital-to-physical conversion.
         signal -= self._baseline
         signal /= self._gain
@@ -699,7 +717,7 @@ class _WfdbReader:
         self.n_samples = header.n_samples
         self._n_signals = header.n_signals
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        base = PurePosixPath(name).name
+        base = base_name(name)
         limits = {f"{name}.hea": MAX_HEADER_BYTES, **_signal_file_limits(name, header)}
         try:
             local = source.local_path(f"{name}.hea")
@@ -723,9 +741,9 @@ class _WfdbReader:
         what = "header file" if rel.endswith(".hea") else "signal file"
         _size(source, self.name, rel, what)  # missing: named
         try:
-            copy_file(source, rel, folder / PurePosixPath(rel).name, limit)
+            copy_file(source, rel, folder / base_name(rel), limit)
         except TooLarge:
-            raise RecordError(self.name, f"{what} {PurePosixPath(rel).name} is larger than its header declares "
+            raise RecordError(self.name, f"{what} {base_name(rel)} is larger than its header declares "
                                          f"({size_text(limit)})") from None
 
     def read(self, sampfrom: int, sampto: int) -> np.ndarray:

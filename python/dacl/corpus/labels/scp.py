@@ -87,9 +87,14 @@ def parse_statements(text: str, file: str = "scp_statements.csv") -> dict[str, S
         for lineno, row in enumerate(reader, start=2):
             code = (row.get(fields[0]) or "").strip()
             try:
-                statements[code] = Statement(code, _flag(row["diagnostic"] or ""), _flag(row["form"] or ""),
-                                             _flag(row["rhythm"] or ""), (row["diagnostic_class"] or "").strip(),
-                                             (row["diagnostic_subclass"] or "").strip())
+                statements[code] = Statement(
+                    code,
+                    _flag(row["diagnostic"] or ""),
+                    _flag(row["form"] or ""),
+                    _flag(row["rhythm"] or ""),
+                    (row["diagnostic_class"] or "").strip(),
+                    (row["diagnostic_subclass"] or "").strip(),
+                )
             except ValueError as err:
                 raise ValueError(f"{file} line {lineno} ({excerpt(code, 12)}): {err}") from None
     except csv.Error as err:
@@ -107,8 +112,11 @@ def _level_labels(statement: Statement, level: str) -> tuple[str, ...]:
         return (statement.code,) if getattr(statement, level) else ()
     if not statement.diagnostic:
         return ()
-    value = {"diagnostic": statement.code, "subdiagnostic": statement.diagnostic_subclass,
-             "superdiagnostic": statement.diagnostic_class}[level]
+    value = {
+        "diagnostic": statement.code,
+        "subdiagnostic": statement.diagnostic_subclass,
+        "superdiagnostic": statement.diagnostic_class,
+    }[level]
     return (value,) if value else ()
 
 
@@ -117,8 +125,9 @@ def vocabulary(statements: dict[str, Statement], level: str) -> tuple[str, ...]:
     return tuple(sorted({label for s in statements.values() for label in _level_labels(s, level)}))
 
 
-def aggregate(codes: dict[str, float], statements: dict[str, Statement], level: str,
-              threshold: float) -> tuple[str, ...]:
+def aggregate(
+    codes: dict[str, float], statements: dict[str, Statement], level: str, threshold: float
+) -> tuple[str, ...]:
     """A record's labels at ``level`` from its ``{code: likelihood}``, sorted; ``ValueError`` for a code
     that ``scp_statements.csv`` does not list."""
     unknown = [c for c in codes if c not in statements]

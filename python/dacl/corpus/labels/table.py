@@ -32,8 +32,13 @@ class LabelRows:
     unknown: list[str] = field(default_factory=list)
 
 
-def read_rows(text: str, file: str, split: Callable[[str], tuple[str, ...]], known: Callable[[str], bool],
-              header: tuple[str, ...] = ()) -> LabelRows:
+def read_rows(
+    text: str,
+    file: str,
+    split: Callable[[str], tuple[str, ...]],
+    known: Callable[[str], bool],
+    header: tuple[str, ...] = (),
+) -> LabelRows:
     """The ``record,labels`` rows of ``text`` (blank lines skipped; a first row equal to ``header`` too).
 
     ``split`` turns the second field into labels; a label for which ``known`` is false is listed
@@ -77,8 +82,9 @@ def problems(rows: LabelRows, names: Sequence[str], partial_labels: bool, expect
     return found
 
 
-def check(rows: LabelRows, names: Sequence[str], partial_labels: bool, file: str, expected: str,
-          known: str) -> dict[str, tuple[str, ...]]:
+def check(
+    rows: LabelRows, names: Sequence[str], partial_labels: bool, file: str, expected: str, known: str
+) -> dict[str, tuple[str, ...]]:
     """The labels of the records in ``names`` that have a row, in their order; one ``ValueError``
     listing every disagreement (see the module docstring)."""
     found = problems(rows, names, partial_labels, expected, known)
@@ -102,5 +108,6 @@ def parse_labels_csv(text: str, names: Sequence[str], partial_labels: bool, file
     """A user's labels CSV (``record,labels``, labels separated by ``;``, an optional ``record,labels``
     header row) checked against the record list."""
     rows = read_rows(text, file, split_labels, plain_label, header=("record", "labels"))
-    return check(rows, names, partial_labels, file, "record,labels",
-                 f"printable labels of at most {MAX_LABEL_CHARS} characters")
+    return check(
+        rows, names, partial_labels, file, "record,labels", f"printable labels of at most {MAX_LABEL_CHARS} characters"
+    )

@@ -26,7 +26,11 @@ from dacl.io.documents import excerpt
 __all__ = ["LAYOUTS", "SINGLE_LEAD", "TASKS", "LabelOptions", "Layout", "detect", "open_layout"]
 
 _CLASSES: dict[str, type[Cinc2017 | Cinc2021 | Ptbxl | MimicIvEcg | GenericWfdb]] = {
-    "cinc2017": Cinc2017, "cinc2021": Cinc2021, "ptbxl": Ptbxl, "mimic-iv-ecg": MimicIvEcg, "wfdb": GenericWfdb,
+    "cinc2017": Cinc2017,
+    "cinc2021": Cinc2021,
+    "ptbxl": Ptbxl,
+    "mimic-iv-ecg": MimicIvEcg,
+    "wfdb": GenericWfdb,
 }
 
 
@@ -56,8 +60,9 @@ def open_layout(source: Source, layout: str, options: LabelOptions, fingerprint:
     elif layout in _CLASSES:
         reason = "chosen by the caller"
     else:
-        raise ValueError(f"unknown corpus layout '{excerpt(str(layout))}'; expected auto or one of "
-                         f"{', '.join(LAYOUTS)}")
+        raise ValueError(
+            f"unknown corpus layout '{excerpt(str(layout))}'; expected auto or one of {', '.join(LAYOUTS)}"
+        )
     _check_options(layout, options)
     return _CLASSES[layout](source, reason, fingerprint, options)
 
@@ -65,15 +70,15 @@ def open_layout(source: Source, layout: str, options: LabelOptions, fingerprint:
 def _check_options(layout: str, options: LabelOptions) -> None:
     """Label options that do not apply to ``layout`` are an error, not silently ignored."""
     if options.label_map is not None and options.label_map not in LABEL_MAPS:
-        raise ValueError(f"unknown label_map '{excerpt(str(options.label_map))}'; expected one of "
-                         f"{', '.join(LABEL_MAPS)}")
-    misplaced = [
-        what for what, applies, given in [
-            ("label_map", "cinc2021", options.label_map is not None),
-            ("scp_level / scp_threshold", "ptbxl", (options.scp_level, options.scp_threshold) != ("all", 0.0)),
-            ("ptbxl_records", "ptbxl", options.ptbxl_records != "auto"),
-            ("a labels CSV", "wfdb", options.labels is not None),
-        ] if given and layout != applies
+        raise ValueError(
+            f"unknown label_map '{excerpt(str(options.label_map))}'; expected one of {', '.join(LABEL_MAPS)}"
+        )
+    given = [
+        ("label_map applies", "cinc2021", options.label_map is not None),
+        ("scp_level / scp_threshold apply", "ptbxl", (options.scp_level, options.scp_threshold) != ("all", 0.0)),
+        ("ptbxl_records applies", "ptbxl", options.ptbxl_records != "auto"),
+        ("a labels CSV applies", "wfdb", options.labels is not None),
     ]
+    misplaced = [f"{what} to the {applies} layout only" for what, applies, set_ in given if set_ and layout != applies]
     if misplaced:
-        raise ValueError(f"{'; '.join(misplaced)} do(es) not apply to the {layout} layout of this corpus")
+        raise ValueError(f"{'; '.join(misplaced)}; this corpus is {layout}")

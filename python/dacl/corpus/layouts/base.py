@@ -51,8 +51,9 @@ class Layout:
     #: Whether :meth:`labels` needs the record's header.
     labels_in_header: ClassVar[bool] = False
 
-    def __init__(self, source: Source, names: list[str], reason: str, fingerprint: dict[str, str],
-                 task: str = "none") -> None:
+    def __init__(
+        self, source: Source, names: list[str], reason: str, fingerprint: dict[str, str], task: str = "none"
+    ) -> None:
         self.source = source
         self.names = names
         self.reason = reason
@@ -139,8 +140,9 @@ def names_digest(names: list[str]) -> str:
 # ------------------------------------------------------------------ tables
 
 
-def read_table(source: Source, rel: str, required: tuple[str, ...],
-               limit: int = MAX_TABLE_BYTES) -> tuple[Iterator[tuple[int, dict[str, str]]], str]:
+def read_table(
+    source: Source, rel: str, required: tuple[str, ...], limit: int = MAX_TABLE_BYTES
+) -> tuple[Iterator[tuple[int, dict[str, str]]], str]:
     """The rows of a layout's CSV table (numbered from 2, the first data line) and the file's SHA-256;
     a ``ValueError`` naming the file when it lacks one of the ``required`` columns."""
     text, digest = read_list(source, rel, limit)
@@ -176,8 +178,9 @@ def check_unique(source: Source, rel: str, names: list[str]) -> None:
 def no_records(source: Source, rel: str, names: list[str], where: str) -> ValueError:
     """The error for a layout marker whose records are absent."""
     first = f" (the first: {excerpt(names[0], 80)}.hea)" if names else ""
-    return ValueError(f"{source.description}: {rel} lists {len(names)} records, but none of their headers "
-                      f"{where} is here{first}")
+    return ValueError(
+        f"{source.description}: {rel} lists {len(names)} records, but none of their headers {where} is here{first}"
+    )
 
 
 def integer_text(value: str) -> str | None:

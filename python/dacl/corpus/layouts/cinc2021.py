@@ -69,8 +69,9 @@ class Cinc2021(Layout):
         if codes is None:
             if self.partial_labels:
                 return None
-            raise RecordError(name, "header has no '# Dx:' comment (partial_labels / --partial-labels reads it "
-                                    "as unlabelled)")
+            raise RecordError(
+                name, "header has no '# Dx:' comment (partial_labels / --partial-labels reads it as unlabelled)"
+            )
         return snomed.scored(codes) if self.label_map is not None else codes
 
     def meta(self, name: str, header: Header) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class MimicIvEcg(Layout):
     kind = "mimic-iv-ecg"
 
     def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
+        if not source.exists(RECORD_LIST):
+            raise ValueError(f"{source.description}: no {RECORD_LIST} here; not a MIMIC-IV-ECG corpus")
         rows, fingerprint["record_list_sha256"] = read_table(source, RECORD_LIST, _COLUMNS)
         names: list[str] = []
         subjects: list[int] = []
@@ -48,8 +50,10 @@ class MimicIvEcg(Layout):
             for column, values in (("subject_id", subjects), ("study_id", studies)):
                 value = integer_text(row[column])
                 if value is None:
-                    raise ValueError(f"{source.description}: {RECORD_LIST} line {lineno}: {column} "
-                                     f"'{excerpt(row[column])}' is not an integer")
+                    raise ValueError(
+                        f"{source.description}: {RECORD_LIST} line {lineno}: {column} "
+                        f"'{excerpt(row[column])}' is not an integer"
+                    )
                 values.append(int(value))
             times.append(row["ecg_time"])
         check_unique(source, RECORD_LIST, names)
@@ -64,5 +68,9 @@ class MimicIvEcg(Layout):
 
     def meta(self, name: str, header: Header) -> dict[str, Any]:
         i = self._index[name]
-        return {"patient": str(self._subjects[i]), "study": str(self._studies[i]), "ecg_time": str(self._times[i]),
-                "database": "mimic-iv-ecg"}
+        return {
+            "patient": str(self._subjects[i]),
+            "study": str(self._studies[i]),
+            "ecg_time": str(self._times[i]),
+            "database": "mimic-iv-ecg",
+        }

@@ -52,6 +52,8 @@ class Ptbxl(Layout):
 
     def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
         scp.check_level(options.scp_level, options.scp_threshold)
+        if not source.exists(DATABASE):
+            raise ValueError(f"{source.description}: no {DATABASE} here; not a PTB-XL corpus")
         if not source.exists(STATEMENTS):
             raise ValueError(f"{source.description}: {DATABASE} is here but {STATEMENTS} is not; PTB-XL needs both")
         text, fingerprint["statements_sha256"] = read_list(source, STATEMENTS)
@@ -97,12 +99,14 @@ class _Row:
         return meta
 
 
-def _parse_row(source: Source, lineno: int, row: dict[str, str], statements: dict[str, scp.Statement],
-               options: LabelOptions) -> _Row:
+def _parse_row(
+    source: Source, lineno: int, row: dict[str, str], statements: dict[str, scp.Statement], options: LabelOptions
+) -> _Row:
     where = f"{source.description}: {DATABASE} line {lineno}"
     try:
-        labels = scp.aggregate(scp.parse_scp_codes(row["scp_codes"]), statements, options.scp_level,
-                               options.scp_threshold)
+        labels = scp.aggregate(
+            scp.parse_scp_codes(row["scp_codes"]), statements, options.scp_level, options.scp_threshold
+        )
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
     ecg_id, fold = integer_text(row["ecg_id"]), integer_text(row["strat_fold"])
