@@ -4,6 +4,7 @@ metadata, ranges, zip = folder, and every bad input by name."""
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -445,3 +446,28 @@ def test_a_layout_can_be_forced(cinc: Written):
     assert forced.read(forced.names[0]).meta["comments"][2].startswith("Dx:")
     with pytest.raises(ValueError, match="ptbxl_database.csv"):
         open_corpus(cinc.root, "ptbxl")
+
+
+# ------------------------------------------------------------------ where the corpus root is
+
+
+def test_per_group_records_files_do_not_hide_the_other_groups(tmp_path: Path):
+    """CinC folders keep a RECORDS in each gN folder: the root is still above them all, zipped or not."""
+    written = write_cinc2021(tmp_path / "c", seconds=1.0, records_files=True)
+    archive = zip_tree(written.root, tmp_path / "c.zip", "training/")
+    for source in (written.root, archive):
+        assert open_corpus(source).names == written.names
+    one_database = written.root / "georgia"  # holds g1/ and g2/, each a corpus folder with RECORDS
+    assert open_corpus(one_database).names == [
+        n.removeprefix("georgia/") for n in written.names if n.startswith("georgia/")
+    ]
+    assert open_corpus(one_database / "g1").names == ["E00001", "E00003"]
+
+
+def test_macos_copies_in_a_zip_are_not_records(tmp_path: Path, annotated: Written):
+    archive = zip_tree(annotated.root, tmp_path / "a.zip", "data/")
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("__MACOSX/data/._rec_a.hea", b"\x00\x05\x16\x07 AppleDouble")
+        z.writestr("data/._rec_b.hea", b"\x00\x05\x16\x07 AppleDouble")
+    corpus = open_corpus(archive)
+    assert corpus.names == annotated.names and corpus.layout == "wfdb"

@@ -104,6 +104,16 @@ class Corpus:
     def __len__(self) -> int:
         return len(self.names)
 
+    def close(self) -> None:
+        """Release the open zip (a folder holds nothing open); also on leaving a ``with`` block."""
+        self._source.close()
+
+    def __enter__(self) -> Corpus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def vocabulary(self) -> tuple[str, ...] | None:
         """The label codes this corpus can carry, in a fixed order (CinC 2017: ``N A O ~``); ``None``

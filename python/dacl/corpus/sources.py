@@ -20,6 +20,7 @@ import hashlib
 import os
 import sys
 import threading
+import weakref
 import zipfile
 import zlib
 from pathlib import Path
@@ -109,7 +110,7 @@ class Source:
 
     def files(self, suffix: str) -> list[str]:
         """Every file below the root whose name ends with ``suffix``, at most :data:`MAX_DEPTH` folders
-        down (hidden folders and folder symlinks skipped), sorted."""
+        down (hidden files and folders, macOS's ``__MACOSX`` copies and folder symlinks skipped), sorted."""
         raise NotImplementedError
 
     def local_path(self, rel: str) -> Path | None:
@@ -181,9 +182,10 @@ class FolderSource(Source):
         found = []
         for folder, dirs, names in os.walk(self.root):  # folder symlinks are not followed
             depth = len(Path(folder).relative_to(self.root).parts)
-            dirs[:] = [d for d in dirs if not d.startswith(".")] if depth < MAX_DEPTH else []
+            dirs[:] = [d for d in dirs if not _hidden(d)] if depth < MAX_DEPTH else []
             rel_folder = Path(folder).relative_to(self.root).as_posix()
-            found += [n if rel_folder == "." else f"{rel_folder}/{n}" for n in names if n.endswith(suffix)]
+            found += [n if rel_folder == "." else f"{rel_folder}/{n}" for n in names
+                      if n.endswith(suffix) and not n.startswith(".")]
         return sorted(found)
 
     def local_path(self, rel: str) -> Path | None:
@@ -198,13 +200,16 @@ class ZipSource(Source):
         self._owned = not isinstance(archive, zipfile.ZipFile)
         self.zip = archive if isinstance(archive, zipfile.ZipFile) else zipfile.ZipFile(archive)
         self.path = Path(str(self.zip.filename))
-        infos = [info for info in self.zip.infolist() if not info.is_dir()]
+        infos = [info for info in self.zip.infolist() if not info.is_dir() and not _hidden(info.filename)]
         if prefix is None:
             prefix = zip_root([info.filename for info in infos], self.path)
         self.prefix = prefix
         self.members = {info.filename[len(prefix) :]: info for info in infos if info.filename.startswith(prefix)}
         self.description = f"{self.path}!{prefix or '/'}"
         self._lock = threading.Lock()
+        # Close the zip we opened when this source is collected, even inside a reference cycle (a
+        # caught exception's traceback), before the file object would warn that it was left open.
+        self._finalizer = weakref.finalize(self, self.zip.close) if self._owned else None
 
     def _info(self, rel: str) -> zipfile.ZipInfo:
         info = self.members.get(_checked_rel(rel))
@@ -229,8 +234,8 @@ class ZipSource(Source):
         return sorted(rel for rel in self.members if rel.endswith(suffix) and rel.count("/") <= MAX_DEPTH)
 
     def close(self) -> None:
-        if self._owned:
-            self.zip.close()
+        if self._finalizer is not None:
+            self._finalizer()
 
 
 class _ZipMemberReader:
@@ -293,17 +298,24 @@ ROOT_MARKERS = ("RECORDS", "REFERENCE.csv", "ptbxl_database.csv", "record_list.c
 
 
 def zip_root(names: list[str], path: Path) -> str:
-    """The member prefix of the corpus folder: where the shallowest root marker (:data:`ROOT_MARKERS`)
-    lives, else the deepest folder holding every ``.hea`` member."""
-    markers = [n for n in names if n.rsplit("/", 1)[-1] in ROOT_MARKERS]
-    if markers:
-        shallowest = min(markers, key=lambda n: (n.count("/"), n))
-        return shallowest[: shallowest.rfind("/") + 1]
+    """The member prefix of the corpus folder: the deepest folder holding every ``.hea`` member, or the
+    deepest folder above it that holds a root marker (:data:`ROOT_MARKERS`: PTB-XL keeps its headers in
+    ``records500/``, its tables above); without headers, the shallowest marker's folder."""
+    markers = sorted({n[: n.rfind("/") + 1] for n in names if n.rsplit("/", 1)[-1] in ROOT_MARKERS},
+                     key=lambda folder: (folder.count("/"), folder))
     folders = [n.split("/")[:-1] for n in names if n.endswith(".hea")]
     if not folders:
+        if markers:
+            return markers[0]
         raise ValueError(f"{path}: zip holds no RECORDS file and no .hea headers; not a WFDB corpus")
-    common = os.path.commonprefix(folders)
-    return "".join(f"{part}/" for part in common)
+    common = "".join(f"{part}/" for part in os.path.commonprefix(folders))
+    above = [folder for folder in markers if common.startswith(folder)]
+    return above[-1] if above else common
+
+
+def _hidden(member: str) -> bool:
+    """A member no corpus holds: macOS's ``__MACOSX/`` copies and ``._`` files, hidden files and folders."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in member.split("/"))
 
 
 def _holds_corpus(folder: Path) -> bool:
@@ -312,15 +324,14 @@ def _holds_corpus(folder: Path) -> bool:
 
 def folder_root(path: Path) -> Path:
     """``path`` itself if it holds the corpus (a root marker or headers), else its single subfolder
-    that does; with neither, ``path`` itself when headers lie deeper (nested sub-databases)."""
+    that does; otherwise ``path`` itself when headers lie deeper (nested sub-databases, several
+    folders of records: their records are named by their path below ``path``)."""
     if _holds_corpus(path):
         return path
     inner = [p for p in sorted(path.iterdir()) if p.is_dir() and _holds_corpus(p)]
-    if len(inner) > 1:
-        raise ValueError(f"{path}: several corpus folders inside ({', '.join(p.name for p in inner)}); pass one")
-    if inner:
+    if len(inner) == 1:
         return inner[0]
-    if FolderSource(path).files(".hea"):
+    if FolderSource(path).files(".hea"):  # several corpus folders (CinC's g1, g2, ...), or headers deeper
         return path
     raise ValueError(f"{path}: no RECORDS file and no .hea headers here or in its subfolders; not a WFDB corpus")
 

@@ -14,7 +14,7 @@ Detection looks at the corpus root (see :func:`detect`), in this order:
 from __future__ import annotations
 
 from dacl.corpus.labels.snomed import LABEL_MAPS, dx_codes
-from dacl.corpus.layouts.base import LAYOUTS, TASKS, LabelOptions, Layout, first_header, record_names
+from dacl.corpus.layouts.base import LAYOUTS, TASKS, LabelOptions, Layout, Listing, first_header, record_names
 from dacl.corpus.layouts.cinc2017 import SINGLE_LEAD, Cinc2017
 from dacl.corpus.layouts.cinc2021 import Cinc2021
 from dacl.corpus.layouts.generic_wfdb import GenericWfdb
@@ -34,29 +34,31 @@ _CLASSES: dict[str, type[Cinc2017 | Cinc2021 | Ptbxl | MimicIvEcg | GenericWfdb]
 }
 
 
-def detect(source: Source) -> tuple[str, str]:
-    """The layout of the corpus in ``source`` and what showed it (see the module docstring)."""
+def detect(source: Source) -> tuple[str, str, Listing | None]:
+    """The layout of the corpus in ``source``, what showed it (see the module docstring), and the record
+    listing when reading it was needed to tell."""
     if source.exists("REFERENCE.csv"):
-        return "cinc2017", "REFERENCE.csv at the corpus root"
+        return "cinc2017", "REFERENCE.csv at the corpus root", None
     if source.exists(DATABASE):
-        return "ptbxl", f"{DATABASE} at the corpus root"
+        return "ptbxl", f"{DATABASE} at the corpus root", None
     if source.exists(RECORD_LIST) and source.is_folder("files"):
-        return "mimic-iv-ecg", f"{RECORD_LIST} beside a files/ tree"
-    names, _ = record_names(source)
-    header = first_header(source, names)
+        return "mimic-iv-ecg", f"{RECORD_LIST} beside a files/ tree", None
+    listing = record_names(source)
+    header = first_header(source, listing[0])
     try:
         has_dx = header is not None and dx_codes(header.comments) is not None
     except ValueError:  # a malformed '# Dx:' comment is still one
         has_dx = True
     if header is not None and has_dx:
-        return "cinc2021", f"'# Dx:' comment in the header of {excerpt(header.name)}"
-    return "wfdb", "no layout marker file and no '# Dx:' header comment: generic WFDB records"
+        return "cinc2021", f"'# Dx:' comment in the header of {excerpt(header.name)}", listing
+    return "wfdb", "no layout marker file and no '# Dx:' header comment: generic WFDB records", listing
 
 
 def open_layout(source: Source, layout: str, options: LabelOptions, fingerprint: dict[str, str]) -> Layout:
     """The layout ``layout`` (or the detected one for ``"auto"``) of the corpus in ``source``, its options checked."""
+    listing = None
     if layout == "auto":
-        layout, reason = detect(source)
+        layout, reason, listing = detect(source)
     elif layout in _CLASSES:
         reason = "chosen by the caller"
     else:
@@ -64,7 +66,7 @@ def open_layout(source: Source, layout: str, options: LabelOptions, fingerprint:
             f"unknown corpus layout '{excerpt(str(layout))}'; expected auto or one of {', '.join(LAYOUTS)}"
         )
     _check_options(layout, options)
-    return _CLASSES[layout](source, reason, fingerprint, options)
+    return _CLASSES[layout](source, reason, fingerprint, options, listing)
 
 
 def _check_options(layout: str, options: LabelOptions) -> None:

@@ -21,6 +21,8 @@ from dacl.corpus.sources import MAX_DEPTH, MAX_TABLE_BYTES, Source, name_problem
 from dacl.corpus.wfdb import Header, read_header
 from dacl.io.documents import excerpt, listing
 
+#: Record names and the SHA-256 of the ``RECORDS`` file that listed them (``None``: headers were listed).
+Listing = tuple[list[str], str | None]
 #: Layout names :func:`dacl.corpus.open_corpus` accepts (besides ``"auto"``).
 LAYOUTS = ("cinc2017", "cinc2021", "ptbxl", "mimic-iv-ecg", "wfdb")
 #: What a layout's labels are: one class per record, several, or none.
@@ -80,7 +82,7 @@ class Layout:
 # ------------------------------------------------------------------ record lists
 
 
-def record_names(source: Source) -> tuple[list[str], str | None]:
+def record_names(source: Source) -> Listing:
     """The record names (from ``RECORDS``, else every ``.hea`` below the root) and RECORDS' SHA-256.
 
     A ``RECORDS`` line ending in ``/`` names a folder with its own ``RECORDS`` (PhysioNet's

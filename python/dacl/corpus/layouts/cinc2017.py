@@ -10,7 +10,7 @@ lead-I-like signal, so the lead is called ``I``.
 from __future__ import annotations
 
 from dacl.corpus.cinc2017 import CLASSES, parse_reference
-from dacl.corpus.layouts.base import LabelOptions, Layout, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
 from dacl.corpus.records import RecordError
 from dacl.corpus.sources import Source, read_list
 from dacl.corpus.wfdb import Header
@@ -22,8 +22,15 @@ SINGLE_LEAD: tuple[str, ...] = ("I",)
 class Cinc2017(Layout):
     kind = "cinc2017"
 
-    def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
-        names, records_sha = record_names(source)
+    def __init__(
+        self,
+        source: Source,
+        reason: str,
+        fingerprint: dict[str, str],
+        options: LabelOptions,
+        listing: Listing | None = None,
+    ) -> None:
+        names, records_sha = listing or record_names(source)
         if not names:
             raise ValueError(f"{source.description}: the corpus lists no records")
         if records_sha:

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dacl.corpus.labels import snomed
-from dacl.corpus.layouts.base import LabelOptions, Layout, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
 from dacl.corpus.records import RecordError
 from dacl.corpus.sources import Source
 from dacl.corpus.wfdb import Header, read_header
@@ -33,8 +33,15 @@ class Cinc2021(Layout):
     kind = "cinc2021"
     labels_in_header = True
 
-    def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
-        names, records_sha = record_names(source)
+    def __init__(
+        self,
+        source: Source,
+        reason: str,
+        fingerprint: dict[str, str],
+        options: LabelOptions,
+        listing: Listing | None = None,
+    ) -> None:
+        names, records_sha = listing or record_names(source)
         if not names:
             raise ValueError(f"{source.description}: the corpus lists no records")
         if records_sha:

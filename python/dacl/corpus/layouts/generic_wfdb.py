@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dacl.corpus.labels.table import parse_labels_csv
-from dacl.corpus.layouts.base import LabelOptions, Layout, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
 from dacl.corpus.records import file_sha256
 from dacl.corpus.sources import MAX_LIST_BYTES, Source, decode_list, size_text
 from dacl.corpus.wfdb import Header
@@ -24,8 +24,15 @@ from dacl.corpus.wfdb import Header
 class GenericWfdb(Layout):
     kind = "wfdb"
 
-    def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
-        names, records_sha = record_names(source)
+    def __init__(
+        self,
+        source: Source,
+        reason: str,
+        fingerprint: dict[str, str],
+        options: LabelOptions,
+        listing: Listing | None = None,
+    ) -> None:
+        names, records_sha = listing or record_names(source)
         if not names:
             raise ValueError(f"{source.description}: the corpus lists no records")
         if records_sha:

@@ -18,6 +18,7 @@ import numpy as np
 from dacl.corpus.layouts.base import (
     LabelOptions,
     Layout,
+    Listing,
     check_unique,
     first_present,
     integer_text,
@@ -37,7 +38,14 @@ _COLUMNS = ("subject_id", "study_id", "ecg_time", "path")
 class MimicIvEcg(Layout):
     kind = "mimic-iv-ecg"
 
-    def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
+    def __init__(
+        self,
+        source: Source,
+        reason: str,
+        fingerprint: dict[str, str],
+        options: LabelOptions,
+        listing: Listing | None = None,
+    ) -> None:
         if not source.exists(RECORD_LIST):
             raise ValueError(f"{source.description}: no {RECORD_LIST} here; not a MIMIC-IV-ECG corpus")
         rows, fingerprint["record_list_sha256"] = read_table(source, RECORD_LIST, _COLUMNS)

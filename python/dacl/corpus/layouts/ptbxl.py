@@ -27,6 +27,7 @@ from dacl.corpus.labels import scp
 from dacl.corpus.layouts.base import (
     LabelOptions,
     Layout,
+    Listing,
     check_unique,
     first_present,
     integer_text,
@@ -50,7 +51,14 @@ _SEX = {"0": "male", "1": "female"}
 class Ptbxl(Layout):
     kind = "ptbxl"
 
-    def __init__(self, source: Source, reason: str, fingerprint: dict[str, str], options: LabelOptions) -> None:
+    def __init__(
+        self,
+        source: Source,
+        reason: str,
+        fingerprint: dict[str, str],
+        options: LabelOptions,
+        listing: Listing | None = None,
+    ) -> None:
         scp.check_level(options.scp_level, options.scp_threshold)
         if not source.exists(DATABASE):
             raise ValueError(f"{source.description}: no {DATABASE} here; not a PTB-XL corpus")
