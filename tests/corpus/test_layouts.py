@@ -471,3 +471,35 @@ def test_macos_copies_in_a_zip_are_not_records(tmp_path: Path, annotated: Writte
         z.writestr("data/._rec_b.hea", b"\x00\x05\x16\x07 AppleDouble")
     corpus = open_corpus(archive)
     assert corpus.names == annotated.names and corpus.layout == "wfdb"
+
+
+# ------------------------------------------------------------------ untrusted annotation files and names
+
+
+def test_annotation_files_are_bounded_confined_and_named(tmp_path: Path):
+    written = write_annotated(tmp_path / "a", minutes=0.5)
+    (tmp_path / "secret.atr").write_bytes((written.root / "rec_a.atr").read_bytes())
+    (written.root / "rec_a.atr").unlink()
+    (written.root / "rec_a.atr").symlink_to(tmp_path / "secret.atr")
+    (written.root / "rec_b.atr").write_bytes(b"\xff" * 7)  # not an annotation file
+    corpus = open_corpus(written.root)
+    with pytest.raises(RecordError, match="rec_a: .*outside the corpus folder"):
+        corpus.annotations("rec_a")
+    with pytest.raises(RecordError, match="rec_b: annotation file rec_b.atr is unreadable"):
+        corpus.annotations("rec_b")
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ("rec_c.hea", "rec_c.dat"):
+            z.write(written.root / name, name)
+        with z.open("rec_c.atr", "w", force_zip64=True) as out:  # 65 MiB of zeros from ~64 KB
+            for _ in range(65):
+                out.write(bytes(1 << 20))
+    with pytest.raises(RecordError, match="rec_c: annotation file rec_c.atr is larger than 64 MiB"):
+        open_corpus(archive).annotations("rec_c")
+
+
+def test_a_name_the_corpus_does_not_list_is_a_bad_record(annotated: Written):
+    corpus = open_corpus(annotated.root)
+    for call in (corpus.read, corpus.info, corpus.annotations, corpus.labels_of):
+        with pytest.raises(RecordError, match="record ../rec_a: is not a record of this corpus"):
+            call("../rec_a")

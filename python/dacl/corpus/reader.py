@@ -64,11 +64,11 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dacl.corpus.annotations import read_rhythms
 from dacl.corpus.layouts import SINGLE_LEAD, LabelOptions, Layout, open_layout
@@ -77,6 +77,8 @@ from dacl.corpus.records import Interval, Record, RecordError, RecordInfo, file_
 from dacl.corpus.sources import FolderSource, Source, ZipSource, folder_root
 from dacl.corpus.wfdb import Header, open_record, read_header
 from dacl.io.documents import excerpt
+
+_T = TypeVar("_T")
 
 
 class Corpus:
@@ -97,6 +99,7 @@ class Corpus:
         self.fingerprint = layout.fingerprint
         self.task = layout.task
         self.leads_required = leads_required
+        self._known = frozenset(self.names)
 
     def __repr__(self) -> str:
         return f"Corpus({self._source.description!r}, {self.layout}, {len(self.names)} records)"
@@ -123,6 +126,7 @@ class Corpus:
     def labels_of(self, name: str) -> tuple[str, ...] | None:
         """Record ``name``'s labels without reading its samples; ``None`` when it is unlabelled.
         A :class:`RecordError` when its labels are malformed (or its header, for labels kept there)."""
+        self._check_known(name)
         header = read_header(self._source, name) if self._layout.labels_in_header else None
         return self._layout.labels(name, header)
 
@@ -135,12 +139,7 @@ class Corpus:
              keep_invalid: bool = False) -> Record:
         """Read and validate record ``name`` (samples ``sampfrom:sampto``, default the whole record);
         raises :class:`RecordError` naming it. See the module docstring for what it holds."""
-        try:
-            return self._read(name, min_samples, sampfrom, sampto, keep_invalid)
-        except RecordError:
-            raise
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:  # a corrupt zip member, wfdb, ...
-            raise RecordError(name, f"unreadable ({type(err).__name__}: {excerpt(str(err), 160)})") from err
+        return self._guarded(name, lambda: self._read(name, min_samples, sampfrom, sampto, keep_invalid))
 
     def read_many(self, names: Sequence[str], min_samples: int = 1, threads: int = 4, *,
                   keep_invalid: bool = False) -> list[Record | RecordError]:
@@ -164,21 +163,35 @@ class Corpus:
 
     def info(self, name: str) -> RecordInfo:
         """What record ``name``'s header says about the leads :meth:`read` returns, without reading samples."""
-        try:
-            header = read_header(self._source, name)
-            channels = self._channels(name, header)
-            return RecordInfo(name, self._n_samples(name, header), header.fs, channels.leads, channels.units)
-        except RecordError:
-            raise
-        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-            raise RecordError(name, f"unreadable ({type(err).__name__}: {excerpt(str(err), 160)})") from err
+        return self._guarded(name, lambda: self._info(name))
 
     def annotations(self, name: str) -> list[Interval] | None:
         """The rhythm intervals of record ``name`` from its ``.atr`` file (:mod:`dacl.corpus.annotations`),
         or ``None`` when it has none."""
-        return read_rhythms(self._source, name, self._n_samples(name, read_header(self._source, name)))
+        return self._guarded(
+            name, lambda: read_rhythms(self._source, name, self._n_samples(name, read_header(self._source, name)))
+        )
 
     # ------------------------------------------------------------------ reading
+
+    def _guarded(self, name: str, call: Callable[[], _T]) -> _T:
+        """``call()`` for a record of this corpus; what goes wrong is a :class:`RecordError` naming it."""
+        self._check_known(name)
+        try:
+            return call()
+        except RecordError:
+            raise
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:  # a corrupt zip member, wfdb, ...
+            raise RecordError(name, f"unreadable ({type(err).__name__}: {excerpt(str(err), 160)})") from err
+
+    def _info(self, name: str) -> RecordInfo:
+        header = read_header(self._source, name)
+        channels = self._channels(name, header)
+        return RecordInfo(name, self._n_samples(name, header), header.fs, channels.leads, channels.units)
+
+    def _check_known(self, name: str) -> None:
+        if name not in self._known:
+            raise RecordError(excerpt(str(name), 80), "is not a record of this corpus")
 
     def _n_samples(self, name: str, header: Header) -> int:
         if header.n_samples is not None:
