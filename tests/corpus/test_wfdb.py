@@ -15,20 +15,10 @@ from _wfdb_testdata import SHARED_DATA, CountingSource, write_record, zip_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dacl.corpus import sample_path
-from dacl.corpus.wfdb_io import (
-    STANDARD_LEADS,
-    FolderSource,
-    WfdbError,
-    WfdbRecord,
-    ZipSource,
-    canonical_lead,
-    mv_scale,
-    open_record,
-    parse_header,
-    read_path,
-    read_record,
-)
+from dacl.corpus import RecordError, sample_path
+from dacl.corpus.leads import STANDARD_LEADS, canonical_lead, is_ecg, mv_divisor
+from dacl.corpus.sources import FolderSource, ZipSource
+from dacl.corpus.wfdb import WfdbRecord, open_record, parse_header, read_path, read_record
 
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"shared real WFDB samples absent ({SHARED_DATA})")
 
@@ -92,7 +82,7 @@ def test_real_records_match_wfdb(folder: str):
         assert rec.leads == _expected_leads(folder, name), name
         assert rec.reader.startswith("wfdb") == (f"{folder}/{name}" in FALLBACK), (name, rec.reader)
         if folder != "wfdb-sample":  # all ECG leads in mV (written "mV" or "mv")
-            assert {mv_scale(u) for u in rec.units} == {1.0}
+            assert {mv_divisor(u) for u in rec.units} == {1.0}
 
 
 @needs_shared
@@ -142,7 +132,7 @@ def test_records_in_subfolders_read_their_signal_files_beside_the_header(tmp_pat
     rec = read_record(FolderSource(tmp_path), "records500/00000/00001_hr")
     _assert_matches_wfdb(rec, tmp_path / "records500" / "00000" / "00001_hr")
     zipped = zip_folder(tmp_path / "records500" / "00000", tmp_path / "z.zip", prefix="records500/00000/")
-    with ZipSource(zipped) as source:
+    with ZipSource(zipped, "") as source:
         _same_record(read_record(source, "records500/00000/00001_hr"), rec)
 
 
@@ -256,7 +246,7 @@ def test_a_range_of_a_deflated_zip_member_is_read_with_bounded_memory(tmp_path: 
     path, n = _holter(tmp_path / "rec")  # 7.2 MB of samples
     archive = zip_folder(tmp_path / "rec", tmp_path / "holter.zip", zipfile.ZIP_DEFLATED, prefix="")
     expected = read_path(path, n - 15000, n)
-    with ZipSource(archive) as source:
+    with ZipSource(archive, "") as source:
         tracemalloc.start()
         try:
             tail = read_record(source, "holter", n - 15000, n)  # the last minute: 7.1 MB to skip
@@ -396,10 +386,19 @@ def test_canonical_lead_names():
         assert canonical_lead(other) == expected
 
 
-def test_mv_scale():
-    assert [mv_scale(u) for u in ["mV", "mv", "MV", " mV"]] == [1.0] * 4
-    assert [mv_scale(u) for u in ["uV", "uv", "\u00b5V", "\u03bcV"]] == [1e-3] * 4
-    assert [mv_scale(u) for u in ["mmHg", "NU", "V", "", "%"]] == [None] * 5
+def test_mv_divisor():
+    assert [mv_divisor(u) for u in ["mV", "mv", "MV", " mV"]] == [1.0] * 4
+    assert [mv_divisor(u) for u in ["uV", "uv", "\u00b5V", "\u03bcV"]] == [1000.0] * 4
+    assert [mv_divisor(u) for u in ["mmHg", "NU", "V", "", "%"]] == [None] * 5
+
+
+def test_which_channels_are_ecg_leads():
+    for name in [*STANDARD_LEADS, "avr", "AVF", "MLII", "MLIII", "ML5", "MCL1", "V", "vx", "Z", "V3R", "V7", "CM5",
+                 "D2", "DIII", "ECG", "ECG1", "EKG lead 2"]:
+        assert is_ecg(name, "mV") and is_ecg(name, "mmHg"), name  # by name: a wrong unit is an error later
+    for name in ["ABP", "ART", "PAP", "CVP", "PLETH", "RESP", "SpO2", "EEG Fpz-Cz", "EOG", "EMG", "HR", "Pulse"]:
+        assert not is_ecg(name, "mV") and not is_ecg(name, "NU"), name  # a known non-ECG name, whatever its unit
+    assert is_ecg("chest strap", "uV") and not is_ecg("chest strap", "NU")  # other names: by unit
 
 
 # ------------------------------------------------------------------ bad input
@@ -414,11 +413,11 @@ def _record(folder: Path, name: str, header: str | bytes, files: dict[str, bytes
     return folder / name
 
 
-def _fails(path: Path, match: str) -> WfdbError:
-    with pytest.raises(WfdbError, match=match) as info:
+def _fails(path: Path, match: str) -> RecordError:
+    with pytest.raises(RecordError, match=match) as info:
         read_path(path)
     err = info.value
-    assert err.record == path.name and str(err).startswith(f"record {path.name}: ")
+    assert err.name == path.name and str(err).startswith(f"record {path.name}: ")
     assert len(str(err)) < 300, str(err)
     return err
 
@@ -430,13 +429,15 @@ _DATA = {"bad.dat": np.arange(10, dtype="<i2").tobytes()}
 @pytest.mark.parametrize(
     "header, match",
     [
-        ("bad 1 250 -5\n" + _SIG, "sample count '-5' is not a non-negative integer"),
+        ("bad 1 250 -5\n" + _SIG, "sample count -5 is negative"),
+        ("bad 1 250 5x\n" + _SIG, "sample count '5x' is not a non-negative integer"),
+        ("bad 1 250 10\n" + _SIG.replace(" 16 200", " 16+-4 200"), "byte offset -4 is negative"),
         ("bad -1 250 10\n" + _SIG, "signal count"),
         ("bad 1 250 10\n" + _SIG.replace("200(0)", "inf(0)"), "gain inf is not a non-negative finite number"),
         ("bad 1 250 10\n" + _SIG.replace("200(0)", "nan"), "gain nan is not"),
         ("bad 1 250 10\n" + _SIG.replace("200(0)", "-200(0)"), "gain -200.0 is not"),
         ("bad 1 250 10\n" + _SIG.replace("200(0)", "abc(0)"), "gain 'abc' is not a number"),
-        ("bad 2 250 10\n" + _SIG, "declares 2 signals but has 1 signal lines"),
+        ("bad 2 250 10\n" + _SIG, "header \\(.hea\\) is truncated: it declares 2 signals but has 1 signal lines"),
         ("bad 1 250 10\n" + _SIG + _SIG, "declares 1 signals but has 2 signal lines"),
         ("bad 1 inf 10\n" + _SIG, "sampling frequency 'inf' is not a number"),
         ("bad 1 0 10\n" + _SIG, "sampling frequency 0.0 is not a positive"),
@@ -445,7 +446,7 @@ _DATA = {"bad.dat": np.arange(10, dtype="<i2").tobytes()}
         ("bad 1 250 10\n" + _SIG.replace(" 16 200", " 999 200"), "unknown WFDB format '999'"),
         ("bad 1 250 10\n" + _SIG.replace(" 16 200", " 16x0 200"), "samples per frame 0 is below 1"),
         ("bad 1 250 10\n" + _SIG.replace("(0)", "(1.5)"), "baseline '1.5' is not an integer"),
-        ("bad 1 250 10\n" + _SIG.replace("bad.dat", "../bad.dat"), "is not a plain file name"),
+        ("bad 1 250 10\n" + _SIG.replace("bad.dat", "../bad.dat"), "is not a plain file name; a file outside"),
         ("bad 1 250 10\n" + _SIG.replace("bad.dat", "gone.dat"), "signal file gone.dat is missing"),
         ("bad 1 250 10 x y z w\n" + _SIG, "has 8 fields, expected 2 to 6"),
         ("# only a comment\n", "no record line"),
@@ -480,7 +481,9 @@ def test_mat_signal_file_must_be_format_16_matching_its_matlab_header(tmp_path: 
     _fails(_record(tmp_path / "rows", "m", good_header.replace("m 2 500 3", "m 2 500 2"), {"m.mat": mat}),
            "holds a 2x3 matrix, the header declares 2x2")
     _fails(_record(tmp_path / "type", "m", good_header, {"m.mat": b"\x00" * 4 + mat[4:]}), "not the MATLAB v4 int16")
-    _fails(_record(tmp_path / "extra", "m", good_header, {"m.mat": mat + b"\0\0"}), "corrupt")
+    _fails(_record(tmp_path / "extra", "m", good_header, {"m.mat": mat + b"\0\0"}),
+           "larger than its header declares .*; corrupt")
+    _fails(_record(tmp_path / "short", "m", good_header, {"m.mat": mat[:-2]}), "truncated: 34 bytes, its matrix 36")
 
 
 def test_truncated_signal_file(tmp_path: Path):
@@ -509,7 +512,7 @@ def test_checksum_mismatch_is_corruption(tmp_path: Path):
     err = _fails(path, "checksum mismatch")
     assert "signal 1 ('II')" in str(err) and "signal 0" not in str(err)
     assert read_path(path, 0, 49).signal.shape == (2, 49)  # a partial read cannot check it
-    with open_record(FolderSource(tmp_path), "cs") as reader, pytest.raises(WfdbError, match="checksum mismatch"):
+    with open_record(FolderSource(tmp_path), "cs") as reader, pytest.raises(RecordError, match="checksum mismatch"):
         for _ in reader.chunks(7):
             pass
 
@@ -536,12 +539,12 @@ def test_trailing_comma_dx_comment_parses_and_comments_stay_raw(tmp_path: Path):
 def test_a_range_outside_the_record_is_refused(tmp_path: Path):
     path = _record(tmp_path, "bad", "bad 1 250 10\n" + _SIG, _DATA)
     for a, b in [(-1, 5), (5, 4), (0, 11)]:
-        with pytest.raises(WfdbError, match="outside 0:10"):
+        with pytest.raises(RecordError, match="outside 0:10"):
             read_path(path, a, b)
 
 
 def test_missing_header_and_paths_outside_the_source(tmp_path: Path):
-    with pytest.raises(WfdbError, match="header file nope.hea is missing"):
+    with pytest.raises(RecordError, match="header file nope.hea is missing"):
         read_path(tmp_path / "nope")
     with pytest.raises(ValueError, match="not a path inside the corpus"):
         read_record(FolderSource(tmp_path / "sub"), "../outside")
