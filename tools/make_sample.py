@@ -47,9 +47,9 @@ def choose_records(labels: dict[str, str], seed: int = 0) -> list[str]:
 def make_sample(source: Path, out: Path = OUT, seed: int = 0) -> dict[str, int]:
     """Write the sample of ``source`` (a PhysioNet 2017 training zip) to ``out``; returns records per class."""
     corpus = open_corpus(source)
-    if corpus.labels is None:
+    if corpus.layout != "cinc2017":
         raise ValueError(f"{source}: no REFERENCE.csv, so no labels to draw a per-class sample from")
-    labels = corpus.labels
+    labels = {n: lab for n in corpus.names if (lab := corpus.label(n)) is not None}
     chosen = choose_records(labels, seed)
     reference = io.StringIO()
     csv.writer(reference, lineterminator="\n").writerows((n, labels[n]) for n in chosen)
