@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -24,8 +26,17 @@ from dacl.training.precision import Precision
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 CONFIGS = ROOT / "configs"
-SCRIPTS = ROOT / "scripts"
+EXPERIMENTS, TOOLS = ROOT / "experiments", ROOT / "tools"
 TINY, DIFFAUG_TINY = CONFIGS / "tiny.toml", CONFIGS / "diffaug-tiny.toml"
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (an experiment's or a tool's), imported as a module by its path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ------------------------------------------------------------------ FeatureSets
@@ -158,6 +169,26 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
     ])
     write_json(path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1,
                                         **manifest})
+
+
+def evaluate_against_baseline(tmp_path: Path, monkeypatch, *extra: str, features: FeatureSet | None = None) -> Path:
+    """`dacl evaluate RUN --baseline-scattering` on synthetic features (``four_class_featureset()`` unless
+    ``features`` are given) with a mean-pool 'run'; the output folder. ``extra`` arguments go to ``dacl evaluate``."""
+    from dacl import cli
+    from dacl.embedding import embedder
+    from dacl.features import featureset as dataset
+
+    fs = four_class_featureset() if features is None else features
+    monkeypatch.setattr(dataset, "load_features", lambda path: fs)
+    monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": MeanEmbedder())
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text("")
+    out = tmp_path / "report"
+    rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
+                   "--n-boot", "50", *extra])
+    assert rc == 0
+    return out
 
 
 # ------------------------------------------------------------------ stand-ins
@@ -306,59 +337,3 @@ def ptbxl_like_records(n_records: int = 40, fs: float = 100.0, seed: int = 0) ->
             records.append(make_record(f"{k + 1:05d}_lr", signal, STANDARD_LEADS, fs, labels,
                                        patient=str(patient), fold=fold))
     return records
-
-
-#: SCP statements of the synthetic PTB-XL layout: code -> (diagnostic class, subclass) for diagnostic
-#: statements, or "form" / "rhythm".
-PTBXL_STATEMENTS: dict[str, tuple[str, str] | str] = {
-    "NORM": ("NORM", "NORM"), "IMI": ("MI", "IMI"), "NDT": ("STTC", "STTC"), "LAFB": ("CD", "LAFB/LPFB"),
-    "LVH": ("HYP", "LVH"), "PVC": "form", "SR": "rhythm", "AFIB": "rhythm",
-}
-
-
-def write_ptbxl_layout(root: Path, records: Sequence[Record]) -> Path:
-    """``records`` (12 leads at 500 Hz, ``meta`` patient and fold, labels SCP codes) in PTB-XL's published layout:
-    ``ptbxl_database.csv`` (``scp_codes`` as a dict of likelihoods, ``strat_fold``, ``filename_lr/hr``),
-    ``scp_statements.csv``, ``records500/`` and ``records100/`` (every fifth sample) written with ``wfdb.wrsamp``."""
-    import csv
-
-    import wfdb
-
-    root.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for k, rec in enumerate(records, start=1):
-        folder = f"{(k // 1000) * 1000:05d}"
-        names = {}
-        for rate, step, suffix, top in ((500, 1, "hr", "records500"), (100, 5, "lr", "records100")):
-            out = root / top / folder
-            out.mkdir(parents=True, exist_ok=True)
-            wfdb.wrsamp(f"{k:05d}_{suffix}", fs=rate, units=["mV"] * 12, sig_name=[s.upper() for s in rec.leads],
-                        p_signal=np.ascontiguousarray(rec.signal[:, ::step].T), fmt=["16"] * 12, write_dir=str(out))
-            names[suffix] = f"{top}/{folder}/{k:05d}_{suffix}"
-        likelihood = {code: 100.0 if i == 0 else 80.0 for i, code in enumerate(rec.labels)}
-        rows.append({"ecg_id": k, "patient_id": float(rec.meta["patient"]), "age": 60, "sex": k % 2,
-                     "scp_codes": repr({**likelihood, "SR": 0.0}), "strat_fold": rec.meta["fold"],
-                     "filename_lr": names["lr"], "filename_hr": names["hr"]})
-    with open(root / "ptbxl_database.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(root / "scp_statements.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["", "description", "diagnostic", "form", "rhythm", "diagnostic_class", "diagnostic_subclass"])
-        for code, kind in PTBXL_STATEMENTS.items():
-            diagnostic = isinstance(kind, tuple)
-            writer.writerow([code, code.lower(), 1.0 if diagnostic else "", 1.0 if kind == "form" else "",
-                             1.0 if kind == "rhythm" else "", kind[0] if diagnostic else "",
-                             kind[1] if diagnostic else ""])
-    return root
-
-
-def ptbxl_scp_records(n_records: int = 40, seed: int = 0) -> list[Record]:
-    """:func:`ptbxl_like_records` at 500 Hz with SCP statement codes as labels (diagnostic, and some forms)."""
-    codes = ["NORM", "IMI", "NDT", "LAFB", "LVH"]
-    out = []
-    for k, rec in enumerate(ptbxl_like_records(n_records, fs=500.0, seed=seed)):
-        labels = [codes[k % 5]] + ([codes[(k + 2) % 5]] if k % 3 == 0 else []) + (["PVC"] if k % 4 == 0 else [])
-        out.append(dataclasses.replace(rec, labels=tuple(labels)))
-    return out

@@ -5,29 +5,25 @@ Two ways in:
 * through the corpus interface, with the corpus assembled in the test (the real CinC 2021 sample read with
   ``wfdb.rdrecord``; PTB-XL-like records with patients and folds): these run whatever ``open_corpus`` reads;
 * from the files, as a user runs it (``dacl preprocess FOLDER``): the real CinC 2021 sample, and a corpus in
-  PTB-XL's published layout written with ``wfdb.wrsamp``. These need ``open_corpus`` with layouts (its
-  ``layout`` option); until the corpus layer has them they are skipped, and only then.
+  PTB-XL's published layout written with ``wfdb.wrsamp``.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from corpus_layouts import write_ptbxl
 from helpers import (
     CINC2021_SAMPLE,
     FakeCorpus,
     cinc2021_records,
     ptbxl_like_records,
-    ptbxl_scp_records,
-    write_ptbxl_layout,
 )
 
 from dacl.cli import main as cli_main
-from dacl.corpus import open_corpus
 from dacl.features import load_features, preprocess
 from dacl.features.leads import STANDARD_LEADS
 from dacl.features.store import read_manifest, read_records_csv, read_split
@@ -35,10 +31,6 @@ from dacl.features.store import read_manifest, read_records_csv, read_split
 pytestmark = pytest.mark.slow
 
 needs_cinc2021 = pytest.mark.skipif(not CINC2021_SAMPLE.is_dir(), reason=f"{CINC2021_SAMPLE} absent")
-needs_layouts = pytest.mark.skipif(
-    "layout" not in inspect.signature(open_corpus).parameters,
-    reason="open_corpus cannot read this layout yet (no layout option)",
-)
 #: Small scattering settings that keep these runs to seconds on two cores.
 SMALL = ["--window", "1024", "--hop", "512", "-J", "5", "-Q", "4", "--no-progress"]
 SMALL_KW = dict(window=1024, hop=512, J=5, Q=4)
@@ -131,11 +123,10 @@ def test_ptbxl_like_records_with_patients_and_folds(tmp_path: Path, capsys):
     train_and_evaluate(dataset, tmp_path, capsys)
 
 
-# ------------------------------------------------------------------ from the files (needs the corpus layouts)
+# ------------------------------------------------------------------ from the files
 
 
 @needs_cinc2021
-@needs_layouts
 def test_dacl_preprocess_reads_the_real_cinc2021_sample(tmp_path: Path, capsys):
     out = tmp_path / "ds"
     assert cli_main(["preprocess", str(CINC2021_SAMPLE), "--out", str(out), *SMALL]) == 0, capsys.readouterr().err
@@ -168,10 +159,8 @@ def test_dacl_preprocess_reads_the_real_cinc2021_sample(tmp_path: Path, capsys):
     assert len(carried) < len(manifest["vocabulary"])
 
 
-@needs_layouts
 def test_dacl_preprocess_reads_a_ptbxl_layout_and_splits_by_its_folds(tmp_path: Path, capsys):
-    records = ptbxl_scp_records(40)
-    root = write_ptbxl_layout(tmp_path / "ptb-xl", records)
+    root = write_ptbxl(tmp_path / "ptb-xl", n_records=40).root
     out = tmp_path / "ds"
     assert cli_main(["preprocess", str(root), "--out", str(out), "--scp-level", "superdiagnostic", *SMALL]) == 0, (
         capsys.readouterr().err

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from dacl.corpus.wfdb_io import FolderSource, SeekableReader
+from dacl.corpus.sources import FolderSource, SeekableReader
 
 ROOT = Path(__file__).resolve().parents[2]
 

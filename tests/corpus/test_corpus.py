@@ -11,7 +11,7 @@ import pytest
 import wfdb
 
 from dacl.corpus import Record, RecordError, open_corpus, sample_path
-from dacl.corpus.cinc2017 import parse_reference
+from dacl.corpus.cinc2017 import CLASSES, parse_reference
 
 
 def _zip_folder(folder: Path, dest: Path) -> Path:
@@ -35,9 +35,11 @@ def _names(folder: Path) -> list[str]:
 
 def test_sample_has_every_class_and_matching_reference():
     corpus = open_corpus(sample_path())
-    assert corpus.labels is not None
-    assert set(corpus.labels) == set(corpus.names)
-    assert {"N", "A", "O", "~"} <= set(corpus.labels.values())
+    assert (corpus.layout, corpus.task, corpus.vocabulary) == ("cinc2017", "single-label", CLASSES)
+    assert corpus.layout_reason == "REFERENCE.csv at the corpus root"
+    labels = {name: corpus.labels_of(name) for name in corpus.names}
+    assert all(v is not None and len(v) == 1 for v in labels.values())
+    assert {"N", "A", "O", "~"} <= {v[0] for v in labels.values() if v}
 
 
 def test_zip_and_folder_give_identical_records(sample_dir: Path):
@@ -45,7 +47,7 @@ def test_zip_and_folder_give_identical_records(sample_dir: Path):
     from_folder = list(open_corpus(sample_dir))
     from_parent = list(open_corpus(sample_dir.parent))  # the folder holding training2017/
     assert [r.name for r in from_zip] == [r.name for r in from_folder] == [r.name for r in from_parent]
-    for a, b in zip(from_zip, from_folder):
+    for a, b in zip(from_zip, from_folder, strict=True):
         assert isinstance(a, Record)
         np.testing.assert_array_equal(a.signal, b.signal)
         assert (a.fs, a.label, a.sha256) == (b.fs, b.label, b.sha256)
@@ -127,7 +129,7 @@ def test_truncated_header(sample_dir: Path, tmp_path: Path):
 def test_garbage_header(sample_dir: Path, tmp_path: Path):
     name = _names(sample_dir)[6]
     (sample_dir / f"{name}.hea").write_text(f"{name} one three hundred\n")
-    _expect_bad(sample_dir, name, "not valid WFDB", tmp_path)
+    _expect_bad(sample_dir, name, "header record line .*: signal count 'one' is not a non-negative integer", tmp_path)
 
 
 def test_record_listed_without_files(sample_dir: Path, tmp_path: Path):
@@ -167,11 +169,12 @@ def test_empty_and_too_short_records(sample_dir: Path, tmp_path: Path):
         corpus.read(names[9], min_samples=300)
 
 
-def test_wfdb_fallback_for_other_formats(sample_dir: Path, tmp_path: Path):
-    # Format 212 is not handled by the fast reader: wfdb reads it, from a folder and from a zip.
+@pytest.mark.parametrize("fmt", ["212", "516"])
+def test_other_formats_read_from_folder_and_zip(sample_dir: Path, tmp_path: Path, fmt: str):
+    # Format 212 is decoded by the numpy reader, 516 (FLAC) by wfdb (from a temporary copy for the zip).
     name = "B00001"
-    signal = np.round(np.sin(np.linspace(0, 20, 2000))[:, None] * 1000) / 1000
-    wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=["212"],
+    signal = np.round(np.sin(np.linspace(0, 20, 2000))[:, None] * 500) / 1000
+    wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=[fmt],
                 adc_gain=[1000], baseline=[0], write_dir=str(sample_dir))
     with open(sample_dir / "RECORDS", "a") as f:
         f.write(f"{name}\n")
@@ -212,8 +215,9 @@ def test_partial_labels_policy(sample_dir: Path):
     first = rows[0].split(",")[0]
     ref.write_text("\n".join(rows[1:] + ["Z99999,N"]) + "\n")
     corpus = open_corpus(sample_dir, partial_labels=True)
-    assert corpus.label(first) is None
-    assert "Z99999" not in corpus.labels
+    assert corpus.label(first) is None and corpus.labels_of(first) is None
+    assert corpus.read(first).labels == ()
+    assert "Z99999" not in corpus.names
     # Unknown letters and duplicates are never accepted.
     with pytest.raises(ValueError, match="duplicated"):
         parse_reference("A,N\nA,N\n", ["A"], partial_labels=True)
@@ -223,9 +227,13 @@ def test_partial_labels_policy(sample_dir: Path):
 
 def test_no_reference_means_unlabelled(sample_dir: Path):
     (sample_dir / "REFERENCE.csv").unlink()
-    corpus = open_corpus(sample_dir)
-    assert corpus.labels is None
-    assert next(iter(corpus)).label is None
+    corpus = open_corpus(sample_dir)  # no marker: generic WFDB records, the lead as its header names it
+    assert (corpus.layout, corpus.task, corpus.vocabulary) == ("wfdb", "none", None)
+    assert next(iter(corpus)).label is None and next(iter(corpus)).leads == ("ECG",)
+    forced = open_corpus(sample_dir, "cinc2017")
+    assert (forced.layout, forced.task, forced.vocabulary, forced.layout_reason) == (
+        "cinc2017", "none", None, "chosen by the caller")
+    assert next(iter(forced)).leads == ("I",) and next(iter(forced)).labels == ()
 
 
 def test_duplicated_records_listing(sample_dir: Path):

@@ -4,7 +4,6 @@ long records in ranges, window labels from annotations, the shard writer."""
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from helpers import CINC2021_SAMPLE, FakeCorpus, cinc2021_records, ecg_leads, make_record
 
 from dacl._native import Scattering1D, segment
-from dacl.corpus import RecordError, open_corpus
+from dacl.corpus import RecordError
 from dacl.features import PreprocessConfig, load_features, preprocess
 from dacl.features.featurizer import log_scale
 from dacl.features.leads import STANDARD_LEADS, canonical, lead_rows, parse_leads
@@ -347,19 +346,6 @@ def test_corpus_options_reach_open_corpus(tmp_path: Path, monkeypatch, capsys):
     )
     params = read_manifest(tmp_path / "b")["params"]
     assert (params["layout"], params["scp_level"], params["labels"]) == ("ptbxl", "superdiagnostic", "labels.csv")
-
-
-@pytest.mark.skipif("layout" in inspect.signature(open_corpus).parameters, reason="open_corpus reads layouts")
-def test_a_corpus_reader_without_layouts_refuses_layout_options(tmp_path: Path, capsys):
-    from dacl.cli import main as cli_main
-
-    assert (
-        cli_main(["preprocess", "--sample", "--out", str(tmp_path / "x"), "--layout", "ptbxl", "--scp-level", "rhythm"])
-        == 2
-    )
-    err = capsys.readouterr().err
-    assert "reads the PhysioNet/CinC 2017 layout only; --layout, --scp-level cannot be applied" in err
-    assert not (tmp_path / "x").exists()
 
 
 def test_datasets_of_format_2_read_as_one_lead_named_I(tmp_path: Path):

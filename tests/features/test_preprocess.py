@@ -61,7 +61,7 @@ def test_layout_and_shapes_agree_with_records_csv(reference_run: Path):
     assert len(manifest["scattering"]["order"]) == P
     assert np.array_equal(np.bincount(fs.record_index, minlength=len(rows)), [int(r["n_windows"]) for r in rows])
     assert list(fs.record_ids) == corpus.names
-    assert [CLASSES[i] for i in fs.record_labels] == [corpus.labels[n] for n in corpus.names]
+    assert [CLASSES[i] for i in fs.record_labels] == [corpus.label(n) for n in corpus.names]
     # Each record's windows are contiguous and in time order, with starts `hop` apart.
     for r in range(len(rows)):
         starts = fs.starts[fs.record_index == r]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SCRIPTS, MeanEmbedder, four_class_featureset
+from helpers import MeanEmbedder, evaluate_against_baseline, four_class_featureset
 
 from dacl.embedding.baselines import ScatteringPoolEmbedder
 from dacl.features import FeatureSet
@@ -205,78 +203,13 @@ def test_cli_without_methods_is_an_error(capsys, monkeypatch) -> None:
     assert "nothing to evaluate" in capsys.readouterr().err
 
 
-def evaluate_against_baseline(tmp_path, monkeypatch) -> Path:
-    """`dacl evaluate RUN --baseline-scattering` on synthetic features with a mean-pool 'run'; the output folder."""
-    from dacl import cli
-    from dacl.embedding import embedder
-    from dacl.features import featureset as dataset
-
-    fs = four_class_featureset()
-    monkeypatch.setattr(dataset, "load_features", lambda path: fs)
-    monkeypatch.setattr(embedder, "load_embedder", lambda run_dir, device="cpu": MeanEmbedder())
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "config.toml").write_text("")
-    out = tmp_path / "report"
-    rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
-                   "--n-boot", "50"])
-    assert rc == 0
-    return out
-
-
 def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, capsys) -> None:
     out = evaluate_against_baseline(tmp_path, monkeypatch)
     base, other = json.loads((out / "metrics.json").read_text())["methods"]
     assert "difference_to" not in base
     d = other["difference_to"]
     assert d["method"] == "scattering-pool"
-    assert d["auroc_af"]["value"] == pytest.approx(other["metrics"]["auroc_af"]["value"] - base["metrics"]["auroc_af"]["value"])
+    expected = other["metrics"]["auroc_af"]["value"] - base["metrics"]["auroc_af"]["value"]
+    assert d["auroc_af"]["value"] == pytest.approx(expected)
     assert "Difference to scattering-pool" in (out / "report.md").read_text()
     assert "difference to scattering-pool" in capsys.readouterr().out
-
-
-@pytest.mark.slow
-def test_summarise_splits_script_reads_evaluate_output(tmp_path, monkeypatch, capsys) -> None:
-    """scripts/summarise_splits.py: one table row per evaluated split, the paired difference as stored, a PNG."""
-    out = evaluate_against_baseline(tmp_path, monkeypatch)
-    capsys.readouterr()
-    doc = json.loads((out / "metrics.json").read_text())
-    seed = doc["split"]["seed"]
-    assert seed < 7
-    second = tmp_path / "split7"
-    second.mkdir()
-    doc["split"]["seed"] = 7
-    (second / "metrics.json").write_text(json.dumps(doc))
-    spec = importlib.util.spec_from_file_location("summarise_splits", SCRIPTS / "summarise_splits.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-
-    row = script.split_row(out, "mean")
-    base, other = doc["methods"]
-    assert row["baseline"]["auroc_af"] == base["metrics"]["auroc_af"]
-    assert row["difference"]["auroc_af"] == other["difference_to"]["auroc_af"]
-    monkeypatch.setattr("sys.argv", ["summarise_splits", str(second), str(out), "--method", "mean",
-                                     "--png", str(tmp_path / "af.png")])
-    script.main()
-    lines = capsys.readouterr().out.splitlines()
-    rows = [line for line in lines if line.startswith(f"| {seed} ") or line.startswith("| 7 ")]
-    assert [r.split(" | ")[0] for r in rows] == [f"| {seed}", "| 7"]  # sorted by split seed
-    assert f"{other['difference_to']['auroc_af']['value']:+.4f}" in rows[0]
-    assert (tmp_path / "af.png").read_bytes().startswith(b"\x89PNG")
-    assert not any("under each corruption" in line for line in lines)  # no robustness curves evaluated
-    # With robustness curves (as `dacl evaluate --robustness` writes them): one row of differences per split.
-    diff = {"value": -0.0415, "low": -0.07, "high": -0.0131, "level": 0.95}
-    doc["robustness"] = [{"method": "scattering-pool", "points": [{"label": "12 dB"}]},
-                         {"method": "mean", "difference_to": "scattering-pool",
-                          "points": [{"label": "12 dB", "difference": {"auroc_af": diff}}]}]
-    (second / "metrics.json").write_text(json.dumps(doc))
-    assert script.robustness_row(second, "mean") == (7, {"12 dB": diff})
-    assert script.robustness_row(out, "mean") is None
-    script.main()
-    assert "| 7 | -0.0415 [-0.0700, -0.0131] |" in capsys.readouterr().out.splitlines()
-    with pytest.raises(SystemExit, match="has no paired difference to mean"):  # the baseline must come first
-        script.split_row(out, "scattering-pool", baseline="mean")
-    with pytest.raises(SystemExit, match="no scattering-pool row"):
-        doc["methods"] = doc["methods"][1:]
-        (second / "metrics.json").write_text(json.dumps(doc))
-        script.split_row(second, "mean")

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from helpers import SCRIPTS, three_profile_featureset
+from helpers import EXPERIMENTS, load_script, three_profile_featureset
 
 from dacl.report.generated_views import generate_views, view_distances
 from dacl.report.plots import plot_generated_views
 from dacl.training.config import Config
 from dacl.training.diffaug import train_diffaug
 
-SCRIPT = SCRIPTS / "plot_diffaug_views.py"
+SCRIPT = EXPERIMENTS / "diffaug-views" / "plot_views.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -93,10 +92,7 @@ def test_rejects_bad_arguments(run: Path) -> None:
 @pytest.mark.slow
 def test_script_writes_picture(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("plot_diffaug_views", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(SCRIPT)
     monkeypatch.setattr(script, "load_features", lambda path: three_profile_featureset())
     out = tmp_path / "sub" / "views.png"
     assert script.main([str(run), "--features", "unused", "--out", str(out), "--n", "3", "--k", "4",

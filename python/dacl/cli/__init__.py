@@ -12,18 +12,20 @@ import argparse
 import sys
 
 from dacl._native import __version__
-from dacl.cli import demo, evaluate, preprocess, split, train
+from dacl.cli import demo, evaluate, preprocess, report, split, summarise, train
 from dacl.cli.runner import EXPECTED_ERRORS, MAX_MESSAGE, Command, describe_error, run_command
 
 __all__ = ["COMMANDS", "EXPECTED_ERRORS", "MAX_MESSAGE", "describe_error", "main"]
 
 #: name -> command module, in the order ``dacl --help`` lists them.
 COMMANDS: dict[str, Command] = {
-    "preprocess": preprocess,  # type: ignore[dict-item]
-    "split": split,  # type: ignore[dict-item]
-    "train": train,  # type: ignore[dict-item]
-    "evaluate": evaluate,  # type: ignore[dict-item]
-    "demo": demo,  # type: ignore[dict-item]
+    "preprocess": preprocess,
+    "split": split,
+    "train": train,
+    "evaluate": evaluate,
+    "report": report,
+    "summarise": summarise,
+    "demo": demo,
 }
 
 

@@ -36,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.runs and not settings.baseline_scattering:
         raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
     features = featureset.load_features(args.features)
+    if settings.on == "val":
+        from dacl.probe.selection import validation_view
+
+        features = validation_view(features)  # before anything is embedded: the test records are gone
     embedders = _embedders([Path(r) for r in args.runs], settings)
     results = [_evaluate(features, emb, extra, label, settings) for (emb, extra), label in
                zip(embedders, _labels(embedders, settings), strict=True)]

@@ -27,15 +27,17 @@ class RecordError(ValueError):
 
 @dataclass(frozen=True)
 class Record:
-    """One record: its leads' physical signals and what the corpus knows about it.
+    """One record (or a range of one): its leads' physical signals and what the corpus knows about it.
 
     Attributes:
-        name: record name as the corpus lists it (e.g. ``"A00001"``).
-        signal: ``(n_leads, n_samples)`` float64 physical signal (mV for ECG leads).
+        name: record name as the corpus lists it (e.g. ``"A00001"``, ``"records500/00000/00001_hr"``).
+        signal: ``(n_leads, n_samples)`` float64 physical signal (mV for ECG leads); invalid samples are
+            NaN when the caller asked to keep them (``meta["invalid"]`` counts them per lead).
         leads: lead names, one per row of ``signal`` (canonical: ``I, II, III, aVR, aVL,
             aVF, V1..V6``; other names as written).
         fs: sampling frequency in Hz.
-        labels: record-level label codes (``("A",)`` for a CinC 2017 record); ``()`` if unlabelled.
+        labels: record-level label codes (``("A",)`` for a CinC 2017 record, SNOMED CT or SCP codes);
+            ``()`` if unlabelled.
         sha256: hex SHA-256 of ``signal`` as little-endian float64 bytes, so
             byte-identical recordings share a digest whatever the file format.
         meta: what else the corpus knows (patient, age, sex, source database, ...), JSON-able.
@@ -63,13 +65,30 @@ class Record:
 
 @dataclass(frozen=True)
 class RecordInfo:
-    """What a record's header says, without reading its signal."""
+    """What a record's header says, without reading its samples.
+
+    Attributes:
+        name: record name as the corpus lists it.
+        n_samples: samples per lead in the whole record.
+        fs: sampling frequency in Hz.
+        leads: the leads :meth:`dacl.corpus.Corpus.read` returns, in its order.
+        units: each of those leads' units as written in the header.
+    """
 
     name: str
     n_samples: int
     fs: float
     leads: tuple[str, ...]
-    units: tuple[str, ...] = ()
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Samples ``start:end`` of a record carry the rhythm ``label`` (``"AFIB"``, ``"N"``, ... from ``(AFIB``)."""
+
+    start: int
+    end: int
+    label: str
 
 
 def signal_sha256(signal: np.ndarray) -> str:
@@ -86,11 +105,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def validate_signal(name: str, signal: np.ndarray, fs: float, min_samples: int) -> None:
-    """Refuse an empty ``(n_leads, n_samples)`` signal, one with NaN/inf samples, or one shorter than ``min_samples``."""
+def validate_signal(name: str, signal: np.ndarray, fs: float, min_samples: int, allow_nan: bool = False) -> None:
+    """Refuse an empty ``(n_leads, n_samples)`` signal, one with NaN/inf samples (NaN allowed with
+    ``allow_nan``), or one shorter than ``min_samples``."""
     if signal.ndim != 2 or signal.size == 0:
         raise RecordError(name, "signal is empty")
-    bad = ~np.isfinite(signal)
+    bad = np.isinf(signal) if allow_nan else ~np.isfinite(signal)
     if bad.any():
         lead, first = (int(i[0]) for i in np.nonzero(bad))
         kind = "NaN (missing samples)" if np.isnan(signal[lead, first]) else "inf"

@@ -10,7 +10,6 @@ fingerprint of the inputs. Any object with these members can be preprocessed
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -56,18 +55,10 @@ def corpus_options(config: PreprocessConfig) -> dict[str, Any]:
 
 def open_source(source: str | os.PathLike[str] | CorpusReader, config: PreprocessConfig) -> CorpusReader:
     """``source`` itself if it is an open corpus, else :func:`dacl.corpus.open_corpus` of the path with the
-    corpus options of ``config`` (only those given, so that readers without an option still open the rest)."""
+    corpus options of ``config``."""
     if not isinstance(source, (str, os.PathLike)):
         return source
-    options = corpus_options(config)
-    accepted = inspect.signature(open_corpus).parameters
-    unsupported = [key for key in options if key not in accepted]
-    if unsupported:
-        flags = ", ".join("--" + key.replace("_", "-") for key in unsupported)
-        raise ValueError(
-            f"{source}: this corpus reader reads the PhysioNet/CinC 2017 layout only; {flags} cannot be applied"
-        )
-    corpus: CorpusReader = open_corpus(source, partial_labels=config.partial_labels, **options)
+    corpus: CorpusReader = open_corpus(source, partial_labels=config.partial_labels, **corpus_options(config))
     return corpus
 
 

@@ -10,6 +10,8 @@ from dacl.settings import at_least, check_fields, option
 #: The classifiers a probe can be: standardisation + logistic regression, or an RBF-SVM.
 Probe = Literal["logreg", "svm"]
 PROBES: tuple[str, ...] = get_args(Probe)
+#: The split whose records are scored: test, or val for model selection (:mod:`dacl.probe.selection`).
+Scored = Literal["test", "val"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class EvaluateConfig:
     probe: Probe = option("logreg", "classifier on the embeddings", "--probe")
     n_boot: int = option(1000, "bootstrap resamples", "--n-boot", metavar="N")
     seed: int = option(0, "seed of the probe and the bootstrap", "--seed")
+    on: Scored = option("test", "split whose records are scored: test, or val to choose hyperparameters "
+                        "(the test records are removed before anything is embedded)", "--on")
     device: str = option("cpu", "device for the embedders (cpu, cuda, auto)", "--device")
     baseline_scattering: bool = option(
         False, "also evaluate the training-free baseline: pooled scattering + logistic regression",

@@ -13,6 +13,14 @@ from dacl._native import __version__
 from dacl.features import FeatureSet
 from dacl.io.atomic import atomic_output, write_json
 from dacl.probe.linear import EvalResult, split_sizes
+from dacl.probe.selection import scored_split
+
+#: What the records of a results document were scored on (see :func:`dacl.probe.selection.scored_split`).
+SCORED_ON = {
+    "test": "test-split records",
+    "val": "val-split records, for model selection: the test records were removed before embedding, and the "
+           "'test' counts and columns of this document are the val records",
+}
 
 
 def split_info(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -54,16 +62,21 @@ def results_document(
 ) -> dict[str, Any]:
     """The ``metrics.json`` document for a list of results on one dataset."""
     n_records, n_windows = split_sizes(features)
+    scored = scored_split(features.manifest)
     return {
         "dacl_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "features": features_path,
         "split": split_info(features.manifest),
+        "scored_split": scored,
         "n_records": n_records,
         "n_windows": n_windows,
         "task": features.task,
         "leads": list(features.leads),
-        "protocol": MULTI_LABEL_PROTOCOL if any(r.protocol == "per-label" for r in results) else SINGLE_LABEL_PROTOCOL,
+        "protocol": {
+            **(MULTI_LABEL_PROTOCOL if any(r.protocol == "per-label" for r in results) else SINGLE_LABEL_PROTOCOL),
+            "scored_on": SCORED_ON[scored],
+        },
         "methods": [r.to_dict() for r in results],
     }
 

@@ -5,6 +5,7 @@
 * :func:`plot_robustness`: AUROC vs SNR (white noise) and vs baseline-wander level;
 * :func:`plot_embedding_map`: 2-D PCA of the test records' embeddings, by class (or main label);
 * :func:`plot_tmax`: AUROC vs the diffusion ``t_max``, when runs record one;
+* :func:`plot_af_by_split`: AF AUROC per record-level split, methods side by side;
 * :func:`plot_generated_views`: DiffAug's generated views beside their originals.
 
 Every figure is written through :func:`save_png` (atomically).
@@ -13,6 +14,7 @@ Every figure is written through :func:`save_png` (atomically).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +172,28 @@ def plot_tmax(methods: list[dict[str, Any]], path: Path, metric: str = "auroc_af
     save_png(fig, path)
 
 
+def plot_af_by_split(series: dict[str, list[tuple[int, dict[str, float]]]], n_test: Sequence[int], path: Path,
+                     paper_af: float | None = None) -> None:
+    """AF-vs-rest AUROC with its 95 % CI per split seed: one series per method (``label -> [(seed, estimate)]``),
+    side by side, and the paper's figure as a dashed line when given."""
+    fig = Figure(figsize=(6.4, 3.8))
+    ax = fig.add_subplot()
+    for i, (name, points) in enumerate(series.items()):
+        offset = (i - (len(series) - 1) / 2) * 0.24
+        e = [est for _, est in points]
+        yerr = [[v["value"] - v["low"] for v in e], [v["high"] - v["value"] for v in e]]
+        ax.errorbar([seed + offset for seed, _ in points], [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3,
+                    label=name)
+    if paper_af is not None:
+        ax.axhline(paper_af, ls="--", color="0.4", lw=1, label=f"paper v3 ({paper_af})")
+    counts = sorted(set(n_test))
+    each = f"; {counts[0]:,} test records each" if len(counts) == 1 else ""
+    ax.set(xlabel=f"split seed (record-level, stratified{each})", ylabel="AUROC AF vs rest",
+           title="Test AUROC on different splits of the same records (95% CI)")
+    ax.set_xticks(sorted({seed for points in series.values() for seed, _ in points}))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3)
+    save_png(fig, path)
 
 
 # --------------------------------------------------------------------- DiffAug's generated views
