@@ -10,9 +10,9 @@ its own, so its peak RSS is its own.
 Pipelines:
 
 * ``dacl``: ``dacl.corpus.open_corpus`` (dacl's reader) + the Rust segmentation
-  and scattering. Where this dacl's ``open_corpus`` cannot read the layout yet, the
-  records are read with ``wfdb.rdrecord`` instead and the run says so
-  (``reader: wfdb``), which measures the featurization alone;
+  and scattering;
+* ``dacl-wfdb``: the same, reading every record with ``wfdb.rdrecord`` (the
+  featurization alone, against the same reader as the last pipeline);
 * ``wfdb-kymatio``: the same preprocessing code, reading every record with
   ``wfdb.rdrecord`` and scattering with ``kymatio.numpy.Scattering1D``.
 
@@ -25,7 +25,7 @@ does not grow with a record's length either.
 
 Example (the table in the README)::
 
-    .venv/bin/python benches/preprocess_multilead.py CINC2021_FOLDER --pipeline dacl wfdb-kymatio --replicate 4
+    .venv/bin/python benches/preprocess_multilead.py CINC2021_FOLDER --replicate 4   # every pipeline
     .venv/bin/python benches/preprocess_multilead.py CINC2021_FOLDER --pipeline dacl --replicate 16 64
     .venv/bin/python benches/preprocess_multilead.py --long-hours 1 4
 """
@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import inspect
 import json
 import resource
 import shutil
@@ -173,7 +172,7 @@ def open_reader(folder: Path, pipeline: str) -> tuple[Any, str]:
     """The corpus a pipeline reads, and which reader that is."""
     from dacl.corpus import open_corpus
 
-    if pipeline == "dacl" and "layout" in inspect.signature(open_corpus).parameters:
+    if pipeline == "dacl":
         return open_corpus(folder), "dacl"
     return WfdbCorpus(folder), "wfdb"
 
@@ -220,7 +219,8 @@ def child(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path, nargs="?", help="folder of 12-lead WFDB records (CinC 2020/2021 layout)")
-    parser.add_argument("--pipeline", nargs="+", choices=["dacl", "wfdb-kymatio"], default=["dacl", "wfdb-kymatio"])
+    pipelines = ["dacl", "dacl-wfdb", "wfdb-kymatio"]
+    parser.add_argument("--pipeline", nargs="+", choices=pipelines, default=pipelines)
     parser.add_argument("--replicate", nargs="+", type=int, default=[1])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records")
     parser.add_argument(
