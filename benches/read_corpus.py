@@ -7,7 +7,7 @@ and by process CPU time (the steadier number on a shared machine), and samples/s
 
 Example (the CinC 2021 sample: 12 leads, 500 Hz, ``.mat``)::
 
-    .venv/bin/python benches/read_corpus.py ../shared/data/cinc2021-sample
+    .venv/bin/python benches/read_corpus.py CINC2021_FOLDER
 """
 
 from __future__ import annotations
