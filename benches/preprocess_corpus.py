@@ -10,8 +10,8 @@ grow with corpus size (compare ``--replicate 1`` with ``--replicate 4``).
 
 Example (the full development corpus, both backends, then the RSS check)::
 
-    .venv/bin/python benches/preprocess_corpus.py --backend rust kymatio
-    .venv/bin/python benches/preprocess_corpus.py --backend rust --replicate 1 4
+    .venv/bin/python benches/preprocess_corpus.py training2017-dev.zip --backend rust kymatio
+    .venv/bin/python benches/preprocess_corpus.py training2017-dev.zip --backend rust --replicate 1 4
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-DEFAULT_CORPUS = Path("/work/shared/data/physionet2017/training2017-dev.zip")
 
 
 class KymatioScatter:
@@ -98,7 +96,7 @@ def child(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("corpus", type=Path, help="the corpus: a zip or folder, e.g. training2017.zip")
     parser.add_argument("--backend", nargs="+", choices=["rust", "kymatio"], default=["rust", "kymatio"])
     parser.add_argument("--replicate", nargs="+", type=int, default=[1])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N records")
