@@ -132,16 +132,27 @@ def child(args: argparse.Namespace) -> None:
     for batch in args.batches:
         x = np.random.default_rng(batch).standard_normal((batch, n)).astype(dtype)
         rounds = rounds_for(batch, args.competitor, args.rounds_scale)
-        wall, cpu = timed(lambda: fn(x), rounds)
-        rows.append({
-            "batch": batch,
-            "rounds": rounds,
-            "wall_ms_per_signal": wall / batch * 1e3,
-            "cpu_ms_per_signal": cpu / batch * 1e3,
-            "peak_rss_mib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        })
-    print(json.dumps({"competitor": args.competitor, "config": args.config, "threads": args.threads,
-                      "base_rss_mib": base_rss, "rows": rows}))
+        wall, cpu = timed(lambda x=x: fn(x), rounds)
+        rows.append(
+            {
+                "batch": batch,
+                "rounds": rounds,
+                "wall_ms_per_signal": wall / batch * 1e3,
+                "cpu_ms_per_signal": cpu / batch * 1e3,
+                "peak_rss_mib_so_far": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    print(
+        json.dumps(
+            {
+                "competitor": args.competitor,
+                "config": args.config,
+                "threads": args.threads,
+                "base_rss_mib": base_rss,
+                "rows": rows,
+            }
+        )
+    )
 
 
 def scaling_child(args: argparse.Namespace) -> None:
@@ -152,16 +163,22 @@ def scaling_child(args: argparse.Namespace) -> None:
     for n in args.ns:
         s = Scattering1D(8, n, Q=8)
         x = np.random.default_rng(n).standard_normal((args.scaling_batch, n))
-        wall, cpu = timed(lambda: s(x, num_threads=args.threads), max(1, round(5 * args.rounds_scale)))
-        out.append({"n": n, "n_padded": s.N_padded, "threads": args.threads,
-                    "wall_ms_per_signal": wall / args.scaling_batch * 1e3,
-                    "cpu_ms_per_signal": cpu / args.scaling_batch * 1e3})
+        wall, cpu = timed(lambda s=s, x=x: s(x, num_threads=args.threads), max(1, round(5 * args.rounds_scale)))
+        out.append(
+            {
+                "n": n,
+                "n_padded": s.N_padded,
+                "threads": args.threads,
+                "wall_ms_per_signal": wall / args.scaling_batch * 1e3,
+                "cpu_ms_per_signal": cpu / args.scaling_batch * 1e3,
+            }
+        )
     print(json.dumps(out))
 
 
 def run_child(extra: list[str]) -> Any:
     cmd = [sys.executable, __file__, "--_child", *extra]
-    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"child {' '.join(extra)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -191,12 +208,19 @@ def machine() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = "not installed"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
+        ).stdout.strip()
     except OSError:
         rev = "?"
-    return {"cpu_model": model, "cpus": os.cpu_count(), "platform": platform.platform(),
-            "versions": versions, "git": rev, "load_start": list(os.getloadavg())}
+    return {
+        "cpu_model": model,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "git": rev,
+        "load_start": list(os.getloadavg()),
+    }
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -229,14 +253,19 @@ def plots(results: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for ax, (ours, ref) in zip(axes, PAIRS):
+    for ax, (ours, ref) in zip(axes, PAIRS, strict=True):
         for i, (cfg, comp) in enumerate(results["timings"].items()):
             # one colour per parameter set: solid Rust, dashed kymatio
             for name, style in [(ours, "-o"), (ref, "--s")]:
                 if name in comp:
                     rows = comp[name]["rows"]
-                    ax.plot([r["batch"] for r in rows], [r["cpu_ms_per_signal"] for r in rows], style,
-                            color=f"C{i % 10}", label=f"{name} {cfg}")
+                    ax.plot(
+                        [r["batch"] for r in rows],
+                        [r["cpu_ms_per_signal"] for r in rows],
+                        style,
+                        color=f"C{i % 10}",
+                        label=f"{name} {cfg}",
+                    )
         ax.set(xscale="log", yscale="log", xlabel="batch size B", title=f"{ours} vs kymatio {ref}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6, ncol=2)
@@ -250,11 +279,21 @@ def plots(results: dict[str, Any], out: Path) -> None:
         pts = sorted(sc["by_n"], key=lambda r: r["n"])
         ax.plot([r["n"] for r in pts], [r["cpu_ms_per_signal"] for r in pts], "-o", label="rust float64, 1 thread")
         ref = pts[0]
-        ideal = [ref["cpu_ms_per_signal"] * r["n_padded"] * np.log2(r["n_padded"])
-                 / (ref["n_padded"] * np.log2(ref["n_padded"])) for r in pts]
+        ideal = [
+            ref["cpu_ms_per_signal"]
+            * r["n_padded"]
+            * np.log2(r["n_padded"])
+            / (ref["n_padded"] * np.log2(ref["n_padded"]))
+            for r in pts
+        ]
         ax.plot([r["n"] for r in pts], ideal, ":", label="N_pad log N_pad (through the first point)")
-        ax.set(xscale="log", yscale="log", xlabel="N", ylabel="CPU ms per signal",
-               title=f"Rust scaling, J=8 Q=8 (slope {sc['slope']:.2f}, N log N: {sc['slope_nlogn']:.2f})")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="N",
+            ylabel="CPU ms per signal",
+            title=f"Rust scaling, J=8 Q=8 (slope {sc['slope']:.2f}, N log N: {sc['slope_nlogn']:.2f})",
+        )
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
@@ -283,22 +322,28 @@ def report_md(results: dict[str, Any]) -> str:
         "",
     ]
     for ours, ref in PAIRS:
-        lines += [f"## {ours} vs kymatio {ref}", "",
-                  "| N | J | Q | B | Rust CPU | kymatio CPU | CPU ratio | Rust wall | kymatio wall | wall ratio |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {ours} vs kymatio {ref}",
+            "",
+            "| N | J | Q | B | Rust CPU | kymatio CPU | CPU ratio | Rust wall | kymatio wall | wall ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for cfg, comp in results["timings"].items():
             if ours not in comp or ref not in comp:
                 continue
             n, j, q = cfg.split(":")
-            for a, b in zip(comp[ours]["rows"], comp[ref]["rows"]):
+            for a, b in zip(comp[ours]["rows"], comp[ref]["rows"], strict=True):
                 lines.append(
                     f"| {n} | {j} | {q} | {a['batch']} | {a['cpu_ms_per_signal']:.3f} | {b['cpu_ms_per_signal']:.3f} | "
                     f"{b['cpu_ms_per_signal'] / a['cpu_ms_per_signal']:.1f}x | {a['wall_ms_per_signal']:.3f} | "
-                    f"{b['wall_ms_per_signal']:.3f} | {b['wall_ms_per_signal'] / a['wall_ms_per_signal']:.1f}x |")
+                    f"{b['wall_ms_per_signal']:.3f} | {b['wall_ms_per_signal'] / a['wall_ms_per_signal']:.1f}x |"
+                )
         lines.append("")
-        lines += ["| N | J | Q | Rust peak RSS MiB | kymatio peak RSS MiB | RSS ratio Rust/kymatio "
-                  "| Rust / kymatio growth over base MiB | max per-path rel. error |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| N | J | Q | Rust peak RSS MiB | kymatio peak RSS MiB | RSS ratio Rust/kymatio "
+            "| Rust / kymatio growth over base MiB | max per-path rel. error |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for cfg, comp in results["timings"].items():
             if ours not in comp or ref not in comp:
                 continue
@@ -310,20 +355,38 @@ def report_md(results: dict[str, Any]) -> str:
         lines.append("")
     sc = results.get("scaling")
     if sc:
-        lines += ["## Scaling (Rust float64, J=8, Q=8, B=%d)" % sc["batch"], "",
-                  "| threads | CPU ms/signal | wall ms/signal | wall speed-up vs 1 thread |", "|---|---|---|---|"]
+        lines += [
+            f"## Scaling (Rust float64, J=8, Q=8, B={sc['batch']})",
+            "",
+            "| threads | CPU ms/signal | wall ms/signal | wall speed-up vs 1 thread |",
+            "|---|---|---|---|",
+        ]
         one = sc["by_threads"][0]["wall_ms_per_signal"]
         for r in sc["by_threads"]:
-            lines.append(f"| {r['threads']} | {r['cpu_ms_per_signal']:.3f} | {r['wall_ms_per_signal']:.3f} | "
-                         f"{one / r['wall_ms_per_signal']:.2f}x |")
-        lines += ["", f"N = {sc['by_threads'][0]['n']}. Time vs N (1 thread):", "",
-                  "| N | N_pad | CPU ms/signal | CPU µs / (N_pad log2 N_pad / 1000) |", "|---|---|---|---|"]
+            lines.append(
+                f"| {r['threads']} | {r['cpu_ms_per_signal']:.3f} | {r['wall_ms_per_signal']:.3f} | "
+                f"{one / r['wall_ms_per_signal']:.2f}x |"
+            )
+        lines += [
+            "",
+            f"N = {sc['by_threads'][0]['n']}. Time vs N (1 thread):",
+            "",
+            "| N | N_pad | CPU ms/signal | CPU µs / (N_pad log2 N_pad / 1000) |",
+            "|---|---|---|---|",
+        ]
         for r in sorted(sc["by_n"], key=lambda r: r["n"]):
             norm = r["cpu_ms_per_signal"] * 1e3 / (r["n_padded"] * np.log2(r["n_padded"]) / 1e3)
             lines.append(f"| {r['n']} | {r['n_padded']} | {r['cpu_ms_per_signal']:.3f} | {norm:.3f} |")
-        lines += ["", f"Log-log slope of CPU time vs N_pad: **{sc['slope']:.3f}**; the slope of N_pad log N_pad over "
-                  f"the same points is {sc['slope_nlogn']:.3f} (pure N would be 1.000).", "",
-                  "![time vs batch](time_vs_batch.png)", "", "![scaling](scaling.png)", ""]
+        lines += [
+            "",
+            f"Log-log slope of CPU time vs N_pad: **{sc['slope']:.3f}**; the slope of N_pad log N_pad over "
+            f"the same points is {sc['slope_nlogn']:.3f} (pure N would be 1.000).",
+            "",
+            "![time vs batch](time_vs_batch.png)",
+            "",
+            "![scaling](scaling.png)",
+            "",
+        ]
     return "\n".join(line for line in lines) + "\n"
 
 
@@ -374,8 +437,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "command": " ".join(["python", "benches/compare.py", *sys.argv[1:]]),
-        "machine": machine(), "threads": args.threads, "batches": batches, "note": args.note,
-        "timings": {}, "errors": {},
+        "machine": machine(),
+        "threads": args.threads,
+        "batches": batches,
+        "note": args.note,
+        "timings": {},
+        "errors": {},
     }
     common = ["--threads", str(args.threads), "--rounds-scale", str(rounds_scale), "--batches", *map(str, batches)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -389,9 +456,11 @@ def main() -> None:
                 comp[name] = r
                 outputs[name] = np.load(err_file)
                 last = r["rows"][-1]
-                print(f"{cfg:12s} {name:7s} B={last['batch']:4d}: {last['cpu_ms_per_signal']:8.3f} ms CPU/signal, "
-                      f"{last['wall_ms_per_signal']:8.3f} ms wall/signal, peak RSS {r['peak_rss_mib']:.0f} MiB",
-                      flush=True)
+                print(
+                    f"{cfg:12s} {name:7s} B={last['batch']:4d}: {last['cpu_ms_per_signal']:8.3f} ms CPU/signal, "
+                    f"{last['wall_ms_per_signal']:8.3f} ms wall/signal, peak RSS {r['peak_rss_mib']:.0f} MiB",
+                    flush=True,
+                )
             results["timings"][cfg] = comp
             errs = {}
             for ours, ref in PAIRS + [("torch", "numpy")]:
@@ -407,7 +476,9 @@ def main() -> None:
         by_n = run_child([*base, "--threads", "1", "--ns", *map(str, ns)])
         pads = [r["n_padded"] for r in by_n]
         results["scaling"] = {
-            "batch": args.scaling_batch, "by_threads": by_threads, "by_n": by_n,
+            "batch": args.scaling_batch,
+            "by_threads": by_threads,
+            "by_n": by_n,
             "slope": slope(pads, [r["cpu_ms_per_signal"] for r in by_n]),
             "slope_nlogn": slope(pads, [p * np.log2(p) for p in pads]),
         }

@@ -14,7 +14,8 @@ dedicated pool of that size. Integer arguments take ``int`` or numpy integers;
 ``bool`` and ``float`` are a ``TypeError``.
 """
 
-from typing import Any, Literal, Sequence, final
+from collections.abc import Sequence
+from typing import Any, Literal, final
 
 import numpy as np
 import numpy.typing as npt
@@ -78,9 +79,7 @@ class Scattering1D:
         """kymatio's ``meta()``: ``'order'`` int64 (P,); ``'xi'``, ``'sigma'``,
         ``'j'``, ``'n'`` float64 (P, max_order) padded with NaN; ``'key'`` a
         list of P tuples ``()``, ``(n1,)`` or ``(n1, n2)``."""
-    def scattering(
-        self, x: npt.NDArray[np.floating], num_threads: int | None = None
-    ) -> npt.NDArray[np.floating]:
+    def scattering(self, x: npt.NDArray[np.floating], num_threads: int | None = None) -> npt.NDArray[np.floating]:
         """Coefficients of ``x`` (..., N), float32 or float64, C-contiguous and
         finite: an array (..., P, T_out) of the input's dtype. float64 is
         computed in float64 (per-path error vs kymatio ~1e-14); float32 in
@@ -88,9 +87,7 @@ class Scattering1D:
         ~7e-6). Paths are ordered [order 0, order 1 by n1, order 2 by (n1, n2)].
         ``num_threads`` in 1..256 uses a dedicated pool of that size.
         ``MemoryError`` if the output or a thread's workspace cannot be had."""
-    def __call__(
-        self, x: npt.NDArray[np.floating], num_threads: int | None = None
-    ) -> npt.NDArray[np.floating]:
+    def __call__(self, x: npt.NDArray[np.floating], num_threads: int | None = None) -> npt.NDArray[np.floating]:
         """Same as :meth:`scattering`."""
 
 # ---------------------------------------------------------------- segmentation
@@ -151,14 +148,10 @@ def segment_flat(
 
 # ---------------------------------------------------------------- schedules
 
-def linear_betas(
-    timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02
-) -> npt.NDArray[np.float64]:
+def linear_betas(timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> npt.NDArray[np.float64]:
     """Linear β schedule (Ho et al. 2020), ``numpy.linspace`` semantics."""
 
-def cosine_betas(
-    timesteps: int, s: float = 0.008, max_beta: float = 0.999
-) -> npt.NDArray[np.float64]:
+def cosine_betas(timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> npt.NDArray[np.float64]:
     """Cosine β schedule (Nichol & Dhariwal 2021, eq. 17), clipped to max_beta."""
 
 def sigmoid_betas(
@@ -221,9 +214,7 @@ class NoiseSchedule:
         ``ValueError``; outputs that cannot be allocated ``MemoryError``.
         """
 
-def standard_normal(
-    shape_or_n: int | tuple[int, ...], seed: int, offset: int = 0
-) -> npt.NDArray[np.float64]:
+def standard_normal(shape_or_n: int | tuple[int, ...], seed: int, offset: int = 0) -> npt.NDArray[np.float64]:
     """Standard normals at Philox4x32-10 stream positions ``offset + i``
     (Box–Muller on 53-bit uniforms); ``seed`` and ``offset`` in ``[0, 2**64)``.
     At most ``2**40`` values (``ValueError`` beyond; ``MemoryError`` if they

@@ -12,10 +12,9 @@ from dacl.io.atomic import atomic_output, write_json
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     target = tmp_path / "manifest.json"
     write_json(target, {"version": 1})
-    with pytest.raises(RuntimeError):
-        with atomic_output(target) as f:
-            f.write(b'{"version": 2, "half')
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), atomic_output(target) as f:
+        f.write(b'{"version": 2, "half')
+        raise RuntimeError("interrupted")
     assert json.loads(target.read_text()) == {"version": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
 

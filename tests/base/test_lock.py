@@ -36,9 +36,9 @@ def _holder(path):
 
 def test_second_writer_is_refused_naming_the_holder(tmp_path):
     target = tmp_path / "ds"
-    with _holder(target) as proc:
-        with pytest.raises(LockedError, match=rf"dataset .*ds is being written by another process \(pid {proc.pid} "):
-            WriterLock(target, "dataset").acquire()
+    busy = r"dataset .*ds is being written by another process \(pid {} "
+    with _holder(target) as proc, pytest.raises(LockedError, match=busy.format(proc.pid)):
+        WriterLock(target, "dataset").acquire()
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
@@ -62,9 +62,8 @@ def test_lock_is_beside_the_directory_and_removed_on_release(tmp_path):
 
 
 def test_same_process_cannot_take_it_twice(tmp_path):
-    with WriterLock(tmp_path / "x"):
-        with pytest.raises(LockedError):
-            WriterLock(tmp_path / "x").acquire()
+    with WriterLock(tmp_path / "x"), pytest.raises(LockedError):
+        WriterLock(tmp_path / "x").acquire()
 
 
 def test_orphaned_lock_file_is_not_trusted(tmp_path):

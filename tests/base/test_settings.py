@@ -31,8 +31,9 @@ class Toy:
     count: int | None = option(None, "how many", "-n", default_text="all")
     kind: Literal["a", "b"] = option("a", "which kind", "--kind")
     sizes: tuple[int, ...] = (4, 2)
-    band: tuple[float, float] | None = option((1.0, 2.0), "a band", "--band", parse=_pair, off="--no-band",
-                                              off_help="no band")
+    band: tuple[float, float] | None = option(
+        (1.0, 2.0), "a band", "--band", parse=_pair, off="--no-band", off_help="no band"
+    )
     loud: bool = option(True, "be loud", off="--quiet", off_help="be quiet")
     keep: bool = option(False, "keep it", "--keep")
     table: dict[str, float] = None  # type: ignore[assignment]
@@ -43,18 +44,21 @@ class Toy:
         check_fields(self, "toy", {"count": NON_NEGATIVE}, non_empty=("sizes",))
 
 
-@pytest.mark.parametrize(("change", "error", "message"), [
-    ({"rate": float("nan")}, ValueError, "toy.rate must be a finite number, got nan"),
-    ({"rate": True}, TypeError, "toy.rate must be float, got True"),
-    ({"count": 2.0}, TypeError, "toy.count must be int or None, got 2.0"),
-    ({"count": -1}, ValueError, "toy.count must be >= 0, got -1"),
-    ({"kind": "c"}, ValueError, "toy.kind must be one of ('a', 'b'), got 'c'"),
-    ({"sizes": ()}, ValueError, "toy.sizes must list at least one size, got []"),
-    ({"sizes": (3, 0)}, ValueError, "toy.sizes: every size must be >= 1, got [3, 0]"),
-    ({"band": (1.0, float("inf"))}, ValueError, "toy.band must be a finite number, got inf"),
-    ({"table": {"x": float("nan")}}, ValueError, "toy.table.x must be a finite number, got nan"),
-    ({"loud": 1}, TypeError, "toy.loud must be bool, got 1"),
-])
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"rate": float("nan")}, ValueError, "toy.rate must be a finite number, got nan"),
+        ({"rate": True}, TypeError, "toy.rate must be float, got True"),
+        ({"count": 2.0}, TypeError, "toy.count must be int or None, got 2.0"),
+        ({"count": -1}, ValueError, "toy.count must be >= 0, got -1"),
+        ({"kind": "c"}, ValueError, "toy.kind must be one of ('a', 'b'), got 'c'"),
+        ({"sizes": ()}, ValueError, "toy.sizes must list at least one size, got []"),
+        ({"sizes": (3, 0)}, ValueError, "toy.sizes: every size must be >= 1, got [3, 0]"),
+        ({"band": (1.0, float("inf"))}, ValueError, "toy.band must be a finite number, got inf"),
+        ({"table": {"x": float("nan")}}, ValueError, "toy.table.x must be a finite number, got nan"),
+        ({"loud": 1}, TypeError, "toy.loud must be bool, got 1"),
+    ],
+)
 def test_a_bad_value_is_one_error_naming_the_field(change: dict, error: type, message: str) -> None:
     with pytest.raises(error, match=re.escape(message)):
         Toy(**change)

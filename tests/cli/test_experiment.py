@@ -55,24 +55,44 @@ def test_flags_override_the_file_and_set_overrides_both(experiment: Path) -> Non
     args = parse(["--config", str(experiment), "--method", "dae", "--epochs", "3"])
     config = config_of(args)
     assert config.train.method == "dae" and config.vae.epochs == 3 and config.dae.epochs == 3
-    args = parse(["--config", str(experiment), "--method", "dae", "--set", "train.method=dacl",
-                  "--set", "vae.epochs=9"])
+    args = parse(
+        ["--config", str(experiment), "--method", "dae", "--set", "train.method=dacl", "--set", "vae.epochs=9"]
+    )
     config = config_of(args)
     assert config.train.method == "dacl" and config.vae.epochs == 9
     pre = command_parser("preprocess", preprocess_command).parse_args
-    args = pre(["--sample", "--out", "x", "--config", str(experiment), "--window", "1024", "--hop", "512",
-                "--set", "preprocess.hop=256"])
-    config, _ = load_experiment(args.config, args.overrides, {"preprocess": given_options(args, "preprocess")}).preprocess()
+    args = pre(
+        [
+            "--sample",
+            "--out",
+            "x",
+            "--config",
+            str(experiment),
+            "--window",
+            "1024",
+            "--hop",
+            "512",
+            "--set",
+            "preprocess.hop=256",
+        ]
+    )
+    config, _ = load_experiment(
+        args.config, args.overrides, {"preprocess": given_options(args, "preprocess")}
+    ).preprocess()
     assert (config.window, config.hop) == (1024, 256)
 
 
-@pytest.mark.parametrize("command", [
-    ["preprocess", "--sample", "--out", "{tmp}/ds"],
-    ["train", "--features", "{tmp}/ds", "--out", "{tmp}/run"],
-    ["evaluate", "--features", "{tmp}/ds", "--baseline-scattering", "--out", "{tmp}/report"],
-])
-def test_a_typo_anywhere_in_the_file_is_refused_by_every_command(command: list[str], tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["preprocess", "--sample", "--out", "{tmp}/ds"],
+        ["train", "--features", "{tmp}/ds", "--out", "{tmp}/run"],
+        ["evaluate", "--features", "{tmp}/ds", "--baseline-scattering", "--out", "{tmp}/report"],
+    ],
+)
+def test_a_typo_anywhere_in_the_file_is_refused_by_every_command(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "typo.toml"
     path.write_text(EXPERIMENT)
     argv = [a.format(tmp=tmp_path) for a in command] + ["--config", str(path)]
@@ -86,20 +106,31 @@ def test_a_typo_anywhere_in_the_file_is_refused_by_every_command(command: list[s
     assert "evaluate.n_boot must be >= 1, got 0" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["--band", "1,30"], {"band": (1.0, 30.0)}),
-    (["--band", "none"], {"band": None}),
-    (["--no-zscore", "--no-log"], {"zscore": False, "log_scale": False}),
-    (["-J", "6", "-Q", "4", "-T", "128", "--max-order", "1"], {"J": 6, "Q": 4, "T": 128, "max_order": 1}),
-    (["--fs", "250", "--band-order", "4", "--window", "1000", "--hop", "500", "--tail", "drop"],
-     {"fs": 250.0, "band_order": 4, "window": 1000, "hop": 500, "tail": "drop"}),
-    (["--min-seconds", "2", "--log-eps", "1e-3", "--chunk-records", "16", "--partial-labels"],
-     {"min_seconds": 2.0, "log_eps": 1e-3, "chunk_records": 16, "partial_labels": True}),
-    (["--no-split", "--seed", "3", "--overwrite", "--on-error", "fail"],
-     {"split": None, "seed": 3, "overwrite": True, "on_error": "fail"}),
-    (["--split", "0.5,0.25,0.25", "--read-threads", "2", "--threads", "1", "--max-chunks", "4", "--no-progress"],
-     {"split": (0.5, 0.25, 0.25), "read_threads": 2, "num_threads": 1, "max_chunks": 4, "progress": False}),
-])
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--band", "1,30"], {"band": (1.0, 30.0)}),
+        (["--band", "none"], {"band": None}),
+        (["--no-zscore", "--no-log"], {"zscore": False, "log_scale": False}),
+        (["-J", "6", "-Q", "4", "-T", "128", "--max-order", "1"], {"J": 6, "Q": 4, "T": 128, "max_order": 1}),
+        (
+            ["--fs", "250", "--band-order", "4", "--window", "1000", "--hop", "500", "--tail", "drop"],
+            {"fs": 250.0, "band_order": 4, "window": 1000, "hop": 500, "tail": "drop"},
+        ),
+        (
+            ["--min-seconds", "2", "--log-eps", "1e-3", "--chunk-records", "16", "--partial-labels"],
+            {"min_seconds": 2.0, "log_eps": 1e-3, "chunk_records": 16, "partial_labels": True},
+        ),
+        (
+            ["--no-split", "--seed", "3", "--overwrite", "--on-error", "fail"],
+            {"split": None, "seed": 3, "overwrite": True, "on_error": "fail"},
+        ),
+        (
+            ["--split", "0.5,0.25,0.25", "--read-threads", "2", "--threads", "1", "--max-chunks", "4", "--no-progress"],
+            {"split": (0.5, 0.25, 0.25), "read_threads": 2, "num_threads": 1, "max_chunks": 4, "progress": False},
+        ),
+    ],
+)
 def test_the_preprocess_flags_keep_their_meaning(argv: list[str], expected: dict) -> None:
     args = command_parser("preprocess", preprocess_command).parse_args(["--sample", "--out", "x", *argv])
     config, options = load_experiment(None, [], {"preprocess": given_options(args, "preprocess")}).preprocess()

@@ -36,8 +36,9 @@ def _names(folder: Path) -> list[str]:
     return (folder / "RECORDS").read_text().split()
 
 
-def _zip(folder: Path, dest: Path, replace: dict[str, bytes | int] | None = None,
-         compression: int = zipfile.ZIP_DEFLATED) -> Path:
+def _zip(
+    folder: Path, dest: Path, replace: dict[str, bytes | int] | None = None, compression: int = zipfile.ZIP_DEFLATED
+) -> Path:
     """Zip ``folder`` under ``training2017/``; ``replace`` swaps members for bytes, or for a bomb
     (an int: that many bytes, the first the original member's, the rest zeros, inflating from ~KB)."""
     replace = replace or {}
@@ -103,8 +104,29 @@ def test_a_bomb_record_is_a_bad_record_not_a_failed_run(sample_dir: Path, tmp_pa
     name = _names(sample_dir)[2]
     bomb = _zip(sample_dir, tmp_path / "bomb.zip", {f"{name}.mat": BOMB_BYTES})
     out = tmp_path / "ds"
-    assert cli_main(["preprocess", str(bomb), "--out", str(out), "--window", "512", "--hop", "512", "-J", "4",
-                     "-Q", "2", "--chunk-records", "40", "--no-progress", "--no-split"]) == 0
+    assert (
+        cli_main(
+            [
+                "preprocess",
+                str(bomb),
+                "--out",
+                str(out),
+                "--window",
+                "512",
+                "--hop",
+                "512",
+                "-J",
+                "4",
+                "-Q",
+                "2",
+                "--chunk-records",
+                "40",
+                "--no-progress",
+                "--no-split",
+            ]
+        )
+        == 0
+    )
     assert f"skipped {name}: signal file {name}.mat is larger than its header declares" in capsys.readouterr().out
 
 
@@ -153,8 +175,11 @@ def _secret_header(path: Path) -> None:
     path.write_text(f"{SECRET}\nsecret.mat 16 1000 16 0 0 0 0 ECG\n")
 
 
-@pytest.mark.parametrize("listed", ["../../secret", "ABSOLUTE", "A0/../../x", "./A00141", ""],
-                         ids=["dotdot", "absolute", "inner-dotdot", "dot", "blank-is-skipped"])
+@pytest.mark.parametrize(
+    "listed",
+    ["../../secret", "ABSOLUTE", "A0/../../x", "./A00141", ""],
+    ids=["dotdot", "absolute", "inner-dotdot", "dot", "blank-is-skipped"],
+)
 def test_records_naming_paths_outside_the_folder_are_refused(sample_dir: Path, tmp_path: Path, listed: str):
     _secret_header(tmp_path / "secret.hea")
     if listed == "ABSOLUTE":
@@ -164,7 +189,8 @@ def test_records_naming_paths_outside_the_folder_are_refused(sample_dir: Path, t
     if not listed:  # blank lines are not records: nothing to refuse
         assert open_corpus(sample_dir, partial_labels=True).names == names
         return
-    with pytest.raises(ValueError, match=r"RECORDS line 4: record name .* must be a relative path inside the corpus folder") as info:
+    outside = r"RECORDS line 4: record name .* must be a relative path inside the corpus folder"
+    with pytest.raises(ValueError, match=outside) as info:
         open_corpus(sample_dir, partial_labels=True)
     assert SECRET not in str(info.value) and len(str(info.value)) < SHORT
 
@@ -196,8 +222,29 @@ def test_symlinks_out_of_the_corpus_are_refused(sample_dir: Path, tmp_path: Path
         assert SECRET not in str(info.value)
     # And nothing of the outside file reaches the dataset.
     out = tmp_path / "ds"
-    assert cli_main(["preprocess", str(sample_dir), "--out", str(out), "--window", "512", "--hop", "512", "-J", "4",
-                     "-Q", "2", "--chunk-records", "40", "--no-progress", "--no-split"]) == 0
+    assert (
+        cli_main(
+            [
+                "preprocess",
+                str(sample_dir),
+                "--out",
+                str(out),
+                "--window",
+                "512",
+                "--hop",
+                "512",
+                "-J",
+                "4",
+                "-Q",
+                "2",
+                "--chunk-records",
+                "40",
+                "--no-progress",
+                "--no-split",
+            ]
+        )
+        == 0
+    )
     for f in out.rglob("*"):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes(), f
@@ -245,8 +292,15 @@ def test_records_in_a_wrong_encoding_is_named(sample_dir: Path):
 # ------------------------------------------------------------------ headers that lie
 
 
-def _write_dat(folder: Path, name: str, digital: np.ndarray, header_n: int, fmt: str = "16",
-               gain: str = "1000", suffix: str = "dat") -> None:
+def _write_dat(
+    folder: Path,
+    name: str,
+    digital: np.ndarray,
+    header_n: int,
+    fmt: str = "16",
+    gain: str = "1000",
+    suffix: str = "dat",
+) -> None:
     (folder / f"{name}.{suffix}").write_bytes(digital.astype("<i2").tobytes())
     (folder / f"{name}.hea").write_text(f"{name} 1 300 {header_n}\n{name}.{suffix} {fmt} {gain}/mV 16 0 0 0 0 ECG\n")
 
@@ -294,8 +348,17 @@ def test_wfdb_formats_are_confined_too(sample_dir: Path, tmp_path: Path):
 
     name = "B00001"
     signal = np.round(np.sin(np.linspace(0, 20, 2000))[:, None] * 1000) / 1000
-    wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=["212"],
-                adc_gain=[1000], baseline=[0], write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        name,
+        fs=250,
+        units=["mV"],
+        sig_name=["ECG"],
+        p_signal=signal,
+        fmt=["212"],
+        adc_gain=[1000],
+        baseline=[0],
+        write_dir=str(tmp_path),
+    )
     (sample_dir / f"{name}.hea").write_bytes((tmp_path / f"{name}.hea").read_bytes())
     (sample_dir / f"{name}.dat").symlink_to(tmp_path / f"{name}.dat")
     (sample_dir / "RECORDS").write_text((sample_dir / "RECORDS").read_text() + f"{name}\n")

@@ -34,7 +34,10 @@ def run_limited(code: str, *args: str, timeout: float = 300) -> subprocess.Compl
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
     return subprocess.run(
         [sys.executable, "-c", _PRELUDE + textwrap.dedent(code), *args],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -55,27 +58,41 @@ CASES: dict[str, tuple[str, str]] = {
     # Within the shape bound, but the filter bank of Q=8 at N_padded = 2**23 would take ~4.5 GiB.
     "Scattering1D(J=8, shape=2**22, Q=8)": ("ValueError", "need a filter bank of"),
     # A valid plan whose output (4 GiB for 32 MB of input) does not fit: refused, not aborted.
-    "Scattering1D(J=1, shape=512, Q=(256, 1), T=2)(np.zeros((8000, 512)))":
-        ("MemoryError", "for the scattering output (8000 signals × 256 paths × 256 samples)"),
-    "segment([np.zeros(5000)], 300.0, 2**40, 1, tail='pad')": ("MemoryError", "cannot allocate 8.0 TiB for the windows"),
+    "Scattering1D(J=1, shape=512, Q=(256, 1), T=2)(np.zeros((8000, 512)))": (
+        "MemoryError",
+        "for the scattering output (8000 signals × 256 paths × 256 samples)",
+    ),
+    "segment([np.zeros(5000)], 300.0, 2**40, 1, tail='pad')": (
+        "MemoryError",
+        "cannot allocate 8.0 TiB for the windows",
+    ),
     "segment([np.zeros(300000)], 300.0, 3000, 1)": ("MemoryError", "cannot allocate 6.6 GiB for the windows"),
-    "segment([np.zeros(5000)], 300.0, 2**62, 1, tail='pad')": ("ValueError", "cannot allocate the windows (1 × 4611686018427387904 values)"),
+    "segment([np.zeros(5000)], 300.0, 2**62, 1, tail='pad')": (
+        "ValueError",
+        "cannot allocate the windows (1 × 4611686018427387904 values)",
+    ),
     "segment([np.zeros(5000)], 300.0, 2**63 - 1, 1, tail='reflect')": ("ValueError", "exceed the address space"),
     "segment([np.zeros(5000)], 300.0, 10, 2**62, tail='pad')": ("ok", ""),
     "segment_flat(np.zeros(5000), np.array([0, 5000]), 300.0, 2**40, 1, tail='pad')": ("MemoryError", "8.0 TiB"),
-    "NoiseSchedule('cosine', 1000).q_sample(np.zeros((1, 64)), np.zeros((1, 10**8), np.int64), seed=0)":
-        ("MemoryError", "q_sample's outputs (1 × 100000000 × 64"),
+    "NoiseSchedule('cosine', 1000).q_sample(np.zeros((1, 64)), np.zeros((1, 10**8), np.int64), seed=0)": (
+        "MemoryError",
+        "q_sample's outputs (1 × 100000000 × 64",
+    ),
     # A huge t that takes no memory: broadcast, so it must be copied, and the copy is refused.
-    "NoiseSchedule('cosine', 1000).q_sample(np.zeros((1, 1)), np.broadcast_to(np.int64(0), (1, 2**40)), seed=0)":
-        ("MemoryError", "a contiguous copy of t"),
+    "NoiseSchedule('cosine', 1000).q_sample(np.zeros((1, 1)), np.broadcast_to(np.int64(0), (1, 2**40)), seed=0)": (
+        "MemoryError",
+        "a contiguous copy of t",
+    ),
     "NoiseSchedule('linear', 2**62)": ("ValueError", "timesteps must be in [1, 10000000]"),
     "standard_normal(2**40, 0)": ("MemoryError", "cannot allocate 8.0 TiB for 1099511627776 standard normals"),
     "standard_normal(2**40 + 1, 0)": ("ValueError", "at most 1099511627776 standard normals"),
     "standard_normal((2**32, 2**32), 0)": ("ValueError", "the requested shape is too large"),
     "linear_betas(2**62)": ("ValueError", "timesteps must be in"),
     # Empty, but with strides that overflow (numpy: "array is too big"); these crashed numpy (SIGSEGV).
-    "NoiseSchedule('cosine', 10).q_sample(np.zeros((0, 2**31 + 1), np.float32), np.zeros((0, 2**31 - 1), np.int64), seed=0)":
-        ("ValueError", "q_sample's outputs of shape [0, 2147483647, 2147483649] would span more than the address space"),
+    "NoiseSchedule('cosine', 10).q_sample(np.zeros((0, 2**31 + 1), np.float32), np.zeros((0, 2**31 - 1), np.int64), seed=0)": (
+        "ValueError",
+        "q_sample's outputs of shape [0, 2147483647, 2147483649] would span more than the address space",
+    ),
     "standard_normal((0, 2**31 + 1, 2**31 - 1), 0)": ("ValueError", "would span more than the address space"),
 }
 

@@ -109,7 +109,7 @@ def test_sum_reduction_is_kymatio_main_scaling():
     log2_t = int(math.floor(math.log2(t)))
     meta = legacy.meta()
     factors = np.ones(len(meta["order"]))
-    for p, (order, (j1, j2)) in enumerate(zip(meta["order"], meta["j"])):
+    for p, (order, (j1, j2)) in enumerate(zip(meta["order"], meta["j"], strict=True)):
         if order >= 1:
             k1 = min(int(j1), log2_t)
             factors[p] = 2.0**k1
@@ -165,7 +165,7 @@ def test_meta_and_sizes_equal_kymatio(n, j, q, t, max_order):
     assert ours.output_size() == reference.output_size()
     assert ours.N_padded == reference._N_padded
     assert ours.T == reference.T
-    assert ours.Q == tuple(reference.Q)
+    assert tuple(reference.Q) == ours.Q
 
 
 def test_properties_and_defaults():

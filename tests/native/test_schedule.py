@@ -140,7 +140,7 @@ def test_q_sample_determinism_threads_and_chunking(sched):
     a = sched.q_sample(z0, t, seed=9, num_threads=1)
     b = sched.q_sample(z0, t, seed=9, num_threads=2)
     c = sched.q_sample(z0, t, seed=9)
-    for u, v, w in zip(a, b, c):
+    for u, v, w in zip(a, b, c, strict=True):
         np.testing.assert_array_equal(u, v)
         np.testing.assert_array_equal(u, w)
     # The second half alone, offset by the first element's flat index.

@@ -73,7 +73,7 @@ def test_resample_then_bandpass_then_windows():
     for i, x in enumerate(xs):
         y = _scipy_pipeline(x, 300, target_fs=250, band=(0.5, 40.0))
         wins, ss_ = _ref_windows(y, window, hop, "pad")
-        for win, s in zip(wins, ss_):
+        for win, s in zip(wins, ss_, strict=True):
             assert ri[k] == i and starts[k] == s
             _assert_close(w[k], win)
             k += 1
@@ -81,7 +81,9 @@ def test_resample_then_bandpass_then_windows():
 
 
 @pytest.mark.parametrize("tail", ["drop", "pad", "reflect"])
-@pytest.mark.parametrize("n,window,hop", [(10, 4, 2), (11, 4, 2), (11, 4, 3), (9, 2, 8), (9, 2, 4), (20, 5, 5), (23, 5, 7)])
+@pytest.mark.parametrize(
+    "n,window,hop", [(10, 4, 2), (11, 4, 2), (11, 4, 3), (9, 2, 8), (9, 2, 4), (20, 5, 5), (23, 5, 7)]
+)
 def test_windows_follow_the_tail_rule(tail, n, window, hop):
     x = np.arange(n, dtype=np.float64) ** 1.5
     w, ri, starts = segment([x, x[::-1].copy()], 100.0, window, hop, tail=tail)
@@ -114,7 +116,7 @@ def test_zscore_per_window_and_constant_window():
     x = np.concatenate([rng.standard_normal(30) * 3 + 2, np.full(10, 0.1)])
     w, _, _ = segment([x], 1.0, 10, 10, zscore=True)
     raw, _, _ = segment([x], 1.0, 10, 10)
-    for got, r in zip(w[:3], raw[:3]):
+    for got, r in zip(w[:3], raw[:3], strict=True):
         np.testing.assert_allclose(got, (r - r.mean()) / r.std(), rtol=1e-12, atol=1e-12)
     assert np.all(w[3] == 0.0)
     assert np.isfinite(w).all()
@@ -125,7 +127,9 @@ def test_float32_in_float32_out():
     w64, _, _ = segment([x], 300, 100, 50, target_fs=250, band=(0.5, 40.0), zscore=True)
     w32, ri, st_ = segment([x.astype(np.float32)], 300, 100, 50, target_fs=250, band=(0.5, 40.0), zscore=True)
     assert w32.dtype == np.float32 and w64.dtype == np.float64
-    ref32, _, _ = segment([x.astype(np.float32).astype(np.float64)], 300, 100, 50, target_fs=250, band=(0.5, 40.0), zscore=True)
+    ref32, _, _ = segment(
+        [x.astype(np.float32).astype(np.float64)], 300, 100, 50, target_fs=250, band=(0.5, 40.0), zscore=True
+    )
     # f32 input is widened, processed in f64 and rounded once at the end.
     np.testing.assert_array_equal(w32, ref32.astype(np.float32))
 
@@ -138,7 +142,7 @@ def test_segment_flat_equals_segment():
     kw = dict(tail="reflect", band=(1.0, 30.0), zscore=True, target_fs=250)
     a = segment(xs, 300, 64, 32, **kw)
     b = segment_flat(buf, offsets, 300, 64, 32, **kw)
-    for u, v in zip(a, b):
+    for u, v in zip(a, b, strict=True):
         np.testing.assert_array_equal(u, v)
 
 
@@ -149,7 +153,7 @@ def test_bit_identical_for_any_thread_count():
     one = segment(xs, 300, 250, 125, num_threads=1, **kw)
     two = segment(xs, 300, 250, 125, num_threads=2, **kw)
     default = segment(xs, 300, 250, 125, **kw)
-    for a, b, c in zip(one, two, default):
+    for a, b, c in zip(one, two, default, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
 
@@ -234,9 +238,7 @@ def test_property_shapes_or_clean_errors(lengths, window, hop, tail, dtype, zsco
     if poison is not None and xs and len(xs[0]) > 0 and dtype != np.int32:
         xs[0][len(xs[0]) // 2] = poison
     try:
-        w, ri, starts = segment(
-            xs, 100.0, window, hop, tail=tail, band=band, zscore=zscore, target_fs=target
-        )
+        w, ri, starts = segment(xs, 100.0, window, hop, tail=tail, band=band, zscore=zscore, target_fs=target)
     except (ValueError, TypeError):
         return
     assert w.dtype == np.dtype(dtype)

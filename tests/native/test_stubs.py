@@ -35,7 +35,5 @@ def test_native_stub_matches_runtime(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (
         "python/dacl/_native.pyi disagrees with the dacl._native runtime "
-        "(fix the stub or the #[pyo3(signature)] in rust/python/*.rs):\n"
-        + result.stdout
-        + result.stderr
+        "(fix the stub or the #[pyo3(signature)] in rust/python/*.rs):\n" + result.stdout + result.stderr
     )

@@ -131,7 +131,7 @@ def test_both_optimisers_use_the_mixed_precision_helper_and_resume_its_loss_scal
     monkeypatch.setattr(td, "Precision", precision)
     fs = three_profile_featureset()
     full = train_diffaug(fs, tiny, tmp_path / "full", device="cpu", progress=False)
-    scales = {kind: p.scaler.get_scale() for kind, p in zip("EM", made)}
+    scales = {kind: p.scaler.get_scale() for kind, p in zip("EM", made, strict=True)}
     # 16 train records x 8 windows in batches of 64: 2 steps per epoch, in 2 + 2 E epochs and 3 M epochs;
     # the scale doubles after each step (no gradient overflowed).
     assert scales == {"E": 2.0 ** (20 + 8), "M": 2.0 ** (20 + 6)}
@@ -144,7 +144,7 @@ def test_both_optimisers_use_the_mixed_precision_helper_and_resume_its_loss_scal
         train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", progress=False)
     monkeypatch.setattr(DiffAugModels, "generate", real_generate)
     resumed = train_diffaug(fs, tiny, tmp_path / "cut", device="cpu", resume=True, progress=False)
-    assert {kind: p.scaler.get_scale() for kind, p in zip("EM", made[-2:])} == scales
+    assert {kind: p.scaler.get_scale() for kind, p in zip("EM", made[-2:], strict=True)} == scales
     a, b = (torch.load(r / "model.pt", weights_only=True) for r in (full, resumed))
     for part in ("encoder", "head", "denoiser"):
         for key in a[part]:

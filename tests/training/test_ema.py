@@ -41,7 +41,10 @@ def test_ema_warmup_follows_a_short_run_and_resumes() -> None:
     for _ in range(800):
         plain.update(net)
         warm.update(net)
-    moved = lambda ema: min(float((q - s).min()) for q, s in zip(ema.model.parameters(), start, strict=True))
+
+    def moved(ema) -> float:
+        return min(float((q - s).min()) for q, s in zip(ema.model.parameters(), start, strict=True))
+
     assert moved(plain) < 0.1
     assert moved(warm) > 0.99
     assert warm.current_decay() < 0.9999 and plain.current_decay() == 0.9999

@@ -39,7 +39,7 @@ def test_on_the_cpu_it_is_plain_float32_training() -> None:
     opt_b = torch.optim.AdamW(b.parameters(), lr=0.1)
     loss_b.backward()
     opt_b.step()
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -28,8 +30,9 @@ def test_alphas_cumprod_comes_from_rust_with_clean_step_prepended() -> None:
     assert abar[0].item() == 1.0
     np.testing.assert_allclose(abar[1:].numpy(), ref.astype(np.float32))
     custom = alphas_cumprod("linear", 10, beta_start=0.01, beta_end=0.2)
-    np.testing.assert_allclose(custom[1:].numpy(), NoiseSchedule("linear", 10, beta_start=0.01, beta_end=0.2)
-                               .alphas_cumprod.astype(np.float32))
+    np.testing.assert_allclose(
+        custom[1:].numpy(), NoiseSchedule("linear", 10, beta_start=0.01, beta_end=0.2).alphas_cumprod.astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("t_fixed", [1, 40, 300])
@@ -133,7 +136,9 @@ def _clustered(n_per: int, dim: int, n_clusters: int, seed: int) -> tuple[torch.
     return x, labels
 
 
-def _train_denoiser(x: torch.Tensor, cond: torch.Tensor, diffusion: GaussianDiffusion, steps: int) -> tuple[ConditionalDenoiser, list[float]]:
+def _train_denoiser(
+    x: torch.Tensor, cond: torch.Tensor, diffusion: GaussianDiffusion, steps: int
+) -> tuple[ConditionalDenoiser, list[float]]:
     torch.manual_seed(0)
     den = ConditionalDenoiser(x.shape[1], cond.shape[1], timesteps=diffusion.timesteps, hidden=128, n_blocks=2)
     opt = torch.optim.Adam(den.parameters(), lr=2e-3)
@@ -170,7 +175,7 @@ def test_generator_loss_decreases_and_samples_follow_condition(diffusion: Gaussi
         cond = enc(x)
     den, losses = _train_denoiser(x, cond, diffusion, steps=800)
     assert losses[-1] < 0.5 * losses[0], losses
-    assert all(b < a * 1.1 for a, b in zip(losses, losses[1:])), losses  # no divergence along the way
+    assert all(b < a * 1.1 for a, b in itertools.pairwise(losses)), losses  # no divergence along the way
 
     # Condition on one sample per cluster; samples should land nearer their own sample than other points.
     picks = torch.tensor([0, 64, 128, 192])

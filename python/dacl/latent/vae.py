@@ -47,10 +47,8 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, sample: bool = True) -> VAEOutput:
         mu, logvar = self.encode(x)
-        if sample:  # reparameterisation trick: z = mu + sigma * eps
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        else:
-            z = mu
+        # Reparameterisation trick (Kingma & Welling 2014): z = mu + sigma * eps.
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
         return VAEOutput(self.decoder(z), mu, logvar)
 
 

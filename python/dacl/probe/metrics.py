@@ -210,7 +210,7 @@ def challenge_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """
     f1 = f1_per_class(confusion_matrix(y_true, y_pred))
     terms = [f1[c] for c in CHALLENGE_F1_CLASSES]
-    undefined = [c for c, v in zip(CHALLENGE_F1_CLASSES, terms) if np.isnan(v)]
+    undefined = [c for c, v in zip(CHALLENGE_F1_CLASSES, terms, strict=True) if np.isnan(v)]
     if undefined:
         raise ValueError(f"challenge F1 undefined: class(es) {undefined} neither present nor predicted")
     return float(np.mean(terms))

@@ -127,7 +127,7 @@ class UNet1DEncoder(nn.Module):
                 skips.append(h)
                 h = self.downsample[i](h)
         h = self.mid(h, temb)
-        for conv, block in zip(self.up_conv, self.up):
+        for conv, block in zip(self.up_conv, self.up, strict=True):
             skip = skips.pop()
             h = conv(F.interpolate(h, size=skip.shape[-1], mode="nearest"))
             h = block(torch.cat([h, skip], dim=1), temb)
