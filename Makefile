@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test build bench report gpu-bundle clean
+.PHONY: demo test lint build bench report gpu-bundle clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,6 +25,16 @@ demo: build
 test: build
 	cargo test --release
 	$(PY) -m pytest
+
+# The lint gate (CI runs it before the tests): Python style and types, the native stub, Rust style and clippy.
+lint: build
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest dacl._native --allowlist .mypy-stubtest-allowlist
+	cargo fmt --check
+	cargo clippy --release --all-targets -- -D warnings
+	cargo clippy --release --all-targets --features python -- -D warnings
 
 bench: build
 	$(PY) -m pytest benches --benchmark-enable --benchmark-only
