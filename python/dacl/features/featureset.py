@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -260,7 +260,7 @@ def _checked_shards(path: Path, manifest: dict[str, Any]) -> list[Path]:
 def _shard_arrays(shards: list[Path], mmap: bool) -> dict[str, np.ndarray]:
     """Each of :data:`~dacl.features.store.SHARD_ARRAYS` over all shards (one shard: mapped, not copied);
     ``window_labels`` only when every shard has them (format 3)."""
-    mode = "r" if mmap else None
+    mode: Literal["r"] | None = "r" if mmap else None
     arrays = {}
     for name in SHARD_ARRAYS:
         files = [s / f"{name}.npy" for s in shards]

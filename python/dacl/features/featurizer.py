@@ -226,12 +226,11 @@ def segment_records(records: Sequence[Record], config: PreprocessConfig, num_thr
     the L lead windows of one time step consecutive (window-major, lead-minor).
     """
     fs, n_leads = records[0].fs, records[0].signal.shape[0]
-    kwargs = dict(
-        tail=config.tail, band=config.band, band_order=config.band_order, zscore=config.zscore,
-        target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
-    )
     signals = [np.ascontiguousarray(r.signal[lead]) for r in records for lead in range(n_leads)]
-    windows, signal_index, starts = segment(signals, fs, config.window, config.hop, **kwargs)
+    windows, signal_index, starts = segment(
+        signals, fs, config.window, config.hop, tail=config.tail, band=config.band, band_order=config.band_order,
+        zscore=config.zscore, target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
+    )
     if n_leads == 1:
         return windows, signal_index, starts
     # The native call returns each signal's windows in turn; put the leads of one time step together.

@@ -72,7 +72,7 @@ def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
         raise ValueError(f"fractions: expected three numbers (train val test), got {len(fr)}")
     if any(not np.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
         raise ValueError(f"fractions: need three non-negative numbers summing to 1, got {fr}")
-    return fr  # type: ignore[return-value]
+    return fr
 
 
 def check_seed(seed: Any) -> int:

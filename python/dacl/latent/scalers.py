@@ -51,10 +51,12 @@ class Standardiser:
             raise ValueError(f"Standardiser mode must be 'per_dim', 'global' or 'none', got {mode!r}")
         if clip is not None and not clip > 0:
             raise ValueError(f"clip must be > 0, got {clip}")
+        stats: tuple[Any, Any]
         if isinstance(x, torch.Tensor):
-            mean, std = _torch_stats(x, mode, ddof, eps)
+            stats = _torch_stats(x, mode, ddof, eps)
         else:
-            mean, std = _numpy_stats(np.asarray(x), mode, ddof, eps)
+            stats = _numpy_stats(np.asarray(x), mode, ddof, eps)
+        mean, std = stats
         return cls(mean=mean, std=std, clip=None if clip is None else float(clip))
 
     @property

@@ -23,7 +23,7 @@ DDPM: its ε-prediction loss, and the DDPM and DDIM samplers).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -32,9 +32,20 @@ from torch import nn
 
 from dacl._native import NoiseSchedule
 
+#: The noise schedules of :class:`dacl._native.NoiseSchedule`.
+ScheduleKind = Literal["linear", "cosine", "sigmoid"]
+
+
+class Denoiser(Protocol):
+    """What the samplers need of a denoiser: its data dimension and ε-prediction ``model(x_t, t, cond)``."""
+
+    dim: int
+
+    def __call__(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor: ...
+
 
 def alphas_cumprod(
-    kind: str = "linear", timesteps: int = 1000, device: str | torch.device = "cpu", **params: Any
+    kind: ScheduleKind = "linear", timesteps: int = 1000, device: str | torch.device = "cpu", **params: Any
 ) -> torch.Tensor:
     """``(T + 1,)`` float32 ᾱ on ``device``, with ``ᾱ_0 = 1`` prepended.
 
@@ -112,6 +123,13 @@ class GaussianDiffusion(nn.Module):
             )
         self.timesteps = betas.size
         self.variance = variance
+        # Buffers (moved with the module, not saved): the schedule and the sampler coefficients.
+        self.alphas_cumprod: torch.Tensor
+        self.sqrt_abar: torch.Tensor
+        self.sqrt_one_minus_abar: torch.Tensor
+        self.post_c0: torch.Tensor
+        self.post_ct: torch.Tensor
+        self.sigma: torch.Tensor
         abar_prev = np.append(1.0, abar[:-1])
         posterior_var = betas * (1.0 - abar_prev) / (1.0 - abar)
         sigma2 = np.append(posterior_var[1], betas[1:]) if variance == "fixed_large" else posterior_var
@@ -126,7 +144,7 @@ class GaussianDiffusion(nn.Module):
             self.register_buffer(name, torch.as_tensor(arr, dtype=torch.float32), persistent=False)
 
     @classmethod
-    def from_native(cls, kind: str = "linear", timesteps: int = 1000,
+    def from_native(cls, kind: ScheduleKind = "linear", timesteps: int = 1000,
                     variance: Literal["fixed_large", "fixed_small"] = "fixed_large",
                     **params: float) -> GaussianDiffusion:
         """Build from ``dacl._native.NoiseSchedule(kind, timesteps, **params)``."""
@@ -150,7 +168,7 @@ class GaussianDiffusion(nn.Module):
         return x0.clamp(-clip, clip) if clip is not None else x0
 
     @torch.no_grad()
-    def sample_ddpm(self, model: nn.Module, cond: torch.Tensor, clip: float | None = 1.0,
+    def sample_ddpm(self, model: Denoiser, cond: torch.Tensor, clip: float | None = 1.0,
                     generator: torch.Generator | None = None) -> torch.Tensor:
         """Ancestral sampling from pure noise through all T steps (Ho et al. Alg. 2).
 
@@ -168,7 +186,7 @@ class GaussianDiffusion(nn.Module):
         return x
 
     @torch.no_grad()
-    def sample_ddim(self, model: nn.Module, cond: torch.Tensor, steps: int = 50, eta: float = 0.0,
+    def sample_ddim(self, model: Denoiser, cond: torch.Tensor, steps: int = 50, eta: float = 0.0,
                     clip: float | None = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """Fast sampler of Song et al. 2021 (DDIM, eq. 12 and 16) on ``steps`` evenly spaced timesteps.
 
