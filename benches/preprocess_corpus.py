@@ -17,7 +17,6 @@ Example (the full development corpus, both backends, then the RSS check)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import shutil
@@ -25,44 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-
-class KymatioScatter:
-    """kymatio's numpy Scattering1D behind the pipeline's scatter interface."""
-
-    def __init__(self, J: int, shape: int, Q: int, T: int | None, max_order: int) -> None:
-        from kymatio.numpy import Scattering1D
-
-        self._s = Scattering1D(J=J, shape=shape, Q=Q, T=T, max_order=max_order)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._s(x).astype(np.float32)
-
-    def meta(self) -> dict[str, Any]:
-        return self._s.meta()
-
-
-def replicated(corpus, k: int):
-    """The corpus iterated ``k`` times under names ``NAME@i`` (same signals, same labels)."""
-    from dacl.corpus import Corpus
-
-    if k == 1:
-        return corpus
-
-    class Replicated(Corpus):
-        def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None):
-            rec = corpus.read(name.rsplit("@", 1)[0], min_samples, sampfrom, sampto)
-            return dataclasses.replace(rec, name=name)
-
-        def info(self, name: str):
-            return corpus.info(name.rsplit("@", 1)[0])
-
-    names = [f"{n}@{i}" for i in range(k) for n in corpus.names]
-    labels = None if corpus.labels is None else {f"{n}@{i}": corpus.labels[n] for i in range(k) for n in corpus.names}
-    return Replicated(corpus._source, names, labels, {**corpus.fingerprint, "replicate": str(k)})
+from bench_parts import KymatioScatter, replicated
 
 
 def child(args: argparse.Namespace) -> None:

@@ -33,7 +33,6 @@ Example (the table in the README)::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import resource
@@ -45,23 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_parts import KymatioScatter, replicated
 
 from dacl.corpus.records import Record, RecordError, RecordInfo, signal_sha256
-
-
-class KymatioScatter:
-    """kymatio's numpy Scattering1D behind the pipeline's scatter interface."""
-
-    def __init__(self, J: int, shape: int, Q: int, T: int | None, max_order: int) -> None:
-        from kymatio.numpy import Scattering1D
-
-        self._s = Scattering1D(J=J, shape=shape, Q=Q, T=T, max_order=max_order)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._s(x).astype(np.float32)
-
-    def meta(self) -> dict[str, Any]:
-        return self._s.meta()
 
 
 class WfdbCorpus:
@@ -143,29 +128,6 @@ class LongRecordCorpus:
         return None
 
 
-def replicated(corpus: Any, k: int) -> Any:
-    """The corpus iterated ``k`` times under names ``NAME@i`` (same signals, same labels)."""
-    if k == 1:
-        return corpus
-
-    class Replicated:
-        def __getattr__(self, attr: str) -> Any:
-            return getattr(corpus, attr)
-
-        names = [f"{n}@{i}" for i in range(k) for n in corpus.names]
-        fingerprint = {**corpus.fingerprint, "replicate": str(k)}
-
-        def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
-            rec = corpus.read(name.rsplit("@", 1)[0], min_samples, sampfrom, sampto)
-            return dataclasses.replace(rec, name=name)
-
-        def info(self, name: str) -> Any:
-            return corpus.info(name.rsplit("@", 1)[0])
-
-        def annotations(self, name: str) -> Any:
-            return corpus.annotations(name.rsplit("@", 1)[0])
-
-    return Replicated()
 
 
 def open_reader(folder: Path, pipeline: str) -> tuple[Any, str]:

@@ -102,6 +102,17 @@ def record_names(source: Source) -> Listing:
     return names, digest
 
 
+def listed_names(source: Source, fingerprint: dict[str, str], listing: Listing | None = None) -> list[str]:
+    """The corpus's record names (``listing`` if auto-detection already read them, else :func:`record_names`),
+    refusing an empty corpus; ``fingerprint`` gains RECORDS' SHA-256 when there is one."""
+    names, records_sha = listing or record_names(source)
+    if not names:
+        raise ValueError(f"{source.description}: the corpus lists no records")
+    if records_sha:
+        fingerprint["records_sha256"] = records_sha
+    return names
+
+
 def _records_file(source: Source, folder: str, depth: int) -> tuple[list[str], str]:
     rel = f"{folder}RECORDS"
     text, digest = read_list(source, rel)

@@ -10,7 +10,7 @@ lead-I-like signal, so the lead is called ``I``.
 from __future__ import annotations
 
 from dacl.corpus.cinc2017 import CLASSES, parse_reference
-from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, listed_names, names_digest
 from dacl.corpus.records import RecordError
 from dacl.corpus.sources import Source, read_list
 from dacl.corpus.wfdb import Header
@@ -30,11 +30,7 @@ class Cinc2017(Layout):
         options: LabelOptions,
         listing: Listing | None = None,
     ) -> None:
-        names, records_sha = listing or record_names(source)
-        if not names:
-            raise ValueError(f"{source.description}: the corpus lists no records")
-        if records_sha:
-            fingerprint["records_sha256"] = records_sha
+        names = listed_names(source, fingerprint, listing)
         self.reference: dict[str, str] | None = None
         if source.exists("REFERENCE.csv"):
             text, fingerprint["reference_sha256"] = read_list(source, "REFERENCE.csv")

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dacl.corpus.labels import snomed
-from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, listed_names, names_digest
 from dacl.corpus.records import RecordError
 from dacl.corpus.sources import Source
 from dacl.corpus.wfdb import Header, read_header
@@ -41,11 +41,7 @@ class Cinc2021(Layout):
         options: LabelOptions,
         listing: Listing | None = None,
     ) -> None:
-        names, records_sha = listing or record_names(source)
-        if not names:
-            raise ValueError(f"{source.description}: the corpus lists no records")
-        if records_sha:
-            fingerprint["records_sha256"] = records_sha
+        names = listed_names(source, fingerprint, listing)
         fingerprint["names_sha256"] = names_digest(names)
         super().__init__(source, names, reason, fingerprint, "multi-label")
         self.label_map = options.label_map

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from dacl.corpus.labels.table import parse_labels_csv
-from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, names_digest, record_names
+from dacl.corpus.layouts.base import LabelOptions, Layout, Listing, listed_names, names_digest
 from dacl.corpus.records import file_sha256
 from dacl.corpus.sources import MAX_LIST_BYTES, Source, decode_list, size_text
 from dacl.corpus.wfdb import Header
@@ -32,11 +32,7 @@ class GenericWfdb(Layout):
         options: LabelOptions,
         listing: Listing | None = None,
     ) -> None:
-        names, records_sha = listing or record_names(source)
-        if not names:
-            raise ValueError(f"{source.description}: the corpus lists no records")
-        if records_sha:
-            fingerprint["records_sha256"] = records_sha
+        names = listed_names(source, fingerprint, listing)
         self.table: dict[str, tuple[str, ...]] | None = None
         task = "none"
         if options.labels is not None:
