@@ -136,13 +136,14 @@ def _robustness(results: list[EvalResult], embedders: list[Embedder], features: 
                 settings: EvaluateConfig) -> list[dict[str, Any]]:
     """Every result's robustness curve, each paired with the first's."""
     from dacl.probe import robustness
+    from dacl.probe.corruptions import corruptions_for
 
     corpus = settings.corpus or robustness.manifest_corpus(features.manifest)
-    curves: list[RobustnessCurve] = []
-    for r, emb in zip(results, embedders, strict=True):
-        print(f"robustness of {r.method} ...", flush=True)
-        curves.append(robustness.curve_for_result(r, emb, features, seed=settings.seed, n_boot=settings.n_boot,
-                                                  corpus=corpus))
+    corruptions = corruptions_for(settings.corruptions)
+    print(f"robustness of {len(results)} method(s) under {len(corruptions)} corruption(s), each featurised once ...",
+          flush=True)
+    curves = robustness.curves_for_results(results, embedders, features, seed=settings.seed, n_boot=settings.n_boot,
+                                           corruptions=corruptions, corpus=corpus)
     if len(curves) > 1:
         _pair_curves(curves)
     return [c.to_dict() for c in curves]

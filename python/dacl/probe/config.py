@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from dacl.probe.corruptions import DEFAULT_FAMILIES, FAMILIES, parse_families
 from dacl.settings import at_least, check_fields, option
 
 #: The classifiers a probe can be: standardisation + logistic regression, or an RBF-SVM.
@@ -24,8 +25,13 @@ class EvaluateConfig:
         False, "also evaluate the training-free baseline: pooled scattering + logistic regression",
         "--baseline-scattering")
     robustness: bool = option(
-        False, "also score test records corrupted by white noise and baseline wander (re-reads the corpus)",
+        False, "also score test records corrupted by the --corruptions families (re-reads the corpus)",
         "--robustness")
+    corruptions: str = option(
+        ",".join(DEFAULT_FAMILIES),
+        f"corruption families for --robustness, comma-separated: {', '.join(FAMILIES)}, or all (powerline: 50 and "
+        "60 Hz mains with harmonics; emg: muscle bursts; motion: electrode-motion transients; steps: baseline "
+        "steps; coloured: pink and brown noise)", "--corruptions", metavar="FAMILY[,FAMILY...]")
     corpus: str = option("", "corpus zip/folder for --robustness", "--corpus", metavar="PATH",
                          default_text="the source recorded in the dataset manifest")
     report: bool = option(True, "write report.md and plots", off="--no-report",
@@ -33,3 +39,4 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "evaluate", {"n_boot": at_least(1)})
+        parse_families(self.corruptions)  # an unknown family fails before any work
