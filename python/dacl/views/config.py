@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from dacl.settings import NON_NEGATIVE, at_least, check_fields
 
+#: Where signal-space views put their noise, and how they draw its level (see :mod:`dacl.views.signal`).
+PLACEMENTS: tuple[str, ...] = ("record", "window")
+LEVEL_KINDS: tuple[str, ...] = ("diffusion", "snr")
+
 #: How the VAE means are standardised before views are drawn (see :mod:`dacl.latent.scalers`).
 LATENT_NORMS: tuple[str, ...] = ("per_dim", "global", "none")
 
