@@ -118,3 +118,22 @@ def test_dacl_robust_trains_and_evaluates_with_the_new_baseline_and_corruptions(
     assert all("difference" in p for c in doc["robustness"][1:] for p in c["points"])
     report = (out / "report.md").read_text()
     assert "scattering-pool + noise-aug" in report and "mains 50 Hz" in report and "EMG" in report
+
+
+def test_an_interrupted_run_with_signal_views_resumes_to_the_same_weights(features: FeatureSet,
+                                                                          tmp_path: Path) -> None:
+    """The bank is rebuilt (the same views) and each epoch draws the same views, so a resumed run is the run."""
+    cfg = robust_config(vae_views=1).replace(vae={"epochs": 3}, encoder={"epochs": 3})
+    train(cfg, features, tmp_path / "full", progress=False)
+
+    def interrupt(stage: str, epoch: int, _loss: float) -> None:
+        if (stage, epoch) == ("encoder", 2):
+            raise KeyboardInterrupt
+
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, features, part, progress=False, on_epoch_end=interrupt)
+    train(cfg, features, part, resume=True, progress=False)
+    assert same(weights(tmp_path / "full"), weights(part), "")
+    hist = json.loads((part / "history.json").read_text())
+    assert [r["epoch"] for r in hist["stages"]["encoder"]] == [1, 2, 3] and hist["signal_views"]["mode"] == "bank"
