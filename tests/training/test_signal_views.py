@@ -59,6 +59,11 @@ def test_signal_view_config_is_checked() -> None:
         Config().replace(signal_views={"n_views": 1, "bank_size": 0, "vae_views": 1})
     with pytest.raises(ValueError, match="cannot draw 4 distinct views"):
         Config().replace(signal_views={"n_views": 4, "bank_size": 3})
+    with pytest.raises(ValueError, match="method 'vae' has none"):
+        Config().replace(signal_views={"n_views": 2}, train={"method": "vae"})
+    with pytest.raises(ValueError, match="method 'diffaug' has none"):
+        Config().replace(signal_views={"n_views": 2}, train={"method": "diffaug"})
+    assert Config().replace(signal_views={"n_views": 2}, train={"method": "dacl+diffaug"}).signal_views.n_views == 2
     robust = load_config("dacl-robust")
     assert (robust.signal_views.n_views, robust.signal_views.vae_views, robust.diffusion.n_views) == (2, 1, 0)
 
@@ -66,9 +71,12 @@ def test_signal_view_config_is_checked() -> None:
 def test_training_with_signal_views_is_reproducible_whatever_the_featuriser_threads(
         features: FeatureSet, tmp_path: Path) -> None:
     train(robust_config(), features, tmp_path / "a", progress=False)
-    train(robust_config(threads=2), features, tmp_path / "b", progress=False)
+    train(robust_config(threads=2, cache=str(tmp_path / "banks")), features, tmp_path / "b", progress=False)
+    train(robust_config(cache=str(tmp_path / "banks")), features, tmp_path / "c", progress=False)  # cached banks
+    assert json.loads((tmp_path / "c" / "history.json").read_text())["signal_views"]["train_timing_s"] == \
+        {"cached": 1.0}
     wa, wb = weights(tmp_path / "a"), weights(tmp_path / "b")
-    assert same(wa, wb, "")
+    assert same(wa, wb, "") and same(wa, weights(tmp_path / "c"), "")
     hist = json.loads((tmp_path / "a" / "history.json").read_text())
     assert hist["signal_views"]["mode"] == "bank" and hist["signal_views"]["snr_db_range"][1] < 0.1
     # The views reach the encoder: with latent views instead, the same (clean-only) VAE but another encoder.

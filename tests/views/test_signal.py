@@ -152,6 +152,28 @@ def test_bank_holds_the_views_and_draws_distinct_ones_per_epoch(features: Featur
         bank.draw(5, epoch=0, seed=0)
 
 
+def test_a_cached_bank_is_read_back_and_keyed_by_what_decides_it(features: FeatureSet, tmp_path: Path) -> None:
+    views = sv.SignalViews(features, rows_of(features, "val"), sv.NoiseLevels(), seed=1, num_threads=1)
+    reduce = ScatteringPoolEmbedder().embed
+    bank = sv.ViewBank.build(views, 2, reduce, cache=tmp_path, reduce_tag="pool")
+    again = sv.ViewBank.build(views, 2, reduce, cache=tmp_path, reduce_tag="pool")
+    assert again.timing == {"cached": 1.0}
+    np.testing.assert_array_equal(again.vectors, bank.vectors)
+    assert len(list(tmp_path.glob("bank-*.npy"))) == 1 and not list(tmp_path.glob(".*"))
+    # Another reduction, seed or size is another bank.
+    sv.ViewBank.build(views, 2, reduce, cache=tmp_path, reduce_tag="other")
+    other_seed = sv.SignalViews(features, rows_of(features, "val"), sv.NoiseLevels(), seed=2, num_threads=1)
+    assert sv.ViewBank.build(other_seed, 2, reduce, cache=tmp_path, reduce_tag="pool").timing != {"cached": 1.0}
+    assert len(list(tmp_path.glob("bank-*.npy"))) == 3
+    # A cache file of the wrong shape is not used (it is rebuilt and replaced).
+    sv.ViewBank.build(views, 2, reduce, cache=tmp_path / "one", reduce_tag="pool")
+    (path,) = (tmp_path / "one").glob("bank-*.npy")
+    np.save(path, np.zeros((1, 3), np.float32))
+    rebuilt = sv.ViewBank.build(views, 2, reduce, cache=tmp_path / "one", reduce_tag="pool")
+    assert rebuilt.timing != {"cached": 1.0}
+    np.testing.assert_array_equal(np.load(path), bank.vectors)
+
+
 def test_noise_augmented_features_add_noisy_copies_of_train_windows_only(features: FeatureSet) -> None:
     levels = sv.NoiseLevels("snr", snr_low=0.0, snr_high=24.0)
     augmented = sv.noise_augmented(features, levels, seed=0, copies=2)

@@ -69,6 +69,10 @@ class Config:
     def __post_init__(self) -> None:
         if self.diffusion.n_views == 0 and self.signal_views.n_views == 0:
             raise ValueError("diffusion.n_views = 0 needs signal-space views (signal_views.n_views >= 1)")
+        method = METHODS[self.train.method]
+        if self.signal_views.n_views and not (method.trainer == "stages" and "encoder" in method.stages):
+            raise ValueError(f"signal_views.n_views = {self.signal_views.n_views} feeds the SupCon encoder of the "
+                             f"stage trainer; method {method.name!r} has none (set signal_views.n_views = 0)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

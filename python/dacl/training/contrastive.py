@@ -95,7 +95,7 @@ VIEW_SAMPLERS: dict[ViewKind, Callable[[Config, torch.device], ViewSampler]] = {
 
 class EncoderViews:
     """The views of a batch of latents for the encoder: the method's own, then (optionally) the clean
-    latent before them and extra views (DiffAug's generated ones) after them."""
+    latent before them, extra views (DiffAug's generated ones) and signal-space views after them."""
 
     def __init__(self, sample: ViewSampler | None, include_clean: bool, extra: ExtraViews | None,
                  window_views: WindowViews | None = None) -> None:

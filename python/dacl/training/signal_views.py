@@ -25,6 +25,8 @@ positions in its train or val arrays; nothing else of the stage loop changes.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -72,12 +74,19 @@ class SignalViewSource:
             return standardiser.transform(contextualise(np.asarray(feats), config.context))
 
         self.reduce = reduce
+        # The cache key of the reduction: the contextualisation and the standardiser's statistics.
+        tag = "context+standardiser:" + hashlib.sha256(repr((dataclasses.asdict(config.context),
+                                                             np.asarray(standardiser.mean).tobytes(),
+                                                             np.asarray(standardiser.scale).tobytes())).encode()
+                                                       ).hexdigest()
+        cache = section.cache or None
         t0 = time.perf_counter()
         self.train = split_views(features, config.data.train_split, section, seed)
         val = split_views(features, config.data.val_split, section, seed)
         n_val = max(self.k, self.kv)
-        self.val_bank = ViewBank.build(val, n_val, reduce) if len(val.windows) else None
-        self.bank = ViewBank.build(self.train, section.bank_size, reduce) if section.bank_size else None
+        self.val_bank = ViewBank.build(val, n_val, reduce, cache=cache, reduce_tag=tag) if len(val.windows) else None
+        self.bank = ViewBank.build(self.train, section.bank_size, reduce, cache=cache, reduce_tag=tag) \
+            if section.bank_size else None
         self.info: dict[str, Any] = {
             "mode": "bank" if self.bank is not None else "on the fly",
             "bank_size": section.bank_size,

@@ -69,6 +69,7 @@ class SignalViewsSection:
     bank_size: int = 8  # B views per window made once per seed, K drawn per epoch; 0 = K new views every epoch
     vae_views: int = 0  # noisy views per window added to each VAE batch (0 = the VAE sees clean windows only)
     corpus: str = ""  # the raw corpus; "" = the source recorded in the dataset manifest
+    cache: str = ""  # a folder that keeps view banks between runs of one dataset, split and seed ("" = none)
     threads: int = 1  # Rust featuriser threads (the views do not depend on it)
 
     def __post_init__(self) -> None:

@@ -46,10 +46,14 @@ training draws ``K`` per epoch instead of featurising new ones every epoch;
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,11 +69,14 @@ from dacl.features.refeaturize import (
     dataset_leads,
     manifest_corpus,
 )
+from dacl.io.atomic import atomic_output
 from dacl.views.config import LEVEL_KINDS, PLACEMENTS
 
 #: Philox stream positions reserved per record (records are far shorter than 2**40 samples).
 RECORD_STRIDE = 1 << 40
 _NOISE, _LEVEL = 0, 1  # sub-stream tags of a view's key
+#: Part of a cached bank's key: bump it when the way views are made changes.
+BANK_FORMAT = 1
 
 
 def view_key(seed: int, view: int, tag: int) -> int:
@@ -326,12 +333,31 @@ class ViewBank:
 
     @classmethod
     def build(cls, views: SignalViews, size: int, reduce: Callable[[np.ndarray], np.ndarray],
-              first_view: int = 0) -> ViewBank:
-        """Views ``first_view .. first_view + size - 1`` of every window, reduced."""
+              first_view: int = 0, cache: str | os.PathLike[str] | None = None, reduce_tag: str = "") -> ViewBank:
+        """Views ``first_view .. first_view + size - 1`` of every window, reduced.
+
+        With ``cache`` (a folder) the bank is read from, or written to, a file named by a hash of everything
+        that decides it: the views' parameters, the windows, the dataset's featurisation and inputs, and
+        ``reduce_tag``, which must name ``reduce`` (e.g. a hash of the contextualisation and standardiser).
+        """
         if size < 1:
             raise ValueError(f"a view bank needs size >= 1, got {size}")
+        path = None
+        if cache:
+            key = {"format": BANK_FORMAT, "views": views.describe(), "size": size, "first_view": first_view,
+                   "reduce": reduce_tag, "windows": hashlib.sha256(views.windows.tobytes()).hexdigest(),
+                   "dataset": {k: views.features.manifest.get(k) for k in ("params", "inputs", "leads")}}
+            digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
+            path = Path(cache) / f"bank-{digest}.npy"
+            if path.is_file():
+                vectors = np.load(path, allow_pickle=False)  # a cache file is data only: never unpickled
+                if vectors.shape[:2] == (size, len(views.windows)) and vectors.dtype == np.float32:
+                    return cls(vectors, views.windows, 0.0, {"cached": 1.0})
         t0 = time.perf_counter()
         vectors = views.views(range(first_view, first_view + size), reduce)
+        if path is not None:
+            with atomic_output(path) as f:
+                np.save(f, vectors, allow_pickle=False)
         return cls(vectors, views.windows, time.perf_counter() - t0, dataclasses.asdict(views.timing))
 
     def draw(self, n_draw: int, epoch: int, seed: int, tag: int = 0) -> np.ndarray:
