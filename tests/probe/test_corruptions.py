@@ -208,5 +208,5 @@ def test_white_noise_and_wander_draw_what_they_drew_before_the_new_kinds() -> No
     x = ecg_like()
     c = cr.Corruption("awgn", 6.0)
     rng = np.random.default_rng([0, 2, 1, 6000 + 10**6])  # the seeding formula of the first release: kind code 1
-    expected = x + (lambda n: n * np.sqrt(np.var(x) / 10 ** 0.6 / np.mean(n**2)))(rng.standard_normal(x.size))
+    expected = x + (lambda n: n * np.sqrt(np.var(x) / 10**0.6 / np.mean(n**2)))(rng.standard_normal(x.size))
     np.testing.assert_array_equal(c.apply(x, FS, c.rng_for(0, 2)), expected)

@@ -32,13 +32,15 @@ def features(dataset: Path) -> FeatureSet:
 
 def latent_config() -> Config:
     """The tiny config with the clean latent and 2 latent diffusion views (no signal-space views)."""
-    return load_config(TINY).replace(train={"device": "cpu"}, vae={"epochs": 2}, encoder={"epochs": 2},
-                                     diffusion={"include_clean": True})
+    return load_config(TINY).replace(
+        train={"device": "cpu"}, vae={"epochs": 2}, encoder={"epochs": 2}, diffusion={"include_clean": True}
+    )
 
 
 def robust_config(**signal_views: object) -> Config:
-    return latent_config().replace(signal_views={"n_views": 2, "bank_size": 3, **signal_views},
-                                   diffusion={"n_views": 0})
+    return latent_config().replace(
+        signal_views={"n_views": 2, "bank_size": 3, **signal_views}, diffusion={"n_views": 0}
+    )
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
@@ -69,12 +71,14 @@ def test_signal_view_config_is_checked() -> None:
 
 
 def test_training_with_signal_views_is_reproducible_whatever_the_featuriser_threads(
-        features: FeatureSet, tmp_path: Path) -> None:
+    features: FeatureSet, tmp_path: Path
+) -> None:
     train(robust_config(), features, tmp_path / "a", progress=False)
     train(robust_config(threads=2, cache=str(tmp_path / "banks")), features, tmp_path / "b", progress=False)
     train(robust_config(cache=str(tmp_path / "banks")), features, tmp_path / "c", progress=False)  # cached banks
-    assert json.loads((tmp_path / "c" / "history.json").read_text())["signal_views"]["train_timing_s"] == \
-        {"cached": 1.0}
+    assert json.loads((tmp_path / "c" / "history.json").read_text())["signal_views"]["train_timing_s"] == {
+        "cached": 1.0
+    }
     wa, wb = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert same(wa, wb, "") and same(wa, weights(tmp_path / "c"), "")
     hist = json.loads((tmp_path / "a" / "history.json").read_text())
@@ -98,21 +102,61 @@ def test_vae_on_noisy_views_and_fresh_views_per_epoch(features: FeatureSet, tmp_
 
 
 @pytest.mark.slow
-def test_dacl_robust_trains_and_evaluates_with_the_new_baseline_and_corruptions(dataset: Path, tmp_path: Path,
-                                                                                 capsys: pytest.CaptureFixture[str]
-                                                                                 ) -> None:
+def test_dacl_robust_trains_and_evaluates_with_the_new_baseline_and_corruptions(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`dacl train --config dacl-robust` (tiny sizes), then evaluate beside both scattering baselines under
     corruptions that training never used; every table and the report carry the noise-augmented baseline."""
     run = tmp_path / "robust"
-    tiny = ["--set", "vae.epochs=1", "--set", "encoder.epochs=1", "--set", "vae.hidden=[32, 16]",
-            "--set", "vae.latent_dim=8", "--set", "encoder.channels=[8, 16]", "--set", "encoder.embed_dim=16",
-            "--set", "encoder.proj_dim=8", "--set", "signal_views.bank_size=2", "--set", "train.device=\"cpu\""]
-    assert cli_main(["train", "--config", "dacl-robust", "--features", str(dataset), "--out", str(run),
-                     "--no-progress", *tiny]) == 0
+    tiny = [
+        "--set",
+        "vae.epochs=1",
+        "--set",
+        "encoder.epochs=1",
+        "--set",
+        "vae.hidden=[32, 16]",
+        "--set",
+        "vae.latent_dim=8",
+        "--set",
+        "encoder.channels=[8, 16]",
+        "--set",
+        "encoder.embed_dim=16",
+        "--set",
+        "encoder.proj_dim=8",
+        "--set",
+        "signal_views.bank_size=2",
+        "--set",
+        'train.device="cpu"',
+    ]
+    assert (
+        cli_main(
+            ["train", "--config", "dacl-robust", "--features", str(dataset), "--out", str(run), "--no-progress", *tiny]
+        )
+        == 0
+    )
     out = tmp_path / "report"
-    assert cli_main(["evaluate", str(run), "--features", str(dataset), "--baseline-scattering",
-                     "--baseline-scattering-noise", "--robustness", "--corruptions", "powerline,emg",
-                     "--n-boot", "20", "--out", str(out), "--corpus", str(sample_path())]) == 0
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                str(run),
+                "--features",
+                str(dataset),
+                "--baseline-scattering",
+                "--baseline-scattering-noise",
+                "--robustness",
+                "--corruptions",
+                "powerline,emg",
+                "--n-boot",
+                "20",
+                "--out",
+                str(out),
+                "--corpus",
+                str(sample_path()),
+            ]
+        )
+        == 0
+    )
     doc = json.loads((out / "metrics.json").read_text())
     names = [m["method"] for m in doc["methods"]]
     assert names == ["scattering-pool", "scattering-pool + noise-aug", "dacl"]
@@ -128,8 +172,7 @@ def test_dacl_robust_trains_and_evaluates_with_the_new_baseline_and_corruptions(
     assert "scattering-pool + noise-aug" in report and "mains 50 Hz" in report and "EMG" in report
 
 
-def test_an_interrupted_run_with_signal_views_resumes_to_the_same_weights(features: FeatureSet,
-                                                                          tmp_path: Path) -> None:
+def test_an_interrupted_run_with_signal_views_resumes_to_the_same_weights(features: FeatureSet, tmp_path: Path) -> None:
     """The bank is rebuilt (the same views) and each epoch draws the same views, so a resumed run is the run."""
     cfg = robust_config(vae_views=1).replace(vae={"epochs": 3}, encoder={"epochs": 3})
     train(cfg, features, tmp_path / "full", progress=False)

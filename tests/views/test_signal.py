@@ -38,8 +38,9 @@ def test_forward_noise_is_q_sample_of_the_rust_schedule() -> None:
     from dacl._native import NoiseSchedule, standard_normal
 
     x0 = np.random.default_rng(0).standard_normal((2, 700))
-    z_t, eps = NoiseSchedule("linear", 1000).q_sample(x0, np.array([57, 57], dtype=np.int64), seed=11,
-                                                      offset=5 * sv.RECORD_STRIDE)
+    z_t, eps = NoiseSchedule("linear", 1000).q_sample(
+        x0, np.array([57, 57], dtype=np.int64), seed=11, offset=5 * sv.RECORD_STRIDE
+    )
     abar = sv.NoiseLevels("diffusion", "linear", 1000, t_max=259).alphas_cumprod()[57]
     ours = sv.forward_noise(x0, abar, sv._eps(x0.shape, 11, 5 * sv.RECORD_STRIDE))
     np.testing.assert_array_equal(eps.ravel(), standard_normal(1400, 11, 5 * sv.RECORD_STRIDE))
@@ -98,8 +99,9 @@ def test_views_map_one_to_one_onto_the_dataset_windows(features: FeatureSet, pla
     assert v.shape == (len(views.windows), *features.features.shape[1:])
     assert np.isfinite(v).all()
     # Nearly noise-free levels give back the dataset's own features, window by window.
-    quiet = sv.SignalViews(features, rows, sv.NoiseLevels("snr", snr_low=300, snr_high=300), placement=placement,
-                           seed=0, num_threads=1).views([0])[0]
+    quiet = sv.SignalViews(
+        features, rows, sv.NoiseLevels("snr", snr_low=300, snr_high=300), placement=placement, seed=0, num_threads=1
+    ).views([0])[0]
     np.testing.assert_allclose(quiet, features.features[views.windows], atol=2e-3, rtol=0)
     # Noisy views are not the clean features.
     assert np.abs(v - features.features[views.windows]).mean() > 0.05
@@ -119,12 +121,14 @@ def test_a_view_whose_windows_do_not_match_is_refused(features: FeatureSet) -> N
 
 
 @pytest.mark.parametrize("placement", ["record", "window"])
-def test_views_do_not_depend_on_threads_chunking_or_which_records_come_along(features: FeatureSet,
-                                                                            placement: str) -> None:
+def test_views_do_not_depend_on_threads_chunking_or_which_records_come_along(
+    features: FeatureSet, placement: str
+) -> None:
     rows = rows_of(features, "train")
     one = sv.SignalViews(features, rows, sv.NoiseLevels(), placement=placement, seed=7, num_threads=1).views([0, 3])
-    two = sv.SignalViews(features, rows, sv.NoiseLevels(), placement=placement, seed=7, num_threads=2,
-                         chunk_records=3).views([0, 3])
+    two = sv.SignalViews(
+        features, rows, sv.NoiseLevels(), placement=placement, seed=7, num_threads=2, chunk_records=3
+    ).views([0, 3])
     np.testing.assert_array_equal(one, two)
     # A record's view is a function of (seed, view, record) alone: the same from a subset of the records.
     sub_rows = rows[[1, 4, 9]]
@@ -186,11 +190,13 @@ def test_noise_augmented_features_add_noisy_copies_of_train_windows_only(feature
     np.testing.assert_array_equal(augmented.starts[added], np.tile(features.starts[train], 2))
     assert set(augmented.record_split[augmented.record_index[added]]) == {"train"}
     for split in ("val", "test"):  # the other splits are untouched
-        np.testing.assert_array_equal(augmented.features[augmented.window_mask(split)],
-                                      features.features[features.window_mask(split)])
+        np.testing.assert_array_equal(
+            augmented.features[augmented.window_mask(split)], features.features[features.window_mask(split)]
+        )
     copies = augmented.features[added].reshape(2, len(train), *features.features.shape[1:])
     assert not np.array_equal(copies[0], copies[1])
-    np.testing.assert_array_equal(copies[1], sv.SignalViews(features, rows_of(features, "train"), levels,
-                                                            seed=0, num_threads=1).views([1])[0])
+    np.testing.assert_array_equal(
+        copies[1], sv.SignalViews(features, rows_of(features, "train"), levels, seed=0, num_threads=1).views([1])[0]
+    )
     with pytest.raises(ValueError, match="copies"):
         sv.noise_augmented(features, levels, copies=0)

@@ -39,8 +39,9 @@ def dataset_config(manifest: dict[str, Any]) -> PreprocessConfig:
     return PreprocessConfig(**{k: v for k, v in params.items() if k in known})
 
 
-def dataset_chunk_featurizer(manifest: dict[str, Any], fs: float, num_threads: int | None = None
-                             ) -> Callable[[list[np.ndarray]], ChunkResult]:
+def dataset_chunk_featurizer(
+    manifest: dict[str, Any], fs: float, num_threads: int | None = None
+) -> Callable[[list[np.ndarray]], ChunkResult]:
     """``featurize(signals) -> ChunkResult``: the dataset's own featurisation of recordings at ``fs`` Hz.
 
     Rebuilds :class:`dacl.features.featurizer.PreprocessConfig` from the manifest's
@@ -57,8 +58,10 @@ def dataset_chunk_featurizer(manifest: dict[str, Any], fs: float, num_threads: i
 
     def featurize(signals: list[np.ndarray]) -> ChunkResult:
         rows = [record_row(i, f"#{i}") for i in range(len(signals))]
-        records = [Record(f"#{i}", np.atleast_2d(np.asarray(x, dtype=np.float64)), leads, fs, (), "")
-                   for i, x in enumerate(signals)]
+        records = [
+            Record(f"#{i}", np.atleast_2d(np.asarray(x, dtype=np.float64)), leads, fs, (), "")
+            for i, x in enumerate(signals)
+        ]
         return process_chunk(rows, records, config, scatter, order, num_threads, n_leads=len(leads))
 
     return featurize
@@ -95,6 +98,7 @@ def corpus_reader(
 ) -> ReadSignals:
     """Reads test records (the dataset's leads, ``(L, n)``) from the corpus the dataset was made from, opened
     with the dataset's layout and label options."""
+
     def read(names: Sequence[str]) -> tuple[list[np.ndarray], float]:
         made_with = manifest or {}
         config = dataset_config(made_with) if isinstance(made_with.get("params"), dict) else PreprocessConfig()
@@ -102,9 +106,11 @@ def corpus_reader(
         # The labels and record list must be the dataset's (a zip and its extracted
         # folder share these checksums; the zip's own checksum is not compared).
         if expected_inputs:
-            differ = [k for k in ("reference_sha256", "records_sha256", "names_sha256")
-                      if k in expected_inputs and k in corpus.fingerprint
-                      and expected_inputs[k] != corpus.fingerprint[k]]
+            differ = [
+                k
+                for k in ("reference_sha256", "records_sha256", "names_sha256")
+                if k in expected_inputs and k in corpus.fingerprint and expected_inputs[k] != corpus.fingerprint[k]
+            ]
             if differ:
                 raise ValueError(f"corpus {path} is not the one the dataset was made from ({', '.join(differ)} differ)")
         leads = dataset_leads(manifest or {})

@@ -47,15 +47,23 @@ _ENCODER_DRAW, _VAE_DRAW = 0, 1  # tags of the per-epoch draws from the bank
 
 def noise_levels(section: SignalViewsSection) -> NoiseLevels:
     """The :class:`NoiseLevels` of a ``[signal_views]`` section."""
-    return NoiseLevels(section.levels, section.schedule, section.timesteps, section.t_max, section.snr_low,
-                       section.snr_high)
+    return NoiseLevels(
+        section.levels, section.schedule, section.timesteps, section.t_max, section.snr_low, section.snr_high
+    )
 
 
 def split_views(features: FeatureSet, split: str, section: SignalViewsSection, seed: int) -> SignalViews:
     """:class:`SignalViews` of every record of ``split`` (its windows in dataset order)."""
     rows = np.flatnonzero(np.asarray(features.record_split) == split)
-    views = SignalViews(features, rows, noise_levels(section), placement=section.placement, seed=seed,
-                        corpus=section.corpus or None, num_threads=section.threads)
+    views = SignalViews(
+        features,
+        rows,
+        noise_levels(section),
+        placement=section.placement,
+        seed=seed,
+        corpus=section.corpus or None,
+        num_threads=section.threads,
+    )
     if not np.array_equal(views.windows, np.flatnonzero(features.window_mask(split))):
         raise ValueError(f"the signal views of the {split} split do not cover its windows one to one")
     return views
@@ -65,8 +73,7 @@ class SignalViewSource:
     """Signal-space views for a trainer's batches: :meth:`vae_inputs` before the VAE is frozen, then
     :meth:`encoder_views` once :meth:`encode_with` has put the views through the frozen VAE."""
 
-    def __init__(self, config: Config, features: FeatureSet, standardiser: Standardiser, device: torch.device
-                 ) -> None:
+    def __init__(self, config: Config, features: FeatureSet, standardiser: Standardiser, device: torch.device) -> None:
         section, seed = config.signal_views, config.train.seed
         self.k, self.kv, self.seed, self.device = section.n_views, section.vae_views, seed, device
 
@@ -75,18 +82,29 @@ class SignalViewSource:
 
         self.reduce = reduce
         # The cache key of the reduction: the contextualisation and the standardiser's statistics.
-        tag = "context+standardiser:" + hashlib.sha256(repr((dataclasses.asdict(config.context),
-                                                             np.asarray(standardiser.mean).tobytes(),
-                                                             np.asarray(standardiser.scale).tobytes())).encode()
-                                                       ).hexdigest()
+        tag = (
+            "context+standardiser:"
+            + hashlib.sha256(
+                repr(
+                    (
+                        dataclasses.asdict(config.context),
+                        np.asarray(standardiser.mean).tobytes(),
+                        np.asarray(standardiser.scale).tobytes(),
+                    )
+                ).encode()
+            ).hexdigest()
+        )
         cache = section.cache or None
         t0 = time.perf_counter()
         self.train = split_views(features, config.data.train_split, section, seed)
         val = split_views(features, config.data.val_split, section, seed)
         n_val = max(self.k, self.kv)
         self.val_bank = ViewBank.build(val, n_val, reduce, cache=cache, reduce_tag=tag) if len(val.windows) else None
-        self.bank = ViewBank.build(self.train, section.bank_size, reduce, cache=cache, reduce_tag=tag) \
-            if section.bank_size else None
+        self.bank = (
+            ViewBank.build(self.train, section.bank_size, reduce, cache=cache, reduce_tag=tag)
+            if section.bank_size
+            else None
+        )
         self.info: dict[str, Any] = {
             "mode": "bank" if self.bank is not None else "on the fly",
             "bank_size": section.bank_size,
@@ -135,8 +153,10 @@ class SignalViewSource:
             out = []
             with torch.no_grad():
                 for v in range(vectors.shape[0]):
-                    parts = [vae.encode(self._tensor(vectors[v, lo : lo + 8192]))[0]
-                             for lo in range(0, vectors.shape[1], 8192)]
+                    parts = [
+                        vae.encode(self._tensor(vectors[v, lo : lo + 8192]))[0]
+                        for lo in range(0, vectors.shape[1], 8192)
+                    ]
                     out.append(norm.transform_torch(torch.cat(parts)))
             return torch.stack(out)
 
@@ -158,7 +178,8 @@ class SignalViewSource:
         if epoch not in self._fresh:
             self._fresh.clear()
             t0 = time.perf_counter()
-            self._fresh[epoch] = self._encode(self.train.views(range(epoch * self.k, (epoch + 1) * self.k),
-                                                               self.reduce))
+            self._fresh[epoch] = self._encode(
+                self.train.views(range(epoch * self.k, (epoch + 1) * self.k), self.reduce)
+            )
             self.info["epoch_view_s"].append(round(time.perf_counter() - t0, 2))
         return self._fresh[epoch][:, index].transpose(0, 1)

@@ -100,8 +100,9 @@ class NoiseLevels:
             raise ValueError(f"noise levels must be one of {LEVEL_KINDS}, got {self.kind!r}")
         if self.kind == "diffusion" and not 1 <= self.t_max <= self.timesteps:
             raise ValueError(f"t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
-        if self.kind == "snr" and not (math.isfinite(self.snr_low) and math.isfinite(self.snr_high)
-                                       and self.snr_low <= self.snr_high):
+        if self.kind == "snr" and not (
+            math.isfinite(self.snr_low) and math.isfinite(self.snr_high) and self.snr_low <= self.snr_high
+        ):
             raise ValueError(f"the SNR range must be finite with low <= high, got ({self.snr_low}, {self.snr_high})")
 
     def alphas_cumprod(self) -> np.ndarray:
@@ -176,10 +177,19 @@ class SignalViews:
     ``(len(windows), L, P, F)`` (or reduced) in that order.
     """
 
-    def __init__(self, features: FeatureSet, rows: Sequence[int] | np.ndarray, levels: NoiseLevels, *,
-                 placement: str = "record", seed: int = 0, corpus: str | None = None,
-                 read_signals: ReadSignals | None = None, num_threads: int | None = 1,
-                 chunk_records: int = 256) -> None:
+    def __init__(
+        self,
+        features: FeatureSet,
+        rows: Sequence[int] | np.ndarray,
+        levels: NoiseLevels,
+        *,
+        placement: str = "record",
+        seed: int = 0,
+        corpus: str | None = None,
+        read_signals: ReadSignals | None = None,
+        num_threads: int | None = 1,
+        chunk_records: int = 256,
+    ) -> None:
         if placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
         if chunk_records < 1:
@@ -200,8 +210,9 @@ class SignalViews:
         bounds = np.searchsorted(record_index[self._by_time], self.rows, side="left")
         self._bounds = np.append(bounds, self._by_time.size)
         if read_signals is None:
-            read_signals = corpus_reader(corpus or manifest_corpus(features.manifest),
-                                         features.manifest.get("inputs"), features.manifest)
+            read_signals = corpus_reader(
+                corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"), features.manifest
+            )
         self._read = read_signals
         self._signals: list[np.ndarray] | None = None
         self.fs: float | None = None
@@ -254,16 +265,25 @@ class SignalViews:
         expected_index = np.repeat(np.arange(len(chunk)), np.diff(self._bounds[chunk.start : chunk.stop + 1]))
         expected_starts = np.asarray(self.features.starts)[expected]
         if not (np.array_equal(result.record_index, expected_index) and np.array_equal(result.starts, expected_starts)):
-            first = next((i for i in range(len(chunk)) if not np.array_equal(
-                result.starts[result.record_index == i], expected_starts[expected_index == i])), 0)
+            first = next(
+                (
+                    i
+                    for i in range(len(chunk))
+                    if not np.array_equal(result.starts[result.record_index == i], expected_starts[expected_index == i])
+                ),
+                0,
+            )
             name = self.features.record_ids[self.rows[chunk.start + first]]
-            raise ValueError(f"record {name}: the noisy view's windows do not match the dataset's "
-                             "(another corpus or featuriser than the dataset's?)")
+            raise ValueError(
+                f"record {name}: the noisy view's windows do not match the dataset's "
+                "(another corpus or featuriser than the dataset's?)"
+            )
         self.timing.windows += len(expected)
         return np.searchsorted(self.windows, expected)
 
-    def _record_placement(self, signals: list[np.ndarray], chunk: range, view: int,
-                          featurize: Callable[[list[np.ndarray]], ChunkResult]) -> ChunkResult:
+    def _record_placement(
+        self, signals: list[np.ndarray], chunk: range, view: int, featurize: Callable[[list[np.ndarray]], ChunkResult]
+    ) -> ChunkResult:
         t0 = time.perf_counter()
         abar = self.levels.draw(len(self.features.record_ids), view_key(self.seed, view, _LEVEL))
         key = view_key(self.seed, view, _NOISE)
@@ -289,11 +309,22 @@ class SignalViews:
         windows, local_index, starts = segment_records(records, config, self.num_threads)
         n_leads, width = len(leads), windows.shape[1]
         # Each window's dataset index (the one 1:1 check follows in views()); unknown windows keep -1.
-        lookup = {(int(r), int(s)): int(w) for w, r, s in zip(self.windows, np.asarray(self.features.record_index)
-                                                                [self.windows], np.asarray(self.features.starts)
-                                                                [self.windows], strict=True)}
-        global_index = np.array([lookup.get((int(self.rows[chunk.start + k]), int(s)), -1)
-                                 for k, s in zip(local_index, starts, strict=True)], dtype=np.int64)
+        lookup = {
+            (int(r), int(s)): int(w)
+            for w, r, s in zip(
+                self.windows,
+                np.asarray(self.features.record_index)[self.windows],
+                np.asarray(self.features.starts)[self.windows],
+                strict=True,
+            )
+        }
+        global_index = np.array(
+            [
+                lookup.get((int(self.rows[chunk.start + k]), int(s)), -1)
+                for k, s in zip(local_index, starts, strict=True)
+            ],
+            dtype=np.int64,
+        )
         abar = self.levels.draw(len(self.features.record_index), view_key(self.seed, view, _LEVEL))
         key = view_key(self.seed, view, _NOISE)
         noisy = windows.astype(np.float64).reshape(len(starts), n_leads, width)
@@ -332,8 +363,15 @@ class ViewBank:
         return int(self.vectors.shape[0])
 
     @classmethod
-    def build(cls, views: SignalViews, size: int, reduce: Callable[[np.ndarray], np.ndarray],
-              first_view: int = 0, cache: str | os.PathLike[str] | None = None, reduce_tag: str = "") -> ViewBank:
+    def build(
+        cls,
+        views: SignalViews,
+        size: int,
+        reduce: Callable[[np.ndarray], np.ndarray],
+        first_view: int = 0,
+        cache: str | os.PathLike[str] | None = None,
+        reduce_tag: str = "",
+    ) -> ViewBank:
         """Views ``first_view .. first_view + size - 1`` of every window, reduced.
 
         With ``cache`` (a folder) the bank is read from, or written to, a file named by a hash of everything
@@ -344,9 +382,15 @@ class ViewBank:
             raise ValueError(f"a view bank needs size >= 1, got {size}")
         path = None
         if cache:
-            key = {"format": BANK_FORMAT, "views": views.describe(), "size": size, "first_view": first_view,
-                   "reduce": reduce_tag, "windows": hashlib.sha256(views.windows.tobytes()).hexdigest(),
-                   "dataset": {k: views.features.manifest.get(k) for k in ("params", "inputs", "leads")}}
+            key = {
+                "format": BANK_FORMAT,
+                "views": views.describe(),
+                "size": size,
+                "first_view": first_view,
+                "reduce": reduce_tag,
+                "windows": hashlib.sha256(views.windows.tobytes()).hexdigest(),
+                "dataset": {k: views.features.manifest.get(k) for k in ("params", "inputs", "leads")},
+            }
             digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
             path = Path(cache) / f"bank-{digest}.npy"
             if path.is_file():
@@ -368,9 +412,18 @@ class ViewBank:
         return np.argsort(rng.random((len(self.windows), self.size)), axis=1)[:, :n_draw]
 
 
-def noise_augmented(features: FeatureSet, levels: NoiseLevels, *, seed: int = 0, copies: int = 1,
-                    split: str = "train", placement: str = "record", corpus: str | None = None,
-                    read_signals: ReadSignals | None = None, num_threads: int | None = 1) -> FeatureSet:
+def noise_augmented(
+    features: FeatureSet,
+    levels: NoiseLevels,
+    *,
+    seed: int = 0,
+    copies: int = 1,
+    split: str = "train",
+    placement: str = "record",
+    corpus: str | None = None,
+    read_signals: ReadSignals | None = None,
+    num_threads: int | None = 1,
+) -> FeatureSet:
     """``features`` plus ``copies`` noisy copies of every window of the ``split`` records.
 
     A copy is a :class:`SignalViews` view (views ``0 .. copies-1``) and belongs to the record of its clean
@@ -380,8 +433,16 @@ def noise_augmented(features: FeatureSet, levels: NoiseLevels, *, seed: int = 0,
     if copies < 1:
         raise ValueError(f"copies must be >= 1, got {copies}")
     rows = np.flatnonzero(np.asarray(features.record_split) == split)
-    views = SignalViews(features, rows, levels, placement=placement, seed=seed, corpus=corpus,
-                        read_signals=read_signals, num_threads=num_threads)
+    views = SignalViews(
+        features,
+        rows,
+        levels,
+        placement=placement,
+        seed=seed,
+        corpus=corpus,
+        read_signals=read_signals,
+        num_threads=num_threads,
+    )
     noisy = views.views(range(copies))  # (copies, W, L, P, F)
     source = np.tile(views.windows, copies)
     extra: dict[str, Any] = {
