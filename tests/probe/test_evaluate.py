@@ -213,3 +213,27 @@ def test_cli_reports_each_method_against_the_baseline(tmp_path, monkeypatch, cap
     assert d["auroc_af"]["value"] == pytest.approx(expected)
     assert "Difference to scattering-pool" in (out / "report.md").read_text()
     assert "difference to scattering-pool" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_noise_augmented_baseline_is_a_method_of_evaluate(tmp_path) -> None:
+    """--baseline-scattering-noise: the probe also learns one noisy copy of each train window; test untouched."""
+    from dacl.cli import main as cli_main
+    from dacl.corpus import sample_path
+    from dacl.features import preprocess
+
+    ds = preprocess(sample_path(), tmp_path / "ds", num_threads=1, window=512, hop=384, J=5, Q=4)
+    out = tmp_path / "report"
+    assert cli_main(["evaluate", "--features", str(ds), "--baseline-scattering", "--baseline-scattering-noise",
+                     "--n-boot", "20", "--out", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    clean, noisy = doc["methods"]
+    assert (clean["method"], noisy["method"]) == ("scattering-pool", "scattering-pool + noise-aug")
+    assert noisy["n_windows"]["train"] == 2 * clean["n_windows"]["train"]
+    assert noisy["n_windows"]["test"] == clean["n_windows"]["test"]
+    assert noisy["noise_augmentation"]["snr_db"] == [0.0, 24.0] and noisy["noise_augmentation"]["copies"] == 1
+    assert noisy["difference_to"]["method"] == "scattering-pool"
+    assert noisy["metrics"]["auroc_macro_ovr"]["value"] != clean["metrics"]["auroc_macro_ovr"]["value"]
+    assert "scattering-pool + noise-aug" in (out / "report.md").read_text()
+    assert cli_main(["evaluate", "--features", str(ds), "--baseline-scattering-noise", "--noise-copies", "0",
+                     "--out", str(tmp_path / "x")]) == 2

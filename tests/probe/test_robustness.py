@@ -67,7 +67,7 @@ def test_corruption_input_validation() -> None:
     with pytest.raises(ValueError, match="1-D"):
         cr.add_baseline_wander(np.ones((2, 100)), FS, 1.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="kind"):
-        cr.Corruption("pink")
+        cr.Corruption("hum")
 
 
 # ------------------------------------------------------------------ the curve
@@ -187,6 +187,43 @@ def test_paired_robustness_differences() -> None:
     assert all(p.difference["auroc_af"].value == 0 == p.difference["auroc_af"].high for p in reference.points)
 
 
+def test_curves_featurise_each_corruption_once_for_all_methods() -> None:
+    """Several methods: one featurisation per corruption, and each curve equals the one scored alone."""
+    signals, fs = toy_featureset()
+    corruptions = cr.corruptions_for(["awgn", "emg", "steps"])[:6]
+    results = [evaluate(fs, emb, n_boot=20, seed=0) for emb in (BandPowerEmbedder(), TwoBandEmbedder())]
+    test = [signals[int(r[1:])] for r in results[0].test_record_ids]
+    calls = []
+
+    def counting(batch: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(batch))
+        return band_featurize(batch)
+
+    curves = rb.robustness_curves([(r.model, emb, r.method) for r, emb in
+                                   zip(results, (BandPowerEmbedder(), TwoBandEmbedder()), strict=True)],
+                                  test, results[0].test_labels, counting, fs=FS, corruptions=corruptions, n_boot=20)
+    assert calls == [len(test)] * len(corruptions)
+    for r, emb, curve in zip(results, (BandPowerEmbedder(), TwoBandEmbedder()), curves, strict=True):
+        alone = rb.robustness_curve(r.model, emb, test, r.test_labels, band_featurize, fs=FS,
+                                    corruptions=corruptions, n_boot=20, method=r.method)
+        assert curve.to_dict() == alone.to_dict()
+    assert set(curves[0].to_dict()["definitions"]) == {"awgn", "emg"} & {c.kind for c in corruptions}
+
+
+@pytest.mark.parametrize("kind,level", [("awgn", 6.0), ("powerline50", 0.0), ("emg", 6.0), ("brown", 0.0)])
+def test_every_lead_of_a_multilead_record_is_corrupted(kind: str, level: float) -> None:
+    """Each lead gets its own draw at the requested level; the record's generator makes it repeatable."""
+    leads = np.stack([ecg_like(seed=k, offset=0.1 * k) * (k + 1) for k in range(3)])
+    c = cr.Corruption(kind, level)
+    noisy = rb.corrupt(c, leads, FS, c.rng_for(0, 5))
+    assert noisy.shape == leads.shape
+    for k in range(3):
+        assert cr.snr_db(leads[k], noisy[k]) == pytest.approx(level, abs=1e-9)
+    added = noisy - leads
+    assert not np.allclose(added[0] / added[0].std(), added[1] / added[1].std())
+    np.testing.assert_array_equal(noisy, rb.corrupt(c, leads, FS, c.rng_for(0, 5)))
+
+
 def test_curve_for_result_with_injected_reader() -> None:
     signals, labels = toy_corpus(40, seed=1)
     feats, index = band_featurize(signals)
@@ -261,6 +298,6 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
 
 def test_wrong_corpus_is_refused() -> None:
     sample = str(sample_path())
-    reader = rb._corpus_reader(sample, {"reference_sha256": "0" * 64})
+    reader = rb.corpus_reader(sample, {"reference_sha256": "0" * 64})
     with pytest.raises(ValueError, match="not the one"):
         reader(["A00001"])

@@ -75,7 +75,7 @@ def test_bare_name_loads_the_config_shipped_in_the_package(tmp_path: Path, monke
     ("dae", "patience", -1, "dae.patience must be >= 0"),
     ("gauss", "sigma", float("inf"), "gauss.sigma must be a finite number, got inf"),
     ("diffusion", "timesteps", 1, "diffusion.timesteps must be >= 2"),
-    ("diffusion", "n_views", 0, "diffusion.n_views must be >= 1"),
+    ("diffusion", "n_views", -1, "diffusion.n_views must be >= 0"),  # 0: only beside signal-space views
     ("diffusion", "schedule_params", {"s": float("nan")}, "diffusion.schedule_params.s must be a finite number"),
     ("diffaug", "ema_decay", 1.0, "diffaug.ema_decay must be in [0, 1), got 1.0"),
     ("diffaug", "gen_fraction", 1.5, "diffaug.gen_fraction must be in [0, 1], got 1.5"),

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from dacl.cli.experiment import add_config_arguments, load_experiment
 from dacl.features import FeatureSet, featureset
-from dacl.probe.config import EvaluateConfig
+from dacl.probe.config import NOISE_AUGMENTATION_SNR_DB, EvaluateConfig
 from dacl.settings import add_options, given_options
 from dacl.training.methods import METHODS
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # annotations only: importing these costs seconds (torch, skl
     from dacl.probe.linear import EvalResult
     from dacl.probe.robustness import RobustnessCurve
 
+#: The name of the noise-augmented scattering baseline in every table.
+NOISE_BASELINE = "scattering-pool + noise-aug"
 HELP = "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"
 
 
@@ -33,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from dacl.probe.results import write_results
 
     settings = load_experiment(args.config, args.overrides, {"evaluate": given_options(args, "evaluate")}).evaluate()
-    if not args.runs and not settings.baseline_scattering:
-        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
+    if not args.runs and not settings.baseline_scattering and not settings.baseline_scattering_noise:
+        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering[-noise]")
     features = featureset.load_features(args.features)
     if settings.on == "val":
         from dacl.probe.selection import validation_view
@@ -77,6 +79,13 @@ def _embedders(runs: list[Path], settings: EvaluateConfig) -> list[tuple[Embedde
     embedders: list[tuple[Embedder, dict[str, Any]]] = []
     if settings.baseline_scattering:
         embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
+    if settings.baseline_scattering_noise:
+        noisy = ScatteringPoolEmbedder()
+        noisy.name = NOISE_BASELINE
+        low, high = NOISE_AUGMENTATION_SNR_DB
+        embedders.append((noisy, {"run_dir": None, "noise_augmentation": {
+            "noise": "white, on the raw record, featurised like the dataset", "snr_db": [low, high],
+            "copies": settings.noise_copies, "seed": settings.seed}}))
     for run_dir in runs:
         if not run_dir.is_dir():
             raise FileNotFoundError(f"run directory not found: {run_dir}")
@@ -106,10 +115,23 @@ def _evaluate(features: FeatureSet, emb: Embedder, extra: dict[str, Any], label:
     from dacl.probe.protocol import evaluate
 
     print(f"evaluating {label} ...", flush=True)
+    if "noise_augmentation" in extra:
+        features = _noise_augmented(features, settings)
     r = evaluate(features, emb, probe=settings.probe, seed=settings.seed, n_boot=settings.n_boot, method=label)
     r.extra.update({k: v for k, v in extra.items() if v is not None})
     print(f"  {_summary(r)}  ({r.n_records['test']} test records)", flush=True)
     return r
+
+
+def _noise_augmented(features: FeatureSet, settings: EvaluateConfig) -> FeatureSet:
+    """``features`` plus the noisy copies of the train windows that the noise-augmented probe also learns."""
+    from dacl.views.signal import NoiseLevels, noise_augmented
+
+    low, high = NOISE_AUGMENTATION_SNR_DB
+    print(f"  featurising {settings.noise_copies} noisy cop{'y' if settings.noise_copies == 1 else 'ies'} of the "
+          f"train records (white noise, SNR ~ U({low:g}, {high:g}) dB) ...", flush=True)
+    return noise_augmented(features, NoiseLevels("snr", snr_low=low, snr_high=high), seed=settings.seed,
+                           copies=settings.noise_copies, corpus=settings.corpus or None)
 
 
 def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
@@ -140,13 +162,14 @@ def _robustness(results: list[EvalResult], embedders: list[Embedder], features: 
                 settings: EvaluateConfig) -> list[dict[str, Any]]:
     """Every result's robustness curve, each paired with the first's."""
     from dacl.probe import robustness
+    from dacl.probe.corruptions import corruptions_for
 
     corpus = settings.corpus or robustness.manifest_corpus(features.manifest)
-    curves: list[RobustnessCurve] = []
-    for r, emb in zip(results, embedders, strict=True):
-        print(f"robustness of {r.method} ...", flush=True)
-        curves.append(robustness.curve_for_result(r, emb, features, seed=settings.seed, n_boot=settings.n_boot,
-                                                  corpus=corpus))
+    corruptions = corruptions_for(settings.corruptions)
+    print(f"robustness of {len(results)} method(s) under {len(corruptions)} corruption(s), each featurised once ...",
+          flush=True)
+    curves = robustness.curves_for_results(results, embedders, features, seed=settings.seed, n_boot=settings.n_boot,
+                                           corruptions=corruptions, corpus=corpus)
     if len(curves) > 1:
         _pair_curves(curves)
     return [c.to_dict() for c in curves]

@@ -185,6 +185,10 @@ def _robustness(curves: list[dict[str, Any]]) -> list[str]:
     lines = ["## Robustness (clean-trained probe, corrupted test records)", "",
              f"{name} [95 % CI]. White noise SNR per record (and lead) against the clean signal variance; "
              "baseline wander = three 0.1–0.5 Hz sinusoids, RMS relative to the signal std.", ""]
+    definitions = {k: v for c in curves for k, v in (c.get("definitions") or {}).items()}
+    if set(definitions) - {"awgn", "wander"}:
+        lines += ["Corruptions (models in dacl.probe.corruptions):", "",
+                  *(f"- `{kind}`: {text}" for kind, text in definitions.items()), ""]
     labels = [p["label"] for p in curves[0]["points"]]
     header = [_row(["method", *labels]), "|---|" + "---|" * len(labels)]
     lines += header

@@ -2,7 +2,7 @@
 
 * :func:`plot_roc`: AF-vs-rest ROC curves, one per method;
 * :func:`plot_label_auroc`: multi-label data: each label's AUROC with its CI, per method;
-* :func:`plot_robustness`: AUROC vs SNR (white noise) and vs baseline-wander level;
+* :func:`plot_robustness`: AUROC vs the level of each corruption kind (white noise, wander, mains, ...);
 * :func:`plot_embedding_map`: 2-D PCA of the test records' embeddings, by class (or main label);
 * :func:`plot_tmax`: AUROC vs the diffusion ``t_max``, when runs record one;
 * :func:`plot_af_by_split`: AF AUROC per record-level split, methods side by side;
@@ -64,14 +64,27 @@ def plot_roc(methods: list[dict[str, Any]], path: Path) -> None:
     save_png(fig, path)
 
 
+#: Panel titles of the corruption kinds (dacl.probe.corruptions.KINDS) in the robustness figure.
+KIND_TITLES = {"awgn": "White Gaussian noise", "wander": "Baseline wander (0.1-0.5 Hz)",
+               "powerline50": "Mains 50 Hz + harmonics", "powerline60": "Mains 60 Hz + harmonics",
+               "emg": "EMG bursts (20-150 Hz)", "motion": "Electrode-motion transients",
+               "steps": "Baseline steps", "pink": "Pink (1/f) noise", "brown": "Brown (1/f^2) noise"}
+
+
 def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "auroc_af") -> None:
-    fig = Figure(figsize=(10, 4.2))
-    ax_snr, ax_bw = fig.subplots(1, 2, sharey=True)
+    """One panel per corruption kind (in the curves' order): each method's metric against the level."""
+    from dacl.probe.corruptions import SNR_KINDS
+
+    kinds = list(dict.fromkeys(p["kind"] for c in curves for p in c["points"] if p["kind"] != "clean")) or ["awgn"]
+    cols = min(len(kinds), 4)
+    rows = -(-len(kinds) // cols)
+    fig = Figure(figsize=(2.6 * cols + 2, 3.4 * rows + 0.8))
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
     for i, curve in enumerate(curves):
         colour = f"C{i}"
         pts = curve["points"]
         clean = next((p for p in pts if p["kind"] == "clean"), None)
-        for ax, kind in ((ax_snr, "awgn"), (ax_bw, "wander")):
+        for ax, kind in zip(axes, kinds, strict=False):
             sel = sorted((p for p in pts if p["kind"] == kind), key=lambda p: p["level"])
             if not sel:
                 continue
@@ -84,14 +97,16 @@ def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "aur
             ax.fill_between(x, lo, hi, color=colour, alpha=0.15, lw=0)
             if clean is not None:
                 ax.axhline(clean["metrics"][metric]["value"], color=colour, ls=":", lw=1)
-    ax_snr.set(xlabel="SNR of added white noise (dB)",
-               ylabel={**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric),
-               title="White Gaussian noise")
-    ax_snr.invert_xaxis()  # noisier to the right
-    ax_bw.set(xlabel="baseline wander RMS / signal std", title="Baseline wander (0.1-0.5 Hz)")
-    for ax in (ax_snr, ax_bw):
+    for ax, kind in zip(axes, kinds, strict=False):
+        snr = kind in SNR_KINDS
+        ax.set(xlabel="nominal SNR (dB)" if snr else "RMS / signal std", title=KIND_TITLES.get(kind, kind))
+        if snr:
+            ax.invert_xaxis()  # noisier to the right
         ax.grid(alpha=0.3)
-    ax_snr.legend(fontsize=7, loc="lower left")
+    for ax in axes[len(kinds):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel({**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric))
+    axes[0].legend(fontsize=7, loc="lower left")
     fig.suptitle("Clean-trained probe on corrupted test records (dotted: clean; band: 95% CI)", fontsize=10)
     save_png(fig, path)
 

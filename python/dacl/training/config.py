@@ -2,7 +2,7 @@
 
 One section per concept: ``[train]`` and ``[data]`` here, ``[context]``
 (:mod:`dacl.features.context`), ``[vae]`` (:mod:`dacl.latent.config`),
-``[diffusion]`` and ``[gauss]`` (:mod:`dacl.views.config`), ``[encoder]``,
+``[diffusion]``, ``[gauss]`` and ``[signal_views]`` (:mod:`dacl.views.config`), ``[encoder]``,
 ``[dae]`` and ``[diffaug]`` (:mod:`dacl.embedding.config`). Every field has a
 default; a TOML file only states what it changes. Unknown sections or keys
 are an error, so a typo does not silently fall back to a default. Values the
@@ -23,7 +23,7 @@ from dacl.latent.config import VAESection
 from dacl.settings import NON_NEGATIVE, check_fields, option, read_config_file, section_from_dict, within
 from dacl.settings import to_toml as tables_to_toml
 from dacl.training.methods import METHODS
-from dacl.views.config import DiffusionSection, GaussSection
+from dacl.views.config import DiffusionSection, GaussSection, SignalViewsSection
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,18 @@ class Config:
     vae: VAESection = VAESection()
     diffusion: DiffusionSection = DiffusionSection()
     gauss: GaussSection = GaussSection()
+    signal_views: SignalViewsSection = SignalViewsSection()
     encoder: EncoderSection = EncoderSection()
     dae: DAESection = DAESection()
     diffaug: DiffAugSection = DiffAugSection()
+
+    def __post_init__(self) -> None:
+        if self.diffusion.n_views == 0 and self.signal_views.n_views == 0:
+            raise ValueError("diffusion.n_views = 0 needs signal-space views (signal_views.n_views >= 1)")
+        method = METHODS[self.train.method]
+        if self.signal_views.n_views and not (method.trainer == "stages" and "encoder" in method.stages):
+            raise ValueError(f"signal_views.n_views = {self.signal_views.n_views} feeds the SupCon encoder of the "
+                             f"stage trainer; method {method.name!r} has none (set signal_views.n_views = 0)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

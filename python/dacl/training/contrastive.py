@@ -55,6 +55,7 @@ from dacl.training.inputs import Inputs, prepare_inputs
 from dacl.training.loop import Stage, StageLoop
 from dacl.training.methods import Method, ViewKind
 from dacl.training.precision import Precision
+from dacl.training.signal_views import SignalViewSource
 from dacl.views.diffusion import alphas_cumprod, diffusion_views
 from dacl.views.gaussian import gaussian_views
 
@@ -62,6 +63,11 @@ from dacl.views.gaussian import gaussian_views
 ExtraViews = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: ``sample(z0 (B, D), generator) -> (views (B, K, D), t (B, K))``; t = 0 marks a view not made by diffusion.
 ViewSampler = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+#: ``views(split, index (B,), epoch) -> (B, K, D)``: views of the windows at positions ``index`` of the
+#: ``"train"`` or ``"val"`` arrays (signal-space views: :mod:`dacl.training.signal_views`).
+WindowViews = Callable[[str, torch.Tensor, int], torch.Tensor]
+#: ``inputs(split, index (B,), epoch) -> (B·Kv, d) | None``: more VAE inputs for a batch (noisy views of its windows).
+VAEViews = Callable[[str, torch.Tensor, int], torch.Tensor | None]
 
 
 def _diffusion_sampler(config: Config, device: torch.device) -> ViewSampler:
@@ -89,16 +95,22 @@ VIEW_SAMPLERS: dict[ViewKind, Callable[[Config, torch.device], ViewSampler]] = {
 
 class EncoderViews:
     """The views of a batch of latents for the encoder: the method's own, then (optionally) the clean
-    latent before them and extra views (DiffAug's generated ones) after them."""
+    latent before them, extra views (DiffAug's generated ones) and signal-space views after them."""
 
-    def __init__(self, sample: ViewSampler, include_clean: bool, extra: ExtraViews | None) -> None:
-        self.sample, self.include_clean, self.extra = sample, include_clean, extra
+    def __init__(self, sample: ViewSampler | None, include_clean: bool, extra: ExtraViews | None,
+                 window_views: WindowViews | None = None) -> None:
+        self.sample, self.include_clean, self.extra, self.window_views = sample, include_clean, extra, window_views
 
-    def __call__(self, z0: torch.Tensor, y: torch.Tensor, generator: torch.Generator
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(views (B, V, D), t (B, V))``; t = 0 marks a clean or extra view."""
-        views, t = self.sample(z0, generator)
-        parts, ts = [views], [t]
+    def __call__(self, z0: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
+                 at: tuple[str, torch.Tensor, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(views (B, V, D), t (B, V))``; t = 0 marks a clean, signal-space or extra view.
+
+        ``at = (split, index, epoch)`` places the batch for :attr:`window_views`.
+        """
+        parts, ts = [], []
+        if self.sample is not None:
+            views, t = self.sample(z0, generator)
+            parts, ts = [views], [t]
         if self.include_clean:
             parts.insert(0, z0[:, None, :])
             ts.insert(0, torch.zeros((len(z0), 1), dtype=torch.long, device=z0.device))
@@ -109,6 +121,15 @@ class EncoderViews:
                                  f"expected ({len(z0)}, K2, {z0.shape[1]})")
             parts.append(extra.to(z0.dtype))
             ts.append(torch.zeros(extra.shape[:2], dtype=torch.long, device=z0.device))
+        if self.window_views is not None:
+            if at is None:
+                raise ValueError("signal-space views need the batch's split, window positions and epoch")
+            signal = self.window_views(*at)
+            if signal.ndim != 3 or signal.shape[0] != z0.shape[0] or signal.shape[2] != z0.shape[1]:
+                raise ValueError(f"window views have shape {tuple(signal.shape)}, "
+                                 f"expected ({len(z0)}, K, {z0.shape[1]})")
+            parts.append(signal.to(z0.dtype))
+            ts.append(torch.zeros(signal.shape[:2], dtype=torch.long, device=z0.device))
         return torch.cat(parts, dim=1), torch.cat(ts, dim=1)
 
 
@@ -130,9 +151,15 @@ class SupConLoss:
         return supcon_loss(out.projection.reshape(b, v, -1), y if self.labelled else None, self.temperature)
 
 
-def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision) -> Stage:
-    """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up."""
+def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, more: VAEViews | None = None
+              ) -> Stage:
+    """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up; ``more`` adds
+    inputs to each batch (noisy views of its windows)."""
     x, x_val = inputs.x_train, inputs.x_val
+
+    def batch(split: str, rows: torch.Tensor, index: torch.Tensor, epoch: int) -> torch.Tensor:
+        extra = more(split, index, epoch) if more is not None else None
+        return rows if extra is None else torch.cat([rows, extra])
 
     def beta_at(epoch: int) -> float:
         if cfg.beta_warmup_epochs <= 0:
@@ -140,13 +167,17 @@ def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision) -
         return cfg.beta * min(1.0, (epoch + 1) / cfg.beta_warmup_epochs)
 
     def step(idx: torch.Tensor, epoch: int, _: torch.Generator) -> torch.Tensor:
+        xb = batch("train", x[idx], idx, epoch)
         with precision.autocast():
-            out = vae(x[idx])
-        return vae_loss(x[idx], out, beta_at(epoch))[0]
+            out = vae(xb)
+        return vae_loss(xb, out, beta_at(epoch))[0]
 
     def val() -> float | None:
         # Deterministic: decode μ (no sampling), full β.
-        return vae_loss(x_val, vae(x_val, sample=False), cfg.beta)[0].item() if len(x_val) else None
+        if not len(x_val):
+            return None
+        xb = batch("val", x_val, torch.arange(len(x_val), device=x_val.device), 0)
+        return vae_loss(xb, vae(xb, sample=False), cfg.beta)[0].item()
 
     return Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
@@ -156,8 +187,8 @@ def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], vie
     """The SupCon encoder on views of the standardised latents ``(z_train, y_train, z_val, y_val)``."""
     z_train, y_train, z_val, y_val = latents
 
-    def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
-        v, t = views(z_train[idx], y_train[idx], generator)
+    def step(idx: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
+        v, t = views(z_train[idx], y_train[idx], generator, ("train", idx, epoch))
         return loss(v, t, y_train[idx])
 
     def val() -> float | None:
@@ -168,7 +199,7 @@ def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], vie
         for lo in range(0, len(z_val), cfg.batch_size):
             zb, yb = z_val[lo : lo + cfg.batch_size], y_val[lo : lo + cfg.batch_size]
             if len(zb) >= 2:
-                v, t = views(zb, yb, g)
+                v, t = views(zb, yb, g, ("val", torch.arange(lo, lo + len(zb), device=zb.device), 0))
                 total += loss(v, t, yb).item() * len(zb)
         return total / len(z_val)
 
@@ -208,6 +239,8 @@ class Trainer:
                  progress: bool = True, extra_views: ExtraViews | None = None,
                  on_epoch_end: Callable[[str, int, float], None] | None = None) -> None:
         self.config, self.method, self.extra_views = config, method, extra_views
+        #: Signal-space views (``[signal_views]``), set by :func:`train_stages` before the VAE trains.
+        self.signal_views: SignalViewSource | None = None
         device = resolve_device(config.train.device)
         precision = Precision(device, config.train.amp)
         if device.type == "cuda":
@@ -264,7 +297,8 @@ class Trainer:
         seed = self._begin_stage("vae")
         vae = VAE.from_section(self.config.vae, self.inputs.x_train.shape[1]).to(self.device)
         if "vae" not in self.loop.done:
-            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision), seed)
+            more = self.signal_views.vae_inputs if self.signal_views is not None else None
+            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision, more), seed)
         vae.load_state_dict(self.loop.done["vae"])
         vae.eval().requires_grad_(False)
         return vae
@@ -279,10 +313,14 @@ class Trainer:
         return norm.transform_torch(z_train), norm.transform_torch(z_val), norm
 
     def train_encoder(self, vae: VAE) -> UNet1DEncoder:
-        z_train, z_val, _ = self.clean_latents(vae)
+        z_train, z_val, norm = self.clean_latents(vae)
         assert self.method.views is not None
-        sample = VIEW_SAMPLERS[self.method.views](self.config, self.device)
-        views = EncoderViews(sample, self.config.diffusion.include_clean, self.extra_views)
+        sample = VIEW_SAMPLERS[self.method.views](self.config, self.device) if self.config.diffusion.n_views else None
+        window_views = None
+        if self.signal_views is not None:
+            self.signal_views.encode_with(vae, norm)
+            window_views = self.signal_views.encoder_views
+        views = EncoderViews(sample, self.config.diffusion.include_clean, self.extra_views, window_views)
         seed = self._begin_stage("encoder")
         encoder = UNet1DEncoder.from_section(self.config.encoder, self.config.vae.latent_dim).to(self.device)
         if "encoder" not in self.loop.done:
@@ -343,6 +381,9 @@ def train_stages(config: Config, features: FeatureSet, out: Path, *, method: Met
     trainer = Trainer(config, features, out, method=method, resume=resume, progress=progress,
                       extra_views=extra_views, on_epoch_end=on_epoch_end)
     write_text(out / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
+    if config.signal_views.n_views and "encoder" in method.stages:
+        trainer.signal_views = SignalViewSource(config, features, trainer.inputs.standardiser, trainer.device)
+        trainer.loop.history["signal_views"] = trainer.signal_views.info
     if method.generated_views and extra_views is None:
         # The generator learns the frozen VAE latents of the train split: train the VAE first.
         z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
