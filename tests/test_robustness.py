@@ -72,7 +72,7 @@ def test_corruption_input_validation() -> None:
     with pytest.raises(ValueError, match="1-D"):
         rb.add_baseline_wander(np.ones((2, 100)), FS, 1.0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="kind"):
-        rb.Corruption("pink")
+        rb.Corruption("gremlins")
 
 
 # ------------------------------------------------------------------ the curve

@@ -1,7 +1,7 @@
 """Training configuration: dataclasses loaded from TOML, with CLI overrides.
 
 One section per concept (``[train]``, ``[data]``, ``[context]``, ``[vae]``,
-``[diffusion]``, ``[gauss]``, ``[encoder]``, ``[dae]``). Every field has a
+``[diffusion]``, ``[signal_views]``, ``[gauss]``, ``[encoder]``, ``[dae]``). Every field has a
 default; a TOML file only states what it changes. Unknown sections or keys
 are an error, so a typo does not silently fall back to a default. Values the
 DACL paper does not publish are marked "ours" in the comments; see
@@ -144,10 +144,50 @@ class DiffusionSection:
         norm = self.normalise_latents
         if isinstance(norm, bool):
             object.__setattr__(self, "normalise_latents", "per_dim" if norm else "none")
-        check_fields(self, "diffusion", {"timesteps": at_least(2), "n_views": at_least(1)},
+        # n_views = 0 (no latent views) only beside signal-space views: checked in Config.
+        check_fields(self, "diffusion", {"timesteps": at_least(2), "n_views": NON_NEGATIVE},
                      choices={"normalise_latents": LATENT_NORMS})
         if not 1 <= self.t_max <= self.timesteps:
             raise ValueError(f"diffusion.t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
+
+
+@dataclass(frozen=True)
+class SignalViewsSection:
+    """Signal-space diffusion views for the SupCon encoder (dacl.signal_views, dacl.train_signal_views).
+
+    White noise at an SNR set by ``t ~ U{1..t_max}`` (``abar_t / (1 - abar_t)``), added to the raw
+    recording (or the window) and featurised by the dataset's own featuriser; configs/dacl-robust.toml.
+    """
+
+    n_views: int = 0  # K signal-space views per window in each SupCon step; 0 = off
+    placement: str = "record"  # "record": noise before the band-pass, as the robustness test adds it; "window"
+    levels: str = "diffusion"  # "diffusion": t ~ U{1..t_max}; "snr": SNR ~ U(snr_low, snr_high) dB
+    schedule: str = "linear"
+    timesteps: int = 1000
+    t_max: int = 259  # linear schedule: abar_259 ~ 0.5 (0 dB); t = 16 ~ 24 dB, 74 ~ 12 dB, 145 ~ 6 dB
+    snr_low: float = 0.0
+    snr_high: float = 24.0
+    bank_size: int = 8  # B views per window made once per seed, K drawn per epoch; 0 = fresh views every epoch
+    vae_views: int = 0  # noisy views per window added to each VAE batch (0 = VAE on clean windows only)
+    corpus: str = ""  # the raw corpus; "" = the source recorded in the dataset manifest
+    cache: str = ""  # folder that keeps view banks between runs ("" = none)
+    threads: int = 1  # Rust featuriser threads (views do not depend on it)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "signal_views", {"n_views": NON_NEGATIVE, "timesteps": at_least(2),
+                                            "bank_size": NON_NEGATIVE, "vae_views": NON_NEGATIVE,
+                                            "threads": at_least(1)},
+                     choices={"placement": ("record", "window"), "levels": ("diffusion", "snr")})
+        if not 1 <= self.t_max <= self.timesteps:
+            raise ValueError(f"signal_views.t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
+        if self.snr_low > self.snr_high:
+            raise ValueError(f"signal_views.snr_low must be <= snr_high, got {self.snr_low} > {self.snr_high}")
+        if self.vae_views and not self.bank_size:
+            raise ValueError("signal_views.vae_views needs a view bank (bank_size >= 1): fresh views for every "
+                             "VAE epoch would featurise the train split once per epoch")
+        if self.bank_size and max(self.n_views, self.vae_views) > self.bank_size:
+            raise ValueError(f"signal_views: cannot draw {max(self.n_views, self.vae_views)} distinct views per "
+                             f"window from a bank of {self.bank_size}")
 
 
 @dataclass(frozen=True)
@@ -262,6 +302,7 @@ class Config:
     vae: VAESection = VAESection()
     diffusion: DiffusionSection = DiffusionSection()
     gauss: GaussSection = GaussSection()
+    signal_views: SignalViewsSection = SignalViewsSection()
     encoder: EncoderSection = EncoderSection()
     dae: DAESection = DAESection()
     diffaug: DiffAugSection = DiffAugSection()
@@ -269,6 +310,8 @@ class Config:
     def __post_init__(self) -> None:
         # ContextConfig validates its own ranges (dacl.context cannot import this module); add the finite checks.
         check_fields(self.context, "context")
+        if self.diffusion.n_views == 0 and self.signal_views.n_views == 0:
+            raise ValueError("diffusion.n_views = 0 needs signal-space views (signal_views.n_views >= 1)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

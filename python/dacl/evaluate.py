@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import time
 import tomllib
 import warnings
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from sklearn.svm import SVC
 from dacl import metrics
 from dacl.atomic import atomic_output, write_json
 from dacl.dataset import CLASSES, FeatureSet
+from dacl.robustness import DEFAULT_FAMILIES
 
 PROBES = ("logreg", "svm")
 
@@ -245,8 +247,14 @@ def evaluate(
     seed: int = 0,
     n_boot: int = 1000,
     method: str | None = None,
+    extra_train: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EvalResult:
-    """Fit the probe on train-split windows, score test-split records (see module doc)."""
+    """Fit the probe on train-split windows, score test-split records (see module doc).
+
+    ``extra_train = (features (n, P, F), record_rows (n,))``: more windows for the probe's
+    training set, e.g. noisy copies of train records (:func:`dacl.signal_views.noise_augmentation`).
+    Every one must belong to a labelled train-split record; it takes that record's label.
+    """
     check_splits(features)
     if probe not in PROBES:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
@@ -265,10 +273,16 @@ def evaluate(
     notes: list[str] = []
     z_train = embed_checked(embedder, fs.features[train])
     z_test = embed_checked(embedder, fs.features[test])
-    model = make_probe(probe, seed, groups=fs.record_index[train], y=y_train)
+    z_fit, y_fit, groups = z_train, y_train, fs.record_index[train]
+    if extra_train is not None:
+        z_extra, rows_extra = _extra_train_windows(fs, embedder, *extra_train)
+        z_fit = np.concatenate([z_train, z_extra])
+        y_fit = np.concatenate([y_train, fs.record_labels[rows_extra]])
+        groups = np.concatenate([groups, rows_extra])  # a record's copies stay in its calibration fold
+    model = make_probe(probe, seed, groups=groups, y=y_fit)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(z_train.astype(np.float64), y_train)
+        model.fit(z_fit.astype(np.float64), y_fit)
     notes += [f"probe: {w.message}" for w in caught if issubclass(w.category, ConvergenceWarning)]
     missing = [CLASSES[k] for k in range(len(CLASSES)) if k not in set(model.classes_.tolist())]
     if missing:
@@ -288,6 +302,7 @@ def evaluate(
         knn = metrics.knn_accuracy(train_rec_emb, fs.record_labels[train_records], rec_emb, y_test, k=5)
     n_records, n_windows = split_sizes(fs)
     name = method or (embedder.name if probe == "logreg" else f"{embedder.name} ({probe})")
+    extra = {"probe_train_windows": {"clean": int(len(z_train)), "added": int(len(z_fit) - len(z_train))}}
     return EvalResult(
         method=name,
         probe=probe,
@@ -308,7 +323,24 @@ def evaluate(
         model=model,
         knn_accuracy=knn,
         notes=notes,
+        extra=extra if extra_train is not None else {},
     )
+
+
+def _extra_train_windows(
+    fs: FeatureSet, embedder: Embedder, features: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings and record rows of extra probe-training windows, after checking they are train windows."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.ndim != 1 or len(rows) != len(features):
+        raise ValueError(f"extra train windows: {len(features)} windows but record rows of shape {rows.shape}")
+    if rows.size and (rows.min() < 0 or rows.max() >= len(fs.record_ids)):
+        raise ValueError(f"extra train windows: record rows must lie in [0, {len(fs.record_ids)})")
+    outside = rows[(np.asarray(fs.record_split)[rows] != "train") | (fs.record_labels[rows] < 0)]
+    if outside.size:
+        raise ValueError(f"extra train windows must come from labelled train records; record "
+                         f"{fs.record_ids[outside[0]]} is in split {fs.record_split[outside[0]]!r}")
+    return embed_checked(embedder, np.asarray(features, dtype=np.float32)), rows
 
 
 def split_sizes(fs: FeatureSet) -> tuple[dict[str, int], dict[str, int]]:
@@ -428,6 +460,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also evaluate the training-free baseline: pooled scattering + logistic regression",
     )
+    parser.add_argument(
+        "--baseline-scattering-noise",
+        action="append",
+        nargs="?",
+        const=NOISE_AUG_DEFAULT,
+        metavar="LEVELS",
+        help="also evaluate the noise-augmented baseline: pooled scattering + logistic regression whose probe is "
+             "trained on clean train windows plus noisy copies of the train records (white noise on the raw "
+             f"record, featurised like the dataset). LEVELS: snr:LOW:HIGH (SNR ~ U(LOW, HIGH) dB; default "
+             f"{NOISE_AUG_DEFAULT}) or diffusion:T_MAX[:SCHEDULE:TIMESTEPS] (the signal views of dacl-robust). "
+             "Repeatable. These baselines come first, so paired differences are taken to the first of them",
+    )
+    parser.add_argument("--noise-aug-copies", type=int, default=1, metavar="N",
+                        help="noisy copies per train record for --baseline-scattering-noise (default 1)")
     parser.add_argument("--out", default="report", metavar="REPORT_DIR", help="output folder (default: report)")
     parser.add_argument("--probe", choices=PROBES, default="logreg", help="classifier on the embeddings")
     parser.add_argument("--n-boot", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
@@ -439,9 +485,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also score test records corrupted by white noise and baseline wander (re-reads the corpus)",
     )
     parser.add_argument(
+        "--corruptions",
+        default=",".join(DEFAULT_FAMILIES),
+        metavar="FAMILY[,FAMILY...]",
+        help="corruption families for --robustness: awgn, wander, powerline (50 and 60 Hz), emg, motion, steps, "
+             f"coloured (pink and brown), or all (default: {','.join(DEFAULT_FAMILIES)})",
+    )
+    parser.add_argument(
         "--corpus",
         metavar="PATH",
-        help="corpus zip/folder for --robustness (default: the source recorded in the dataset manifest)",
+        help="corpus zip/folder for --robustness and --baseline-scattering-noise "
+             "(default: the source recorded in the dataset manifest)",
     )
     parser.add_argument("--no-report", action="store_true", help="write metrics.json only, no report.md/plots")
 
@@ -449,12 +503,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dacl.dataset import load_features
 
-    if not args.runs and not args.baseline_scattering:
-        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering")
+    noise_specs = args.baseline_scattering_noise or []
+    if not args.runs and not args.baseline_scattering and not noise_specs:
+        raise ValueError("nothing to evaluate: give RUN_DIR(s) and/or --baseline-scattering[-noise]")
     if args.n_boot < 1:
         raise ValueError(f"--n-boot must be >= 1, got {args.n_boot}")
+    if args.noise_aug_copies < 1:
+        raise ValueError(f"--noise-aug-copies must be >= 1, got {args.noise_aug_copies}")
+    corruption_families = [f.strip() for f in args.corruptions.split(",") if f.strip()]
+    if args.robustness:
+        from dacl import robustness
+
+        robustness.corruptions_for(corruption_families)  # unknown families fail before any work
+    noise_levels = [parse_noise_levels(spec) for spec in noise_specs]
     features = load_features(args.features)
     embedders: list[tuple[Embedder, dict[str, Any]]] = []
+    for spec, levels in zip(noise_specs, noise_levels):
+        emb = ScatteringPoolEmbedder()
+        emb.name = f"scattering-pool + noise-aug ({spec})"
+        embedders.append((emb, {"run_dir": None, "noise_aug": {"levels": spec, "copies": args.noise_aug_copies}}))
     if args.baseline_scattering:
         embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
     if args.runs:
@@ -478,7 +545,18 @@ def run(args: argparse.Namespace) -> int:
         if args.probe != "logreg":
             label += f" ({args.probe})"
         print(f"evaluating {label} ...", flush=True)
-        r = evaluate(features, emb, probe=args.probe, seed=args.seed, n_boot=args.n_boot, method=label)
+        augment = None
+        if "noise_aug" in extra:
+            from dacl.signal_views import noise_augmentation
+
+            t0 = time.perf_counter()
+            augment = noise_augmentation(features, noise_levels[names.index(emb.name)], seed=args.seed,
+                                         copies=args.noise_aug_copies, corpus=args.corpus)
+            extra["noise_aug"]["build_s"] = round(time.perf_counter() - t0, 1)
+            print(f"  {len(augment[0])} noisy train windows made in {extra['noise_aug']['build_s']} s", flush=True)
+        r = evaluate(features, emb, probe=args.probe, seed=args.seed, n_boot=args.n_boot, method=label,
+                     extra_train=augment)
+        del augment
         r.extra.update({k: v for k, v in extra.items() if v is not None})
         results.append(r)
         m = r.metrics
@@ -505,12 +583,14 @@ def run(args: argparse.Namespace) -> int:
         from dacl import robustness
 
         corpus = args.corpus or robustness.manifest_corpus(features.manifest)
-        computed = []
-        for r, (emb, _) in zip(results, embedders):
-            print(f"robustness of {r.method} ...", flush=True)
-            computed.append(robustness.curve_for_result(
-                r, emb, features, seed=args.seed, n_boot=args.n_boot, corpus=corpus
-            ))
+        corruptions = robustness.corruptions_for(corruption_families)
+        print(f"robustness of {len(results)} method(s) under {len(corruptions)} corruptions "
+              f"({', '.join(corruption_families)}) ...", flush=True)
+        t0 = time.perf_counter()
+        computed = robustness.curves_for_results(results, [e for e, _ in embedders], features, seed=args.seed,
+                                                 n_boot=args.n_boot, corpus=corpus, corruptions=corruptions,
+                                                 log=lambda line: print(line, flush=True))
+        print(f"  robustness took {time.perf_counter() - t0:.0f} s", flush=True)
         if len(computed) > 1:
             print(f"robustness, AF AUROC difference to {computed[0].method} (paired over the same corrupted records):")
             for curve in computed[1:]:
@@ -526,6 +606,26 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"wrote {report.write_report(args.out)}")
     return 0
+
+
+NOISE_AUG_DEFAULT = "snr:0:24"
+
+
+def parse_noise_levels(spec: str) -> Any:
+    """``snr:LOW:HIGH`` or ``diffusion:T_MAX[:SCHEDULE:TIMESTEPS]`` -> :class:`dacl.signal_views.NoiseLevels`."""
+    from dacl.signal_views import NoiseLevels
+
+    parts = spec.split(":")
+    try:
+        if parts[0] == "snr" and len(parts) == 3:
+            return NoiseLevels("snr", snr_low=float(parts[1]), snr_high=float(parts[2]))
+        if parts[0] == "diffusion" and len(parts) in (2, 4):
+            schedule, timesteps = (parts[2], int(parts[3])) if len(parts) == 4 else ("linear", 1000)
+            return NoiseLevels("diffusion", schedule, timesteps, int(parts[1]))
+    except ValueError as err:
+        raise ValueError(f"--baseline-scattering-noise {spec!r}: {err}") from None
+    raise ValueError(f"--baseline-scattering-noise {spec!r}: expected snr:LOW:HIGH or "
+                     "diffusion:T_MAX[:SCHEDULE:TIMESTEPS]")
 
 
 def compare_results(a: EvalResult, b: EvalResult, *, n_boot: int = 1000, seed: int = 0) -> dict[str, metrics.Estimate]:

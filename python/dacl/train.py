@@ -66,6 +66,10 @@ from dacl.rundir import (
 
 #: ``extra_views(z0 (B, D), labels (B,)) -> (B, K2, D)`` more views for the SupCon encoder.
 ExtraViews = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: ``window_views(split, index (B,), epoch) -> (B, K, D)``: views of the windows at positions ``index`` of the
+#: ``"train"`` or ``"val"`` arrays, already in the space the hook's stage trains on (signal-space views:
+#: dacl.train_signal_views). ``epoch`` lets a hook draw new views per epoch; val views must not depend on it.
+WindowViews = Callable[[str, torch.Tensor, int], torch.Tensor]
 #: method -> ``factory(config, z0_train (N, D), y_train (N,), device, out_dir, dataset) -> ExtraViews``;
 #: ``dataset`` is the run's :func:`dacl.rundir.dataset_identity`.
 EXTRA_VIEW_FACTORIES: dict[str, Callable[..., ExtraViews]] = {}
@@ -199,6 +203,9 @@ class Trainer:
         self.out_dir = out_dir
         self.progress = progress
         self.extra_views = extra_views
+        #: Per-window views for the encoder (latent space) and for the VAE (its input space); see WindowViews.
+        self.window_views: WindowViews | None = None
+        self.vae_views: WindowViews | None = None
         self.on_epoch_end = on_epoch_end
         self.device = resolve_device(config.train.device)
         self.precision = Precision(self.device, config.train.amp)
@@ -355,14 +362,24 @@ class Trainer:
                     return cfg.beta
                 return cfg.beta * min(1.0, (epoch + 1) / cfg.beta_warmup_epochs)
 
+            def inputs(split: str, rows: torch.Tensor, index: torch.Tensor, epoch: int) -> torch.Tensor:
+                """The batch, plus its windows' noisy views when the VAE also learns those."""
+                if self.vae_views is None:
+                    return rows
+                return torch.cat([rows, self.vae_views(split, index, epoch).reshape(-1, rows.shape[1])])
+
             def step(idx: torch.Tensor, epoch: int, _: torch.Generator) -> torch.Tensor:
+                xb = inputs("train", x[idx], idx, epoch)
                 with self.precision.autocast():
-                    out = vae(x[idx])
-                return vae_loss(x[idx], out, beta_at(epoch))[0]
+                    out = vae(xb)
+                return vae_loss(xb, out, beta_at(epoch))[0]
 
             def val() -> float | None:
+                if not len(x_val):
+                    return None
                 # Deterministic: decode μ (no sampling), full β.
-                return vae_loss(x_val, vae(x_val, sample=False), cfg.beta)[0].item() if len(x_val) else None
+                xb = inputs("val", x_val, torch.arange(len(x_val), device=x_val.device), 0)
+                return vae_loss(xb, vae(xb, sample=False), cfg.beta)[0].item()
 
             self._fit("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, step, val, len(x), cfg.batch_size)
         vae.load_state_dict(self.done["vae"])
@@ -370,20 +387,34 @@ class Trainer:
         return vae
 
     def _views(
-        self, z0: torch.Tensor, y: torch.Tensor, generator: torch.Generator, abar: torch.Tensor | None
+        self, z0: torch.Tensor, y: torch.Tensor, generator: torch.Generator, abar: torch.Tensor | None,
+        split: str = "train", index: torch.Tensor | None = None, epoch: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(views (B, V, D), t (B, V))`` for the contrastive encoder; t = 0 marks a clean/extra view."""
+        """``(views (B, V, D), t (B, V))`` for the contrastive encoder; t = 0 marks a clean/extra view.
+
+        ``index`` (positions of the batch in the ``split`` arrays) and ``epoch`` are for :attr:`window_views`.
+        """
         d = self.config.diffusion
+        parts, ts = [], []
         if self.config.train.method == "gauss-contrastive":
             views = gaussian_views(z0, d.n_views, self.config.gauss.sigma, generator)
-            t = torch.zeros(views.shape[:2], dtype=torch.long, device=z0.device)
-        else:
+            parts, ts = [views], [torch.zeros(views.shape[:2], dtype=torch.long, device=z0.device)]
+        elif d.n_views > 0:
             assert abar is not None
             views, t = diffusion_views(z0, d.n_views, d.t_max, abar, generator)
-        parts, ts = [views], [t]
+            parts, ts = [views], [t]
         if d.include_clean:
             parts.insert(0, z0[:, None, :])
             ts.insert(0, torch.zeros((len(z0), 1), dtype=torch.long, device=z0.device))
+        if self.window_views is not None:
+            if index is None:
+                raise ValueError("window views need the batch's window positions")
+            signal = self.window_views(split, index, epoch)
+            if signal.ndim != 3 or signal.shape[0] != z0.shape[0] or signal.shape[2] != z0.shape[1]:
+                raise ValueError(f"window_views returned shape {tuple(signal.shape)}, "
+                                 f"expected ({len(z0)}, K, {z0.shape[1]})")
+            parts.append(signal.to(z0.dtype))
+            ts.append(torch.zeros(signal.shape[:2], dtype=torch.long, device=z0.device))
         if self.extra_views is not None:
             extra = self.extra_views(z0, y)
             if extra.ndim != 3 or extra.shape[0] != z0.shape[0] or extra.shape[2] != z0.shape[1]:
@@ -418,8 +449,8 @@ class Trainer:
         self._begin_stage("encoder")
         encoder = build_encoder(self.config).to(self.device)
         if "encoder" not in self.done:
-            def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
-                views, t = self._views(z_train[idx], y_train[idx], generator, abar)
+            def step(idx: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
+                views, t = self._views(z_train[idx], y_train[idx], generator, abar, "train", idx, epoch)
                 return self._contrastive_loss(encoder, views, t, y_train[idx])
 
             def val() -> float | None:
@@ -432,7 +463,8 @@ class Trainer:
                     zb, yb = z_val[lo : lo + cfg.batch_size], y_val[lo : lo + cfg.batch_size]
                     if len(zb) < 2:
                         continue
-                    views, t = self._views(zb, yb, g, abar)
+                    index = torch.arange(lo, lo + len(zb), device=zb.device)
+                    views, t = self._views(zb, yb, g, abar, "val", index, 0)
                     total += self._contrastive_loss(encoder, views, t, yb).item() * len(zb)
                 return total / len(z_val)
 
@@ -558,6 +590,10 @@ def _train(
     trainer = Trainer(config, features, out, resume=resume, progress=progress, extra_views=extra_views,
                       on_epoch_end=on_epoch_end)
     write_text(out / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
+    if config.signal_views.n_views > 0 and "encoder" in stages_of(method):
+        from dacl.train_signal_views import attach_signal_views
+
+        attach_signal_views(trainer, features)  # trains the VAE first: the views are encoded by it
     if method in EXTRA_VIEW_FACTORIES and extra_views is None:
         # The factory sees the frozen VAE latents of the train split; train the VAE first.
         z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
