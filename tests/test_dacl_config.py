@@ -114,3 +114,13 @@ def test_list_and_table_elements_follow_the_type_hint() -> None:
 def test_shipped_diffaug_configs_pass_the_checks() -> None:
     for name in ("diffaug.toml", "diffaug-tiny.toml"):
         load_config(CONFIGS / name)
+
+
+def test_shipped_dacl_robust_config_uses_signal_views() -> None:
+    """`--config dacl-robust` loads by name: signal-space views beside the clean view, a VAE that sees noisy views."""
+    cfg = load_config("dacl-robust")
+    assert cfg.train.method == "dacl"
+    assert cfg.signal_views.n_views >= 1 and cfg.signal_views.placement == "record"
+    assert cfg.signal_views.vae_views >= 1 and cfg.signal_views.bank_size >= cfg.signal_views.n_views
+    assert cfg.diffusion.include_clean and cfg.diffusion.n_views == 0
+    assert cfg.replace(signal_views={"n_views": 0}, diffusion={"n_views": 2}).signal_views.n_views == 0

@@ -270,3 +270,31 @@ def test_wrong_corpus_is_refused() -> None:
     reader = rb._corpus_reader(sample, {"reference_sha256": "0" * 64})
     with pytest.raises(ValueError, match="not the one"):
         reader(["A00001"])
+
+
+def test_curves_of_several_methods_featurise_each_corruption_once() -> None:
+    """All methods see the same corrupted features, made once per corruption; each curve is the one-method curve."""
+    signals, fs = toy_featureset()
+    corruptions = [rb.Corruption("clean"), rb.Corruption("awgn", 6), rb.Corruption("emg", 6),
+                   rb.Corruption("powerline50", 0)]
+    probes, singles = [], []
+    for emb in (BandPowerEmbedder(), TwoBandEmbedder()):
+        result = evaluate(fs, emb, n_boot=20, seed=0)
+        test = [signals[int(r[1:])] for r in result.test_record_ids]
+        probes.append((result.model, emb, emb.name))
+        singles.append(rb.robustness_curve(result.model, emb, test, result.test_labels, band_featurize, fs=FS,
+                                           corruptions=corruptions, seed=0, n_boot=20))
+    calls = []
+
+    def counting(signals_):
+        calls.append(len(signals_))
+        return band_featurize(signals_)
+
+    lines = []
+    curves = rb.robustness_curves(probes, test, result.test_labels, counting, fs=FS, corruptions=corruptions, seed=0,
+                                  n_boot=20, log=lines.append)
+    assert len(calls) == len(corruptions) and len(lines) == len(corruptions)
+    for curve, single in zip(curves, singles):
+        assert curve.to_dict() == single.to_dict()
+    doc = curves[0].to_dict()
+    assert set(doc["definitions"]) == {"awgn", "emg", "powerline50"}

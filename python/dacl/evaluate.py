@@ -518,10 +518,10 @@ def run(args: argparse.Namespace) -> int:
     noise_levels = [parse_noise_levels(spec) for spec in noise_specs]
     features = load_features(args.features)
     embedders: list[tuple[Embedder, dict[str, Any]]] = []
-    for spec, levels in zip(noise_specs, noise_levels):
-        emb = ScatteringPoolEmbedder()
-        emb.name = f"scattering-pool + noise-aug ({spec})"
-        embedders.append((emb, {"run_dir": None, "noise_aug": {"levels": spec, "copies": args.noise_aug_copies}}))
+    for spec in noise_specs:
+        noisy_baseline = ScatteringPoolEmbedder()
+        noisy_baseline.name = f"scattering-pool + noise-aug ({spec})"
+        embedders.append((noisy_baseline, {"run_dir": None, "noise_aug": {"levels": spec, "copies": args.noise_aug_copies}}))
     if args.baseline_scattering:
         embedders.append((ScatteringPoolEmbedder(), {"run_dir": None}))
     if args.runs:

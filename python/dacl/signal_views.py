@@ -63,6 +63,8 @@ LEVEL_KINDS: tuple[str, ...] = ("diffusion", "snr")
 #: Stream positions reserved per record (records are far shorter than 2**40 samples).
 RECORD_STRIDE = 1 << 40
 _NOISE, _LEVEL = 0, 1  # sub-stream tags
+#: Part of a cached bank's key: bump it when the way views are made changes.
+BANK_FORMAT = 1
 
 
 def _seed_for(seed: int, view: int, tag: int) -> int:
@@ -114,7 +116,7 @@ class NoiseLevels:
     def alphas_cumprod(self) -> np.ndarray:
         from dacl._native import NoiseSchedule
 
-        return np.asarray(NoiseSchedule(self.schedule, self.timesteps).alphas_cumprod)
+        return np.asarray(NoiseSchedule(self.schedule, self.timesteps).alphas_cumprod)  # type: ignore[arg-type]
 
     def snr_db_range(self) -> tuple[float, float]:
         """The SNR (dB) of the cleanest and the noisiest level that can be drawn."""
@@ -320,6 +322,7 @@ class SignalViews:
         from dacl.preprocess import PreprocessConfig, _segment, default_scatter, log_scale
 
         t0 = time.perf_counter()
+        assert self.fs is not None  # set by signals()
         params = self.features.manifest["params"]
         config = PreprocessConfig(**{k: v for k, v in params.items() if k in {f.name for f in fields(PreprocessConfig)}})
         records = [Record(f"#{i}", np.asarray(signals[i], np.float64), self.fs, None, "") for i in chunk]
@@ -388,7 +391,8 @@ class ViewBank:
             raise ValueError(f"a view bank needs size >= 1, got {size}")
         path = None
         if cache:
-            key = {"views": views.describe(), "size": size, "first_view": first_view, "reduce": cache_tag,
+            key = {"format": BANK_FORMAT, "views": views.describe(), "size": size, "first_view": first_view,
+                   "reduce": cache_tag,
                    "dataset": {k: views.features.manifest.get(k) for k in ("params", "inputs")}}
             digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
             path = Path(cache) / f"bank-{digest}.npy"
