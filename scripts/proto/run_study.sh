@@ -8,7 +8,7 @@
 #   score-baselines                       scattering + LR and the two noise-augmented baselines, val, all corruptions
 #   score-val NAME...                     the named runs on val, all corruptions (corrupted features cached)
 #   score-test NAME...                    baselines + the named runs on test, all corruptions (once, at the end)
-#   timing                                Rust share of making views; on-the-fly s/epoch (2 encoder epochs)
+#   timing                                Rust share of making views; s/epoch: today's, bank, fresh views
 set -euo pipefail
 DATA=${1:?dataset dir}; RUNS=${2:?runs dir}; shift 2
 PY=".venv/bin/python"
@@ -52,10 +52,17 @@ for step in "$@"; do
         "${args[@]}" --corruptions all --n-boot 1000 --cache "$RUNS/corrupted"
       break ;;
     timing)
+      # Rust share of making views; then s/epoch of today's DACL (a) vs bank mode (e, i) vs fresh views every
+      # epoch (e, bank_size 0): 3 encoder epochs each, one run at a time (VAE cut to 5 epochs: not timed here).
       nice -n 10 $PY scripts/proto/time_views.py --features "$DATA" --records 600 | tee "$RUNS/time_views.json"
+      for v in a e i; do
+        # shellcheck disable=SC2086
+        nice -n 10 .venv/bin/dacl train "${BASE[@]}" ${VARIANTS[$v]} --set vae.epochs=5 --set encoder.epochs=3 \
+          --out "$RUNS/time_$v"
+      done
       # shellcheck disable=SC2086
-      nice -n 10 .venv/bin/dacl train "${BASE[@]}" ${VARIANTS[c]} --set signal_views.bank_size=0 \
-        --set encoder.epochs=2 --out "$RUNS/dacl_c_fresh" ;;
+      nice -n 10 .venv/bin/dacl train "${BASE[@]}" ${VARIANTS[e]} --set signal_views.bank_size=0 \
+        --set signal_views.vae_views=0 --set vae.epochs=5 --set encoder.epochs=3 --out "$RUNS/time_e_fresh" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
