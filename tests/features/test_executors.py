@@ -195,14 +195,41 @@ def test_executor_options_are_checked_before_anything_is_written(tmp_path: Path,
     assert match in capsys.readouterr().err and not out.exists()
 
 
-def test_an_executor_needs_a_corpus_path(tmp_path: Path):
+class _PathCorpus:
+    """A corpus object that pickles (it reopens the sample in each process), as a user's own reader might."""
+
+    def __init__(self) -> None:
+        self.path = str(sample_path())
+
+    def __getstate__(self) -> dict[str, str]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        self.path = state["path"]
+
+    def __getattr__(self, name: str) -> object:
+        if name == "path":
+            raise AttributeError(name)
+        return getattr(_open(self.path), name)
+
+
+def _open(path: str):
+    from dacl.corpus import open_corpus
+
+    return open_corpus(path)
+
+
+def test_an_executor_takes_a_corpus_object_that_pickles(tmp_path: Path, local_run: Path):
     from concurrent.futures import ThreadPoolExecutor
 
     from dacl.corpus import open_corpus
 
-    with ThreadPoolExecutor(1) as pool, pytest.raises(TypeError, match="as a path its workers can read"):
-        preprocess(open_corpus(sample_path()), tmp_path / "I", executor=pool, **SMALL)
-    assert not (tmp_path / "I").exists()
+    with ThreadPoolExecutor(2) as pool:
+        with pytest.raises(TypeError, match="a corpus object that can be pickled; .* cannot"):
+            preprocess(open_corpus(sample_path()), tmp_path / "I", executor=pool, **SMALL)
+        assert not (tmp_path / "I").exists()
+        preprocess(_PathCorpus(), tmp_path / "J", executor=pool, num_threads=1, **SMALL)
+    assert _files(tmp_path / "J") == _files(local_run)
 
 
 def test_a_run_records_its_executor(local_run: Path):

@@ -58,6 +58,7 @@ import functools
 import json
 import math
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -94,6 +95,7 @@ from dacl.features.store import (
     SHARDS_DIR,
     SPLIT_JSON,
     ShardWriter,
+    brief,
     describe_mismatch,
     differences,
     finish_swap,
@@ -206,8 +208,9 @@ def preprocess(
             resumable); for tests and for splitting a long run into sessions.
         executor: compute the shards as tasks of this :class:`concurrent.futures.Executor` (a
             ``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), one task per shard; ``None``: in
-            this process. Its workers must be able to read ``source`` (a path) and write ``out`` (a shared file
-            system); see :func:`build_shard`. The output is the same, bit for bit.
+            this process. Its workers must be able to read ``source`` (a path each worker opens once, or a
+            corpus object that pickles) and write ``out`` (a shared file system); see :func:`build_shard`. The
+            output is the same, bit for bit.
     """
     if config is None:
         config = PreprocessConfig(**params)
@@ -225,8 +228,8 @@ def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[
           options: BuildOptions, *, executor: Executor | None = None, _scatter: Scatter | None = None) -> Path:
     """:func:`preprocess` with its settings as the two parts of the ``[preprocess]`` section (the
     ``executor`` option is the caller's to open: :func:`dacl.features.executors.open_executor`)."""
-    if executor is not None and not isinstance(source, (str, os.PathLike)):
-        raise TypeError("with an executor, give the corpus as a path its workers can read, not an open corpus")
+    if executor is not None:
+        _check_sendable(source)
     scatter = _scatter if _scatter is not None else default_scatter(config, options.num_threads)
     check_segmentation(config, options.num_threads)
     scattering = scattering_summary(scatter, config)
@@ -247,7 +250,7 @@ def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[
     }
     target = Path(os.path.abspath(out))
     job = _Job(corpus, config, scatter, options, executor=executor,
-               source=os.path.abspath(source) if executor is not None else "")  # type: ignore[arg-type]
+               source=os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source)
     with WriterLock(target, "dataset"):
         finish_swap(target)
         if not options.overwrite:
@@ -287,7 +290,7 @@ class _Job:
     order: np.ndarray = field(default_factory=lambda: np.empty(0, int))
     window_shape: tuple[int, ...] = ()
     executor: Executor | None = None
-    source: str = ""  # the corpus path the executor's workers open
+    source: str | CorpusReader = ""  # what the executor's workers open: the corpus path, or the corpus itself
     task_results: list[dict[str, Any]] = field(default_factory=list)  # what the executor's tasks returned
 
     def chunk(self, k: int) -> list[str]:
@@ -527,7 +530,7 @@ class _Job:
 class ShardTask:
     """Everything a worker needs to compute and write shard ``k`` (small, picklable): the driver's plan."""
 
-    source: str  # the corpus path, as the worker sees it (a shared file system)
+    source: str | CorpusReader  # the corpus path, as the worker sees it (a shared file system), or a corpus object
     config: PreprocessConfig
     on_error: Literal["skip", "fail"]
     read_threads: int
@@ -560,7 +563,7 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
 def _worker_job(task: ShardTask) -> _Job:
     """The build job of a worker: the corpus opened once per process (:func:`_open_corpus`), checked against the
     plan; the native transform with the task's threads."""
-    corpus = _open_corpus(task.source, task.config)
+    corpus = _open_corpus(task.source, task.config) if isinstance(task.source, str) else task.source
     inputs = json.loads(json.dumps({"inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}))
     planned = {"inputs": task.identity["inputs"], "n_records": task.identity["n_records"]}
     if inputs != planned:
@@ -570,6 +573,17 @@ def _worker_job(task: ShardTask) -> _Job:
                            num_threads=task.num_threads, progress=False)
     return _Job(corpus, task.config, _scatter_for(task.config, task.num_threads), options, leads=task.leads,
                 order=np.asarray(task.order), window_shape=task.window_shape)
+
+
+def _check_sendable(source: str | os.PathLike[str] | CorpusReader) -> None:
+    """With an executor, the workers open a corpus path themselves; an open corpus is pickled to them."""
+    if isinstance(source, (str, os.PathLike)):
+        return
+    try:
+        pickle.dumps(source)
+    except Exception as err:  # noqa: BLE001 (whatever pickling raises, the message is the same)
+        raise TypeError(f"with an executor, the corpus must be a path its workers can read, or a corpus object that "
+                        f"can be pickled; {brief(repr(source), 60)} cannot ({type(err).__name__})") from None
 
 
 @functools.lru_cache(maxsize=4)

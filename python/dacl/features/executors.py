@@ -66,7 +66,7 @@ def _dask_client(options: BuildOptions) -> Iterator[Any]:
         return
     workers = options.workers or available_cores()
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         yield client
