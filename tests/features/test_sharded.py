@@ -156,3 +156,17 @@ def test_embedding_goes_batch_by_batch_with_the_same_numbers(shards):
     np.testing.assert_array_equal(z, whole[mask].mean(axis=(2, 3)))
     assert embedder.sizes == [3, 3, 1]  # 7 windows in the embedder's batches, never all at once
     assert embed_checked(_Recorder(), array, np.zeros(13, bool)).shape == (0, 2)
+
+
+def test_load_features_leaves_the_windows_in_the_shards(tmp_path: Path):
+    from dacl.corpus import sample_path
+    from dacl.features import load_features, preprocess
+
+    out = preprocess(sample_path(), tmp_path / "ds", window=512, hop=384, J=5, Q=4, chunk_records=8)
+    lazy, whole = load_features(out), load_features(out, mmap=False)
+    assert isinstance(lazy.features, ShardedArray) and isinstance(whole.features, np.ndarray)
+    assert [f.parent.name for f in lazy.features.files] == [f"{k:06d}" for k in range(5)]
+    assert lazy.features.shape == whole.features.shape and lazy.features.dtype == whole.features.dtype
+    np.testing.assert_array_equal(np.asarray(lazy.features), whole.features)
+    train = lazy.window_mask("train")
+    np.testing.assert_array_equal(lazy.features[train], whole.features[train])

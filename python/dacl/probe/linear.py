@@ -240,14 +240,24 @@ def embed_checked(embedder: Embedder, features: Any, rows: np.ndarray | None = N
     :class:`~dacl.features.sharded.ShardedArray` only the embeddings are held in memory, not the windows.
     """
     batch = int(getattr(embedder, "batch_size", DEFAULT_BATCH))
-    pieces = [np.asarray(embedder.embed(x)) for _, x in iter_batches(features, rows, batch)]
-    if pieces:
-        z = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-    else:  # no window: the embedder still says its width
-        z = np.asarray(embedder.embed(np.empty((0, *features.shape[1:]), np.float32)))
     n = len(features) if rows is None else int(np.count_nonzero(rows) if np.asarray(rows).dtype == bool else len(rows))
-    if z.ndim != 2 or z.shape[0] != n:
-        raise ValueError(f"embedder {embedder.name!r} returned shape {z.shape} for {n} windows; expected (W, d)")
+    z: np.ndarray | None = None
+    done = 0
+    for _, x in iter_batches(features, rows, batch):
+        piece = _checked_piece(embedder, x)
+        if z is None:  # filled in place: the embeddings are held once, not once more to concatenate them
+            z = np.empty((n, piece.shape[1]), piece.dtype)
+        z[done : done + len(piece)] = piece
+        done += len(piece)
+    if z is None:  # no window: the embedder still says its width
+        z = _checked_piece(embedder, np.empty((0, *features.shape[1:]), np.float32))
+    return z
+
+
+def _checked_piece(embedder: Embedder, x: np.ndarray) -> np.ndarray:
+    z = np.asarray(embedder.embed(x))
+    if z.ndim != 2 or z.shape[0] != len(x):
+        raise ValueError(f"embedder {embedder.name!r} returned shape {z.shape} for {len(x)} windows; expected (W, d)")
     if not np.all(np.isfinite(z)):
         raise ValueError(f"embedder {embedder.name!r} returned NaN or inf embeddings")
     return z
