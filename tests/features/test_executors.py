@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -97,6 +100,48 @@ def test_an_interrupted_run_is_finished_by_an_executor_keeping_its_shards(tmp_pa
     assert {p.name: p.stat().st_ino for p in (out / "shards").iterdir() if p.name in kept} == kept  # not redone
     assert [r["shards_written"] for r in read_manifest(out)["runs"]] == [2, 3]
     assert _files(out) == _files(local_run)
+
+
+@pytest.mark.slow
+def test_a_killed_driver_is_resumed_by_rerunning_the_command(tmp_path: Path):
+    """The driver of a 2-process run is killed once a shard is there; rerunning the command (here with Dask)
+    keeps the finished shards and gives the dataset of an uninterrupted local run."""
+    args = [*SMALL_ARGS[:-3], "--chunk-records", "2", "--no-progress"]
+    reference = tmp_path / "reference"
+    assert cli_main(["preprocess", "--sample", "--out", str(reference), *args]) == 0
+    out = tmp_path / "K"
+    cmd = [
+        sys.executable,
+        "-m",
+        "dacl.cli",
+        "preprocess",
+        "--sample",
+        "--out",
+        str(out),
+        *args,
+        "--executor",
+        "processes",
+        "--workers",
+        "2",
+        "--threads-per-task",
+        "1",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (out / "shards").is_dir() or not any(p.name.isdigit() for p in (out / "shards").iterdir()):
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+    assert read_manifest(out)["status"] == "in_progress"
+    kept = {p.name: p.stat().st_ino for p in (out / "shards").iterdir() if p.name.isdigit()}
+    assert cli_main(["preprocess", "--sample", "--out", str(out), *args, "--executor", "dask", "--workers", "2"]) == 0
+    now = {p.name: p.stat().st_ino for p in (out / "shards").iterdir()}
+    assert {name: now[name] for name in kept} == kept  # finished shards were kept, not computed again
+    assert _files(out) == _files(reference)  # and no temp directory is left (it would be listed)
 
 
 def _task(out: Path, k: int = 0, num_threads: int = 1, read_threads: int = 1, **params: object) -> ShardTask:
