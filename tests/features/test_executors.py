@@ -61,6 +61,21 @@ def test_dask_workers_write_the_local_dataset_bit_for_bit(tmp_path: Path, local_
 
 
 @pytest.mark.slow
+def test_a_running_scheduler_gets_the_tasks_each_on_its_slot_of_cores(tmp_path: Path, local_run: Path):
+    """``--scheduler ADDRESS``: the tasks go to that cluster's workers; one worker running 2 tasks at a time
+    gives each task half the node's cores."""
+    from distributed import LocalCluster
+
+    out = tmp_path / "S"
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0") as cluster:
+        args = ["--executor", "dask", "--scheduler", cluster.scheduler_address]
+        assert cli_main(["preprocess", "--sample", "--out", str(out), *SMALL_ARGS, *args]) == 0
+    assert _files(out) == _files(local_run)
+    run = read_manifest(out)["runs"][-1]
+    assert run["threads_per_task"] == max(1, available_cores() // 2) and run["worker_processes"] == 1
+
+
+@pytest.mark.slow
 def test_local_processes_write_the_local_dataset_bit_for_bit(tmp_path: Path, local_run: Path):
     out = tmp_path / "C"
     assert (
