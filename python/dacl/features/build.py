@@ -135,7 +135,7 @@ class BuildOptions:
     read_threads: int = option(4, "record reading threads", "--read-threads", group="run")
     num_threads: int | None = option(
         None, "compute threads (with an executor: per task)", "--threads", "--threads-per-task", group="run",
-        default_text="all cores; with an executor, the cores of a worker slot")
+        metavar="N", default_text="all cores; with an executor, the cores of a worker slot")
     executor: Literal["local", "processes", "dask"] = option(
         "local", "where shards are computed: in this process, a pool of local processes, or Dask workers "
         "(pip install 'dacl[dask]')", "--executor", group="run")
