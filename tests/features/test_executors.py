@@ -159,14 +159,18 @@ def test_a_killed_driver_is_resumed_by_rerunning_the_command(tmp_path: Path):
     assert _files(out) == _files(reference)  # and no temp directory is left (it would be listed)
 
 
-def _task(out: Path, k: int = 0, num_threads: int = 1, read_threads: int = 1, **params: object) -> ShardTask:
-    """The plan of shard ``k`` of the sample, as the driver makes it (the dataset started by a run of 0 shards)."""
+def _task(
+    out: Path, k: int = 0, num_threads: int = 1, read_threads: int = 1, source: Path | None = None, **params: object
+) -> ShardTask:
+    """The plan of shard ``k`` of the sample (or ``source``), as the driver makes it (the dataset started by a run
+    of 0 shards)."""
+    source = source or sample_path()
     config = PreprocessConfig(**{**SMALL, **params})  # type: ignore[arg-type]
-    preprocess(sample_path(), out, config, max_chunks=0)
+    preprocess(source, out, config, max_chunks=0)
     manifest = read_manifest(out)
     scattering = manifest["scattering"]
     return ShardTask(
-        str(sample_path()),
+        str(source),
         config,
         "skip",
         read_threads,
@@ -197,6 +201,22 @@ def test_a_worker_that_reads_another_corpus_fails_by_name(tmp_path: Path):
     with pytest.raises(ValueError, match="shard 0: the corpus .* is not the one planned.*zip_sha256"):
         build_shard(other)
     assert not any((tmp_path / "F" / "shards").iterdir())
+
+
+def test_a_worker_reopens_a_corpus_that_changed_since_an_earlier_run(tmp_path: Path):
+    """A long-lived worker opened the corpus for an earlier run; the corpus changed since (a file added to the
+    zip): the next run's task reopens it instead of failing on the stale checksums."""
+    import shutil
+    import zipfile
+
+    corpus = tmp_path / "corpus.zip"
+    shutil.copy(sample_path(), corpus)
+    build_shard(_task(tmp_path / "before", source=corpus))
+    with zipfile.ZipFile(corpus, "a") as z:
+        z.writestr("NOTES.txt", "added after the first run")
+    after = _task(tmp_path / "after", source=corpus)
+    assert after.identity["inputs"] != read_manifest(tmp_path / "before")["inputs"]
+    assert build_shard(after)["records"] == 8
 
 
 def test_a_record_error_crosses_a_process_boundary_intact():

@@ -563,9 +563,11 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
 def _worker_job(task: ShardTask) -> _Job:
     """The build job of a worker: the corpus opened once per process (:func:`_open_corpus`), checked against the
     plan; the native transform with the task's threads."""
-    corpus = _open_corpus(task.source, task.config) if isinstance(task.source, str) else task.source
-    inputs = json.loads(json.dumps({"inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}))
     planned = {"inputs": task.identity["inputs"], "n_records": task.identity["n_records"]}
+    corpus, inputs = _worker_corpus(task)
+    if inputs != planned and isinstance(task.source, str):  # opened for an earlier run: the corpus may have changed
+        _open_corpus.cache_clear()
+        corpus, inputs = _worker_corpus(task)
     if inputs != planned:
         raise ValueError(f"shard {task.k}: the corpus {task.source} as this worker (pid {os.getpid()}) reads it is not "
                          f"the one planned ({'; '.join(differences(planned, inputs)[:3])}); workers must share it")
@@ -573,6 +575,12 @@ def _worker_job(task: ShardTask) -> _Job:
                            num_threads=task.num_threads, progress=False)
     return _Job(corpus, task.config, _scatter_for(task.config, task.num_threads), options, leads=task.leads,
                 order=np.asarray(task.order), window_shape=task.window_shape)
+
+
+def _worker_corpus(task: ShardTask) -> tuple[CorpusReader, dict[str, Any]]:
+    """The task's corpus and what identifies it (input checksums and record count), as JSON values."""
+    corpus = _open_corpus(task.source, task.config) if isinstance(task.source, str) else task.source
+    return corpus, json.loads(json.dumps({"inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}))
 
 
 def _check_sendable(source: str | os.PathLike[str] | CorpusReader) -> None:
