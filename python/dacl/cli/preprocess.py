@@ -10,6 +10,7 @@ from typing import Any
 from dacl.cli.experiment import add_config_arguments, load_experiment
 from dacl.corpus import sample_path
 from dacl.features.build import BuildOptions, build
+from dacl.features.executors import open_executor
 from dacl.features.featurizer import PreprocessConfig
 from dacl.features.store import read_manifest, read_split, staging_path
 from dacl.settings import add_options, given_options
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
         source = sample_path()
     config, options = load_experiment(args.config, args.overrides,
                                       {"preprocess": given_options(args, "preprocess")}).preprocess()
-    out = build(source, args.out, config, options)
+    with open_executor(options) as (executor, options):
+        out = build(source, args.out, config, options, executor=executor)
     staged = staging_path(out)
     building = options.overwrite and staged.is_dir()
     manifest = read_manifest(staged if building else out)

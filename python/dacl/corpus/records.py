@@ -24,6 +24,10 @@ class RecordError(ValueError):
         self.name = name
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type[RecordError], tuple[str, str]]:
+        # Rebuilt from (name, problem), so the error crosses a process boundary (a worker of an executor) intact.
+        return type(self), (self.name, self.problem)
+
 
 @dataclass(frozen=True)
 class Record:

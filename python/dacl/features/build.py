@@ -54,15 +54,17 @@ with no windows.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
+import pickle
 import shutil
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, as_completed, wait
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,6 +95,7 @@ from dacl.features.store import (
     SHARDS_DIR,
     SPLIT_JSON,
     ShardWriter,
+    brief,
     describe_mismatch,
     differences,
     finish_swap,
@@ -130,7 +133,17 @@ class BuildOptions:
         "record has a fold, as PTB-XL's strat_fold) or 'none'", "--folds", group="run", metavar="SPEC")
     overwrite: bool = option(False, "replace an existing dataset at --out", "--overwrite", group="run")
     read_threads: int = option(4, "record reading threads", "--read-threads", group="run")
-    num_threads: int | None = option(None, "compute threads", "--threads", group="run", default_text="all cores")
+    num_threads: int | None = option(
+        None, "compute threads (with an executor: per task)", "--threads", "--threads-per-task", group="run",
+        metavar="N", default_text="all cores; with an executor, the cores of a worker slot")
+    executor: Literal["local", "processes", "dask"] = option(
+        "local", "where shards are computed: in this process, a pool of local processes, or Dask workers "
+        "(pip install 'dacl[dask]')", "--executor", group="run")
+    scheduler: str | None = option(None, "dask: address of a running dask.distributed scheduler (else a local "
+                                   "cluster of --workers processes)", "--scheduler", group="run", metavar="ADDRESS",
+                                   default_text="a local cluster")
+    workers: int | None = option(None, "processes: pool size; dask: local cluster workers", "--workers", group="run",
+                                 default_text="the number of cores")
     max_chunks: int | None = option(None, "stop after this many new shards (resume later)", "--max-chunks",
                                     group="run", default_text="no limit")
     progress: bool = option(True, "progress bar on stderr", off="--no-progress", off_help="no progress bar",
@@ -142,7 +155,12 @@ class BuildOptions:
         check_seed(self.seed)
         check_folds(self.folds)
         check_fields(self, "preprocess", {"read_threads": at_least(1), "num_threads": at_least(1),
-                                          "max_chunks": NON_NEGATIVE})
+                                          "max_chunks": NON_NEGATIVE, "workers": at_least(1)})
+        if self.scheduler is not None and self.executor != "dask":
+            raise ValueError("preprocess.scheduler is an address of a Dask scheduler: it needs --executor dask")
+        if self.workers is not None and (self.executor == "local" or self.scheduler is not None):
+            raise ValueError("preprocess.workers sizes a pool of local processes or a local Dask cluster: it needs "
+                             "--executor processes or dask, without --scheduler")
 
 
 def preprocess(
@@ -159,6 +177,7 @@ def preprocess(
     num_threads: int | None = None,
     progress: bool = False,
     max_chunks: int | None = None,
+    executor: Executor | None = None,
     _scatter: Scatter | None = None,
     **params: Any,
 ) -> Path:
@@ -181,11 +200,17 @@ def preprocess(
             (PTB-XL's 1-8/9/10 when every record has a fold), ``"none"``, or ``"TRAIN/VAL/TEST"`` folds.
         overwrite: replace the dataset at ``out``: build the new one beside it and swap it in when
             complete (rerunning resumes the build; the old dataset stays until the swap).
-        read_threads: threads reading records.
-        num_threads: threads for segmentation and scattering (``None``: rayon's pool).
+        read_threads: threads reading records (with an executor: per task).
+        num_threads: threads for segmentation and scattering (``None``: rayon's pool); with an executor, the
+            threads of each task (``None``: 1), which should be the cores a task owns.
         progress: show a tqdm progress bar (records/s) on stderr.
         max_chunks: stop after writing this many new shards (the dataset stays
             resumable); for tests and for splitting a long run into sessions.
+        executor: compute the shards as tasks of this :class:`concurrent.futures.Executor` (a
+            ``ProcessPoolExecutor``, Dask's ``Client.get_executor()``, ...), one task per shard; ``None``: in
+            this process. Its workers must be able to read ``source`` (a path each worker opens once, or a
+            corpus object that pickles) and write ``out`` (a shared file system); see :func:`build_shard`. The
+            output is the same, bit for bit.
     """
     if config is None:
         config = PreprocessConfig(**params)
@@ -196,12 +221,15 @@ def preprocess(
         overwrite=overwrite, read_threads=read_threads, num_threads=num_threads, progress=progress,
         max_chunks=max_chunks,
     )
-    return build(source, out, config, options, _scatter=_scatter)
+    return build(source, out, config, options, executor=executor, _scatter=_scatter)
 
 
 def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[str], config: PreprocessConfig,
-          options: BuildOptions, *, _scatter: Scatter | None = None) -> Path:
-    """:func:`preprocess` with its settings as the two parts of the ``[preprocess]`` section."""
+          options: BuildOptions, *, executor: Executor | None = None, _scatter: Scatter | None = None) -> Path:
+    """:func:`preprocess` with its settings as the two parts of the ``[preprocess]`` section (the
+    ``executor`` option is the caller's to open: :func:`dacl.features.executors.open_executor`)."""
+    if executor is not None:
+        _check_sendable(source)
     scatter = _scatter if _scatter is not None else default_scatter(config, options.num_threads)
     check_segmentation(config, options.num_threads)
     scattering = scattering_summary(scatter, config)
@@ -221,7 +249,8 @@ def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[
         "runs": [],
     }
     target = Path(os.path.abspath(out))
-    job = _Job(corpus, config, scatter, options)
+    job = _Job(corpus, config, scatter, options, executor=executor,
+               source=os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source)
     with WriterLock(target, "dataset"):
         finish_swap(target)
         if not options.overwrite:
@@ -260,6 +289,9 @@ class _Job:
     leads: tuple[str, ...] = ()
     order: np.ndarray = field(default_factory=lambda: np.empty(0, int))
     window_shape: tuple[int, ...] = ()
+    executor: Executor | None = None
+    source: str | CorpusReader = ""  # what the executor's workers open: the corpus path, or the corpus itself
+    task_results: list[dict[str, Any]] = field(default_factory=list)  # what the executor's tasks returned
 
     def chunk(self, k: int) -> list[str]:
         """The record names of chunk ``k``."""
@@ -287,7 +319,10 @@ class _Job:
         if self.options.max_chunks is not None:
             todo = todo[: self.options.max_chunks]
         t0 = time.perf_counter()
-        written = self.write_shards(shards_root, todo, done, manifest)
+        if self.executor is None:
+            written = self.write_shards(shards_root, todo, done, manifest)
+        else:
+            written = self.submit_shards(shards_root, todo, done, manifest)
         manifest.setdefault("runs", []).append(self.run_record(todo[:written], time.perf_counter() - t0))
         if len(shard_dirs(target)) != n_chunks:
             write_json(target / MANIFEST, manifest)
@@ -321,6 +356,33 @@ class _Job:
                     f.cancel()
                 bar.close()
         return written
+
+    def submit_shards(self, shards_root: Path, todo: list[int], done: set[int], manifest: dict[str, Any]) -> int:
+        """Compute the chunks ``todo`` as tasks of the executor (:func:`build_shard`, one per shard), each
+        written by its worker; returns how many shards were written. The first failure cancels the rest
+        (the shards already written stay, for the next run)."""
+        from tqdm.auto import tqdm
+
+        assert self.executor is not None
+        plan = ShardTask(self.source, self.config, self.options.on_error, self.options.read_threads,
+                         self.options.num_threads or 1, str(shards_root), identity_of(manifest), self.leads,
+                         tuple(int(i) for i in self.order), self.window_shape, k=-1)
+        bar = tqdm(total=len(self.corpus.names), initial=sum(len(self.chunk(k)) for k in done), unit="rec",
+                   desc="preprocess", disable=not self.options.progress, file=sys.stderr)
+        futures = [self.executor.submit(build_shard, replace(plan, k=k)) for k in todo]
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                self.task_results.append(result)
+                bar.update(result["records"])
+        except Exception:
+            for f in futures:
+                f.cancel()
+            wait(futures)  # tasks already running finish (their shards are complete) before the lock is released
+            raise
+        finally:
+            bar.close()
+        return len(futures)
 
     def read(self, name: str) -> _Loaded:
         """One record with the dataset's leads, a long record's header, or why the record cannot be used
@@ -427,7 +489,17 @@ class _Job:
             "records_per_s": round(n_records / seconds, 2) if seconds > 0 else None,
             "read_threads": self.options.read_threads,
             "num_threads": self.options.num_threads,
+            "executor": "local" if self.executor is None else type(self.executor).__name__,
+            **self.task_summary(),
         }
+
+    def task_summary(self) -> dict[str, Any]:
+        """With an executor: how many worker processes ran the tasks, their summed seconds and threads per task."""
+        if not self.task_results:
+            return {}
+        return {"worker_processes": len({r["pid"] for r in self.task_results}),
+                "task_seconds": round(sum(r["seconds"] for r in self.task_results), 3),
+                "threads_per_task": self.task_results[0]["num_threads"]}
 
     def finish(self, target: Path, manifest: dict[str, Any], n_chunks: int) -> None:
         """Every shard is there: gather records.csv, complete the manifest, split (or unsplit)."""
@@ -449,6 +521,89 @@ class _Job:
             write_split(target, self.options.split, self.options.seed, folds=self.options.folds)
         else:
             (target / SPLIT_JSON).unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ one shard as a task of an executor
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to compute and write shard ``k`` (small, picklable): the driver's plan."""
+
+    source: str | CorpusReader  # the corpus path, as the worker sees it (a shared file system), or a corpus object
+    config: PreprocessConfig
+    on_error: Literal["skip", "fail"]
+    read_threads: int
+    num_threads: int  # the cores this task owns: every native call gets this many threads
+    shards_root: str
+    identity: dict[str, Any]
+    leads: tuple[str, ...]
+    order: tuple[int, ...]
+    window_shape: tuple[int, ...]
+    k: int
+
+
+def build_shard(task: ShardTask) -> dict[str, Any]:
+    """Compute shard ``task.k`` and write it atomically under ``task.shards_root`` (a task of an executor); return
+    small metadata: the shard, its records and windows, seconds, the worker's pid and threads. A shard already
+    there (an earlier attempt finished it) is kept, not computed again. The worker checks that the corpus it
+    opens is the one the driver planned (same input checksums), so a worker reading another copy fails loudly."""
+    t0 = time.perf_counter()
+    final = Path(task.shards_root) / f"{task.k:06d}"
+    job = _worker_job(task)
+    names = job.chunk(task.k)
+    if not final.is_dir():
+        with ThreadPoolExecutor(max_workers=min(task.read_threads, max(1, len(names)))) as pool:
+            loaded = list(pool.map(job.read, names))
+        job.write_chunk(Path(task.shards_root), task.k, loaded, task.identity)
+    return {"shard": task.k, "records": len(names), "windows": len(np.load(final / "record_index.npy")),
+            "seconds": round(time.perf_counter() - t0, 3), "pid": os.getpid(), "num_threads": task.num_threads}
+
+
+def _worker_job(task: ShardTask) -> _Job:
+    """The build job of a worker: the corpus opened once per process (:func:`_open_corpus`), checked against the
+    plan; the native transform with the task's threads."""
+    planned = {"inputs": task.identity["inputs"], "n_records": task.identity["n_records"]}
+    corpus, inputs = _worker_corpus(task)
+    if inputs != planned and isinstance(task.source, str):  # opened for an earlier run: the corpus may have changed
+        _open_corpus.cache_clear()
+        corpus, inputs = _worker_corpus(task)
+    if inputs != planned:
+        raise ValueError(f"shard {task.k}: the corpus {task.source} as this worker (pid {os.getpid()}) reads it is not "
+                         f"the one planned ({'; '.join(differences(planned, inputs)[:3])}); workers must share it")
+    options = BuildOptions(on_error=task.on_error, split=None, read_threads=task.read_threads,
+                           num_threads=task.num_threads, progress=False)
+    return _Job(corpus, task.config, _scatter_for(task.config, task.num_threads), options, leads=task.leads,
+                order=np.asarray(task.order), window_shape=task.window_shape)
+
+
+def _worker_corpus(task: ShardTask) -> tuple[CorpusReader, dict[str, Any]]:
+    """The task's corpus and what identifies it (input checksums and record count), as JSON values."""
+    corpus = _open_corpus(task.source, task.config) if isinstance(task.source, str) else task.source
+    return corpus, json.loads(json.dumps({"inputs": dict(corpus.fingerprint), "n_records": len(corpus.names)}))
+
+
+def _check_sendable(source: str | os.PathLike[str] | CorpusReader) -> None:
+    """With an executor, the workers open a corpus path themselves; an open corpus is pickled to them."""
+    if isinstance(source, (str, os.PathLike)):
+        return
+    try:
+        pickle.dumps(source)
+    except Exception as err:  # noqa: BLE001 (whatever pickling raises, the message is the same)
+        raise TypeError(f"with an executor, the corpus must be a path its workers can read, or a corpus object that "
+                        f"can be pickled; {brief(repr(source), 60)} cannot ({type(err).__name__})") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _open_corpus(source: str, config: PreprocessConfig) -> CorpusReader:
+    """A worker opens a corpus (listing, checksums) once, not once per task."""
+    return open_source(source, config)
+
+
+@functools.lru_cache(maxsize=4)
+def _scatter_for(config: PreprocessConfig, num_threads: int) -> Scatter:
+    """A worker builds the scattering filters once, not once per task."""
+    return default_scatter(config, num_threads)
 
 
 def _runs(items: list[tuple[dict[str, Any], _Loaded]]) -> list[list[tuple[dict[str, Any], _Loaded]]]:

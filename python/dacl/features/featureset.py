@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from dacl.corpus.cinc2017 import CLASSES
+from dacl.features.sharded import ShardedArray
 from dacl.features.store import (
     RECORDS_CSV,
     SHARD_ARRAYS,
@@ -43,7 +44,11 @@ class FeatureSet:
     Attributes:
         features: ``(W, L, P, F)`` float32 — leads × scattering paths × time frames per window
             (already log-scaled if the manifest says so). A ``(W, P, F)`` array given here is
-            taken as one lead.
+            taken as one lead. As :func:`load_features` opens a dataset, a
+            :class:`~dacl.features.sharded.ShardedArray` that stays on disk: ``features[rows]`` (an int, a
+            slice, int indices or a boolean mask) reads those windows into a NumPy array,
+            ``features.iter_batches(rows, batch)`` walks them in batches, ``shape``/``dtype``/``len`` are the
+            whole array's, and ``np.asarray(features)`` reads everything (small data and tests only).
         record_index: ``(W,)`` int64 — row in the per-record arrays below.
         starts: ``(W,)`` int64 — first sample of the window in its record
             (at the segmentation rate).
@@ -133,8 +138,12 @@ class FeatureSet:
 def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet:
     """Open a dataset written by ``dacl preprocess`` as a :class:`FeatureSet`.
 
-    A single-shard dataset is returned memory-mapped (``mmap=True``); several
-    shards are concatenated into memory, one shard at a time. Per-record
+    Out of core by default (``mmap=True``): ``features`` is a
+    :class:`~dacl.features.sharded.ShardedArray` over the shards' ``features.npy``, whose indexing reads just the
+    rows asked for (nothing concatenated, nothing left mapped), so opening a dataset costs memory for the small
+    per-window and per-record arrays only; read the windows in batches
+    (:meth:`~dacl.features.sharded.ShardedArray.iter_batches`). ``mmap=False`` reads every shard into one
+    in-memory array. Per-record
     arrays follow ``records.csv`` row order, which ``record_index`` points into.
     Every shard must have been made with the manifest's parameters and inputs
     (format 2 and later); the split comes from ``split.json`` (format 1: records.csv).
@@ -214,13 +223,15 @@ def _version(manifest: dict[str, Any]) -> int:
     return version if isinstance(version, int) else 1
 
 
-def _features_array(path: Path, features: np.ndarray, manifest: dict[str, Any], n_leads: int) -> np.ndarray:
+def _features_array(path: Path, features: Any, manifest: dict[str, Any], n_leads: int) -> Any:
     """The features as ``(W, L, P, F)``: a dataset of format 1 or 2 has no lead axis; an empty one is shaped
     from the manifest."""
     scattering = manifest.get("scattering") or {}
     if features.ndim == 1:  # no shard holds a window
         return np.empty((0, n_leads, scattering.get("n_paths", 0), scattering.get("n_frames", 0)), np.float32)
     if features.ndim == 3 and _version(manifest) < 3:
+        if isinstance(features, ShardedArray):
+            return features.with_row_shape((1, *features.shape[1:]))
         return features[:, None]
     if features.ndim != 4 or features.shape[1] != n_leads:
         raise ValueError(f"{path}: features of shape {features.shape} do not hold the manifest's {n_leads} leads "
@@ -257,16 +268,19 @@ def _checked_shards(path: Path, manifest: dict[str, Any]) -> list[Path]:
     return shards
 
 
-def _shard_arrays(shards: list[Path], mmap: bool) -> dict[str, np.ndarray]:
-    """Each of :data:`~dacl.features.store.SHARD_ARRAYS` over all shards (one shard: mapped, not copied);
+def _shard_arrays(shards: list[Path], mmap: bool) -> dict[str, Any]:
+    """Each of :data:`~dacl.features.store.SHARD_ARRAYS` over all shards: the features as a
+    :class:`~dacl.features.sharded.ShardedArray` (``mmap``) or in memory, the small per-window arrays in memory;
     ``window_labels`` only when every shard has them (format 3)."""
-    mode: Literal["r"] | None = "r" if mmap else None
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for name in SHARD_ARRAYS:
         files = [s / f"{name}.npy" for s in shards]
         if name == "window_labels" and not all(f.is_file() for f in files):
             continue
-        pieces = [np.load(f, mmap_mode=None if name == "window_labels" else mode) for f in files]
+        if name == "features" and mmap and files:
+            arrays[name] = ShardedArray(files)
+            continue
+        pieces = [np.load(f) for f in files]
         if len(pieces) == 1:
             arrays[name] = pieces[0]
         elif pieces:

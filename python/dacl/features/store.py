@@ -40,6 +40,7 @@ import io
 import os
 import shutil
 import struct
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -285,7 +286,8 @@ class ShardWriter:
     def __init__(self, shards_root: Path, index: int, window_shape: tuple[int, ...]) -> None:
         self.index, self.window_shape = index, tuple(int(n) for n in window_shape)
         self.final = shards_root / f"{index:06d}"
-        self.tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}"
+        # pid and a random part: two attempts at one shard (a retried task, another host) never share a temp dir.
+        self.tmp = shards_root / f".tmp-{index:06d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._dtype = np.dtype("<f4")
         self._window_bytes = int(np.prod(self.window_shape)) * self._dtype.itemsize
         self._header = len(npy_header((2**62, *self.window_shape), self._dtype))
@@ -348,7 +350,13 @@ class ShardWriter:
                 os.fsync(f.fileno())
         write_bytes(self.tmp / RECORDS_CSV, records_csv_bytes(rows))
         write_json(self.tmp / SHARD_IDENTITY, {**identity, "shard": self.index}, strict=True)
-        os.rename(self.tmp, self.final)
+        try:
+            os.rename(self.tmp, self.final)
+        except OSError:
+            if not self.final.is_dir():
+                raise
+            # Another attempt at this shard finished first (a retried task): keep its shard, drop ours.
+            shutil.rmtree(self.tmp, ignore_errors=True)
         return self.final
 
     def abort(self) -> None:

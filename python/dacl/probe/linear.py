@@ -37,6 +37,7 @@ from sklearn.svm import SVC
 from dacl.corpus.cinc2017 import CLASSES
 from dacl.embedding.embedder import Embedder
 from dacl.features import FeatureSet
+from dacl.features.sharded import DEFAULT_BATCH, iter_batches
 from dacl.probe import metrics
 from dacl.probe.config import PROBES
 from dacl.probe.metrics import Estimate
@@ -230,13 +231,33 @@ def predict_proba4(model: Pipeline, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def embed_checked(embedder: Embedder, features: np.ndarray) -> np.ndarray:
-    """Embed and check the result is a finite ``(W, d)`` array."""
-    z = np.asarray(embedder.embed(features))
-    if z.ndim != 2 or z.shape[0] != features.shape[0]:
-        raise ValueError(
-            f"embedder {embedder.name!r} returned shape {z.shape} for {features.shape[0]} windows; expected (W, d)"
-        )
+def embed_checked(embedder: Embedder, features: Any, rows: np.ndarray | None = None) -> np.ndarray:
+    """Embed the windows ``rows`` of ``features`` (a boolean mask or indices; default all) and check the result
+    is a finite ``(W, d)`` array.
+
+    The windows are read and embedded one batch at a time (the embedder's own ``batch_size``, so its
+    network sees the very batches it would see on the whole array: same numbers), so with a
+    :class:`~dacl.features.sharded.ShardedArray` only the embeddings are held in memory, not the windows.
+    """
+    batch = int(getattr(embedder, "batch_size", DEFAULT_BATCH))
+    n = len(features) if rows is None else int(np.count_nonzero(rows) if np.asarray(rows).dtype == bool else len(rows))
+    z: np.ndarray | None = None
+    done = 0
+    for _, x in iter_batches(features, rows, batch):
+        piece = _checked_piece(embedder, x)
+        if z is None:  # filled in place: the embeddings are held once, not once more to concatenate them
+            z = np.empty((n, piece.shape[1]), piece.dtype)
+        z[done : done + len(piece)] = piece
+        done += len(piece)
+    if z is None:  # no window: the embedder still says its width
+        z = _checked_piece(embedder, np.empty((0, *features.shape[1:]), np.float32))
+    return z
+
+
+def _checked_piece(embedder: Embedder, x: np.ndarray) -> np.ndarray:
+    z = np.asarray(embedder.embed(x))
+    if z.ndim != 2 or z.shape[0] != len(x):
+        raise ValueError(f"embedder {embedder.name!r} returned shape {z.shape} for {len(x)} windows; expected (W, d)")
     if not np.all(np.isfinite(z)):
         raise ValueError(f"embedder {embedder.name!r} returned NaN or inf embeddings")
     return z
@@ -303,8 +324,8 @@ def evaluate(
     fs = features
     train, test = _probe_windows(fs)
     notes: list[str] = []
-    z_train = embed_checked(embedder, fs.features[train])
-    z_test = embed_checked(embedder, fs.features[test])
+    z_train = embed_checked(embedder, fs.features, train)
+    z_test = embed_checked(embedder, fs.features, test)
     model = _fit_probe(probe, seed, z_train, fs.record_index[train], fs.labels[train], notes)
     records, y_test, probs = score_model(model, z_test, fs.record_index[test], fs.record_labels)
     estimates = metrics.score_records(y_test, probs, n_boot=n_boot, seed=seed)

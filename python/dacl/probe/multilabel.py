@@ -188,8 +188,8 @@ def evaluate_multilabel(
         raise ValueError(f"no windows in the {'train' if not train.any() else 'test'} split")
     notes: list[str] = []
     names = list(fs.vocabulary)
-    z_train = embed_checked(embedder, fs.features[train])
-    z_test = embed_checked(embedder, fs.features[test])
+    z_train = embed_checked(embedder, fs.features, train)
+    z_test = embed_checked(embedder, fs.features, test)
     model = fit_label_probe(z_train, fs.targets[train], seed, notes, names)
     records, scores = metrics.aggregate_by_record(model.scores(z_test), fs.record_index[test])
     assert fs.record_targets is not None
