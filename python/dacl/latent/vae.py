@@ -45,12 +45,12 @@ class VAE(nn.Module):
         h = self.encoder(x)
         return self.to_mu(h), self.to_logvar(h)
 
-    def forward(self, x: torch.Tensor, sample: bool = True) -> VAEOutput:
+    def forward(self, x: torch.Tensor, sample: bool = True, eps: torch.Tensor | None = None) -> VAEOutput:
+        """Decode a sample of q(z|x) (``eps``: its standard normal noise, default drawn here), or μ."""
         mu, logvar = self.encode(x)
+        z = mu
         if sample:  # reparameterisation trick: z = mu + sigma * eps
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        else:
-            z = mu
+            z = mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps.to(mu.dtype))
         return VAEOutput(self.decoder(z), mu, logvar)
 
 
