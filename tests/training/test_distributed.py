@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,6 +65,7 @@ def features():
 
 
 def _rank(rank: int, store: str, job: Callable[[int], None]) -> None:
+    warnings.simplefilter("error")  # as pytest runs the tests: a warning in a rank fails it
     torch.set_num_threads(1)
     torch_dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=WORLD)
     try:
@@ -213,6 +215,7 @@ def test_torchrun_trains_a_run_that_dacl_evaluate_scores(tmp_path: Path) -> None
     command = [sys.executable, "-m", "torch.distributed.run", *args.split(), "--no-progress"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
     assert done.stdout.count("run written to") == 1  # rank 0 reports
     history = json.loads((run / "history.json").read_text())
     assert history["world_size"] == 2

@@ -85,11 +85,11 @@ class Distributed:
             return model
         device = next(model.parameters()).device
         if device.type != "cuda":
-            return nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+            return nn.parallel.DistributedDataParallel(model, forward_sync_buffers=False)
         for name, child in model.named_children():
             model.add_module(name, nn.SyncBatchNorm.convert_sync_batchnorm(child))
         index = device.index if device.index is not None else torch.cuda.current_device()
-        return nn.parallel.DistributedDataParallel(model, device_ids=[index], broadcast_buffers=False)
+        return nn.parallel.DistributedDataParallel(model, device_ids=[index], forward_sync_buffers=False)
 
     def average_buffers(self, *models: nn.Module) -> None:
         """Average the float buffers (BatchNorm running statistics) of ``models`` over the ranks, so that every
