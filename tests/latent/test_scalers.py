@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from dacl.latent import scalers
 from dacl.latent.scalers import Standardiser
 
 
@@ -60,3 +61,23 @@ def test_latent_standardiser_modes() -> None:
     assert torch.equal((z - mean) / std, z)
     with pytest.raises(ValueError, match="per_dim"):
         _latent(z, "zscore")
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 7, 4096])
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_numpy_fit_and_transform_by_blocks_give_the_numbers_of_one_pass(monkeypatch, rows_per_block: int,
+                                                                         ddof: int) -> None:
+    """Fitting and transforming a block of rows at a time (no float64 copy of the whole input) gives
+    numpy's mean and std of the whole float64 array and its one-pass transform, bit for bit."""
+    monkeypatch.setattr(scalers, "ROWS_PER_BLOCK", rows_per_block)
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(1001, 12)) * rng.uniform(0.01, 1e3, size=12) + 5.0).astype(np.float32)
+    x64 = x.astype(np.float64)
+    for clip in (None, 3.0):
+        s = Standardiser.fit(x, ddof=ddof, clip=clip)
+        assert np.array_equal(s.mean, x64.mean(axis=0)) and np.array_equal(s.std, x64.std(axis=0, ddof=ddof))
+        one_pass = (x - s.mean) / s.scale
+        one_pass = (one_pass if clip is None else np.clip(one_pass, -1.0, 1.0)).astype(np.float32)
+        assert np.array_equal(s.transform(x), one_pass)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        Standardiser.fit(np.concatenate([x, np.full((1, 12), np.nan, np.float32)]))

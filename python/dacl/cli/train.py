@@ -36,7 +36,9 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dacl.training.checkpoint import HISTORY  # torch: imported when a run starts
+    # torch: imported when a run starts
+    from dacl.training.checkpoint import HISTORY
+    from dacl.training.distributed import launched_rank
 
     config = config_of(args)
     if not config.data.features:
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     features = load_features(config.data.features)
     out = args.out if args.out is not None else Path("runs") / config.train.method.replace("+", "_")
     train(config, features, out, resume=args.resume, progress=not args.no_progress)
+    if launched_rank() != 0:  # under torchrun, rank 0 wrote the run and reports it
+        return 0
     history = read_json_object(out / HISTORY) if (out / HISTORY).is_file() else {}
     for stage, rows in history.get("stages", {}).items():
         best = history.get("best_epoch", {}).get(stage)

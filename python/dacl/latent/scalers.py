@@ -21,6 +21,7 @@ DiffAug's ``clip_sigma``); :meth:`Standardiser.from_dict` reads them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +30,8 @@ import torch
 
 Mode = Literal["per_dim", "global", "none"]
 MODES: tuple[str, ...] = ("per_dim", "global", "none")
+#: Rows converted to float64 at a time (fitting and transforming numpy rows): memory stays that of ``x``.
+ROWS_PER_BLOCK = 4096
 
 
 @dataclass
@@ -67,8 +70,12 @@ class Standardiser:
         """Standardised ``(n, d)`` rows as float32 (computed in float64)."""
         if x.ndim != 2 or x.shape[1] != len(self.mean):
             raise ValueError(f"expected (n, {len(self.mean)}) input, got shape {x.shape}")
-        y = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return (y if self.clip is None else np.clip(y, -1.0, 1.0)).astype(np.float32)
+        mean, scale = np.asarray(self.mean), np.asarray(self.scale)
+        out = np.empty(x.shape, np.float32)
+        for lo in range(0, len(x), ROWS_PER_BLOCK):  # row by row arithmetic: blocks give the numbers of one pass
+            y = (x[lo : lo + ROWS_PER_BLOCK] - mean) / scale
+            out[lo : lo + ROWS_PER_BLOCK] = y if self.clip is None else np.clip(y, -1.0, 1.0)
+        return out
 
     def transform_torch(self, x: torch.Tensor) -> torch.Tensor:
         """Standardised rows in ``x``'s dtype and device."""
@@ -103,15 +110,30 @@ class Standardiser:
 def _numpy_stats(x: np.ndarray, mode: str, ddof: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 2 or x.shape[0] < 1 + ddof:
         raise ValueError(f"Standardiser.fit needs a non-empty (n, d) array, got shape {x.shape}")
-    if not np.isfinite(x).all():
+    if not all(np.isfinite(block).all() for block in _blocks(x)):
         raise ValueError("Standardiser.fit: input contains NaN or inf")
-    x64 = x.astype(np.float64)
     if mode == "none":
         return np.zeros(x.shape[1]), np.ones(x.shape[1])
-    mean, std = x64.mean(axis=0), x64.std(axis=0, ddof=ddof)
+    # numpy's mean and std over axis 0, a block of rows at a time: an axis-0 sum adds the rows in order,
+    # so carrying the running sum into the next block's sum gives the very same float64 numbers.
+    total = np.zeros(x.shape[1])
+    for block in _blocks(x):
+        total = np.add.reduce(np.concatenate([total[None], block]), axis=0)
+    mean = total / len(x)
+    squares = np.zeros(x.shape[1])
+    for block in _blocks(x):
+        deviation = block - mean
+        squares = np.add.reduce(np.concatenate([squares[None], deviation * deviation]), axis=0)
+    std = np.sqrt(squares / max(len(x) - ddof, 0))
     if mode == "global":
         return mean, np.full_like(std, max(float(np.sqrt(np.mean(std**2))), eps))
     return mean, np.maximum(std, eps)
+
+
+def _blocks(x: np.ndarray) -> Iterator[np.ndarray]:
+    """The rows of ``x`` as float64, :data:`ROWS_PER_BLOCK` at a time."""
+    for lo in range(0, len(x), ROWS_PER_BLOCK):
+        yield x[lo : lo + ROWS_PER_BLOCK].astype(np.float64)
 
 
 def _torch_stats(z: torch.Tensor, mode: str, ddof: int, eps: float) -> tuple[torch.Tensor, torch.Tensor]:

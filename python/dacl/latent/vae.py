@@ -45,10 +45,13 @@ class VAE(nn.Module):
         h = self.encoder(x)
         return self.to_mu(h), self.to_logvar(h)
 
-    def forward(self, x: torch.Tensor, sample: bool = True) -> VAEOutput:
+    def forward(self, x: torch.Tensor, sample: bool = True, eps: torch.Tensor | None = None) -> VAEOutput:
+        """Decode a sample of q(z|x) (``eps``: its standard normal noise, default drawn here), or μ."""
         mu, logvar = self.encode(x)
         # Reparameterisation trick (Kingma & Welling 2014): z = mu + sigma * eps.
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) if sample else mu
+        z = mu
+        if sample:
+            z = mu + torch.exp(0.5 * logvar) * (torch.randn_like(mu) if eps is None else eps.to(mu.dtype))
         return VAEOutput(self.decoder(z), mu, logvar)
 
 

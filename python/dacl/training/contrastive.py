@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from dacl.devices import resolve_device
 from dacl.embedding.config import DAESection, EncoderSection
@@ -51,6 +52,7 @@ from dacl.training.checkpoint import (
 )
 from dacl.training.config import Config, to_toml
 from dacl.training.diffaug import diffaug_view_generator
+from dacl.training.distributed import SINGLE, Distributed, gather_rows
 from dacl.training.inputs import Inputs, prepare_inputs
 from dacl.training.loop import Stage, StageLoop
 from dacl.training.methods import Method, ViewKind
@@ -139,23 +141,37 @@ VAL_SEED_OFFSET = 7919
 
 
 class SupConLoss:
-    """The encoder's SupCon loss of a batch of views (labels only when the method reads them)."""
+    """The encoder's SupCon loss of a global batch of views (labels only when the method reads them).
 
-    def __init__(self, encoder: UNet1DEncoder, precision: Precision, temperature: float, labelled: bool) -> None:
+    ``encoder`` is the module to run (DDP-wrapped when training under torchrun); with
+    ``dist`` active, this rank encodes its part of the batch and the loss contrasts the
+    projections gathered from every rank.
+    """
+
+    def __init__(self, encoder: nn.Module, precision: Precision, temperature: float, labelled: bool,
+                 time_conditioning: bool, dist: Distributed = SINGLE) -> None:
         self.encoder, self.precision, self.temperature, self.labelled = encoder, precision, temperature, labelled
+        self.time_conditioning, self.dist = time_conditioning, dist
 
     def __call__(self, views: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         b, v, dim = views.shape
+        mine, t_mine = self.dist.local(views), self.dist.local(t)
+        n = len(mine)
         with self.precision.autocast():
-            out = self.encoder(views.reshape(b * v, dim), t.reshape(b * v) if self.encoder.time_conditioning else None)
-        return supcon_loss(out.projection.reshape(b, v, -1), y if self.labelled else None, self.temperature)
+            out = self.encoder(mine.reshape(n * v, dim), t_mine.reshape(n * v) if self.time_conditioning else None)
+        projections = gather_rows(out.projection.reshape(n, v, -1), b, self.dist)
+        return supcon_loss(projections, y if self.labelled else None, self.temperature)
 
 
-def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, more: VAEViews | None = None
-              ) -> Stage:
-    """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up; ``more`` adds
-    inputs to each batch (noisy views of its windows)."""
+def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, more: VAEViews | None = None,
+              dist: Distributed = SINGLE, net: nn.Module | None = None) -> Stage:
+    """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up.
+
+    ``more`` adds inputs to each batch (noisy views of its windows); ``net``: the module a training step runs
+    (``vae`` under DDP); ``dist``: the ranks sharing each batch.
+    """
     x, x_val = inputs.x_train, inputs.x_val
+    forward = vae if net is None else net
 
     def batch(split: str, rows: torch.Tensor, index: torch.Tensor, epoch: int) -> torch.Tensor:
         extra = more(split, index, epoch) if more is not None else None
@@ -167,10 +183,23 @@ def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, m
         return cfg.beta * min(1.0, (epoch + 1) / cfg.beta_warmup_epochs)
 
     def step(idx: torch.Tensor, epoch: int, _: torch.Generator) -> torch.Tensor:
-        xb = batch("train", x[idx], idx, epoch)
+        if not dist.active:
+            xb = batch("train", x[idx], idx, epoch)
+            with precision.autocast():
+                out = vae(xb)
+            return vae_loss(xb, out, beta_at(epoch))[0]
+        # The reparameterisation noise of the global batch, as one process draws it (torch's seeded RNG).
+        eps = dist.local(torch.randn((len(idx), vae.latent_dim), device=x.device, dtype=precision.dtype))
+        local = dist.local(idx)
+        mine = x[local]
+        extra = more("train", local, epoch) if more is not None else None
+        if extra is not None:
+            # Noisy views of this rank's windows; their reparameterisation noise is this rank's own draw.
+            noise = torch.randn((len(extra), vae.latent_dim), device=x.device, dtype=precision.dtype)
+            mine, eps = torch.cat([mine, extra]), torch.cat([eps, noise])
         with precision.autocast():
-            out = vae(xb)
-        return vae_loss(xb, out, beta_at(epoch))[0]
+            out = forward(mine, eps=eps)
+        return dist.share(vae_loss(mine, out, beta_at(epoch))[0], len(idx))
 
     def val() -> float | None:
         # Deterministic: decode μ (no sampling), full β.
@@ -182,25 +211,33 @@ def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, m
     return Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
 
-def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], views: EncoderViews, loss: SupConLoss,
-                  cfg: EncoderSection, val_seed: int) -> Stage:
-    """The SupCon encoder on views of the standardised latents ``(z_train, y_train, z_val, y_val)``."""
+def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], views: EncoderViews,
+                  loss: tuple[SupConLoss, SupConLoss], cfg: EncoderSection, val_seed: int,
+                  world_size: int = 1) -> Stage:
+    """The SupCon encoder on views of the standardised latents ``(z_train, y_train, z_val, y_val)``.
+
+    ``loss``: the training loss (DDP-wrapped encoder, gathered over the ranks) and the val loss (the
+    plain encoder, the whole batch on every rank). The views of a global batch are drawn on every rank;
+    val batches are global batches (``batch_size * world_size``), so their loss does not depend on it.
+    """
     z_train, y_train, z_val, y_val = latents
+    train_loss, val_loss = loss
+    val_batch = cfg.batch_size * world_size
 
     def step(idx: torch.Tensor, epoch: int, generator: torch.Generator) -> torch.Tensor:
         v, t = views(z_train[idx], y_train[idx], generator, ("train", idx, epoch))
-        return loss(v, t, y_train[idx])
+        return train_loss(v, t, y_train[idx])
 
     def val() -> float | None:
         if len(z_val) < 2:
             return None
         g = torch.Generator(device=z_val.device).manual_seed(val_seed)
         total = 0.0
-        for lo in range(0, len(z_val), cfg.batch_size):
-            zb, yb = z_val[lo : lo + cfg.batch_size], y_val[lo : lo + cfg.batch_size]
+        for lo in range(0, len(z_val), val_batch):
+            zb, yb = z_val[lo : lo + val_batch], y_val[lo : lo + val_batch]
             if len(zb) >= 2:
                 v, t = views(zb, yb, g, ("val", torch.arange(lo, lo + len(zb), device=zb.device), 0))
-                total += loss(v, t, yb).item() * len(zb)
+                total += val_loss(v, t, yb).item() * len(zb)
         return total / len(z_val)
 
     return Stage("encoder", encoder, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size,
@@ -208,16 +245,22 @@ def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], vie
 
 
 def dae_stage(dae: DenoisingAutoencoder, inputs: Inputs, cfg: DAESection, precision: Precision,
-              val_seed: int) -> Stage:
-    """The denoising autoencoder: reconstruct the standardised vectors from ``x + noise_sigma * N(0, I)``."""
+              val_seed: int, dist: Distributed = SINGLE, net: nn.Module | None = None) -> Stage:
+    """The denoising autoencoder: reconstruct the standardised vectors from ``x + noise_sigma * N(0, I)``.
+
+    ``net``: the module a training step runs (``dae`` under DDP); ``dist``: the ranks sharing each batch.
+    """
     x, x_val = inputs.x_train, inputs.x_val
+    forward = dae if net is None else net
 
     def step(idx: torch.Tensor, _: int, generator: torch.Generator) -> torch.Tensor:
-        clean = x[idx]
-        noisy = clean + cfg.noise_sigma * torch.randn(clean.shape, generator=generator, device=clean.device)
+        # The noise of the global batch, drawn on every rank; this rank denoises its rows.
+        noise = torch.randn((len(idx), x.shape[1]), generator=generator, device=x.device)
+        clean = x[dist.local(idx)]
+        noisy = clean + cfg.noise_sigma * dist.local(noise)
         with precision.autocast():
-            recon = dae(noisy)
-        return F.mse_loss(recon.float(), clean)
+            recon = forward(noisy)
+        return dist.share(F.mse_loss(recon.float(), clean), len(idx))
 
     def val() -> float | None:
         if not len(x_val):
@@ -237,8 +280,8 @@ class Trainer:
 
     def __init__(self, config: Config, features: FeatureSet, out_dir: Path, *, method: Method, resume: bool = False,
                  progress: bool = True, extra_views: ExtraViews | None = None,
-                 on_epoch_end: Callable[[str, int, float], None] | None = None) -> None:
-        self.config, self.method, self.extra_views = config, method, extra_views
+                 on_epoch_end: Callable[[str, int, float], None] | None = None, dist: Distributed = SINGLE) -> None:
+        self.config, self.method, self.extra_views, self.dist = config, method, extra_views, dist
         #: Signal-space views (``[signal_views]``), set by :func:`train_stages` before the VAE trains.
         self.signal_views: SignalViewSource | None = None
         device = resolve_device(config.train.device)
@@ -259,9 +302,13 @@ class Trainer:
             "n_train": int(len(self.inputs.x_train)),
             "n_val": int(len(self.inputs.x_val)),
             "dataset": self.dataset,
+            "world_size": dist.world_size,
+            "global_batch_size": {stage: getattr(config, stage).batch_size * dist.world_size
+                                  for stage in method.stages},
             "stages": {},
         }
-        self.loop = StageLoop(out_dir, device, precision, self._provenance(), history, progress, on_epoch_end)
+        self.loop = StageLoop(out_dir, device, precision, self._provenance(), history, progress and dist.is_main,
+                              on_epoch_end, dist=dist)
         if resume and (out_dir / CHECKPOINT).is_file():
             self._resume()
         elif not resume:
@@ -298,7 +345,8 @@ class Trainer:
         vae = VAE.from_section(self.config.vae, self.inputs.x_train.shape[1]).to(self.device)
         if "vae" not in self.loop.done:
             more = self.signal_views.vae_inputs if self.signal_views is not None else None
-            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision, more), seed)
+            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision, more, self.dist,
+                                    self.dist.wrap(vae)), seed)
         vae.load_state_dict(self.loop.done["vae"])
         vae.eval().requires_grad_(False)
         return vae
@@ -325,10 +373,13 @@ class Trainer:
         encoder = UNet1DEncoder.from_section(self.config.encoder, self.config.vae.latent_dim).to(self.device)
         if "encoder" not in self.loop.done:
             labelled = self.method.reads_labels and self.config.encoder.supervised
-            loss = SupConLoss(encoder, self.loop.precision, self.config.encoder.temperature, labelled)
+            temperature, conditioned = self.config.encoder.temperature, encoder.time_conditioning
+            losses = (SupConLoss(self.dist.wrap(encoder), self.loop.precision, temperature, labelled, conditioned,
+                                 self.dist),
+                      SupConLoss(encoder, self.loop.precision, temperature, labelled, conditioned))
             latents = (z_train, self.inputs.y_train, z_val, self.inputs.y_val)
-            self.loop.fit(encoder_stage(encoder, latents, views, loss, self.config.encoder,
-                                        self.config.train.seed + VAL_SEED_OFFSET), seed)
+            self.loop.fit(encoder_stage(encoder, latents, views, losses, self.config.encoder,
+                                        self.config.train.seed + VAL_SEED_OFFSET, self.dist.world_size), seed)
         encoder.load_state_dict(self.loop.done["encoder"])
         return encoder.eval()
 
@@ -337,7 +388,7 @@ class Trainer:
         dae = DenoisingAutoencoder.from_section(self.config.dae, self.inputs.x_train.shape[1]).to(self.device)
         if "dae" not in self.loop.done:
             self.loop.fit(dae_stage(dae, self.inputs, self.config.dae, self.loop.precision,
-                                    self.config.train.seed + VAL_SEED_OFFSET), seed)
+                                    self.config.train.seed + VAL_SEED_OFFSET, self.dist, self.dist.wrap(dae)), seed)
         dae.load_state_dict(self.loop.done["dae"])
         return dae.eval()
 
@@ -363,8 +414,10 @@ class Trainer:
         if "dae" in stages:
             bundle["dae"] = _cpu(self.train_dae().state_dict())
         out = self.loop.out_dir
-        torch_save(bundle, out / MODEL)
         self.loop.write_history()
+        if not self.dist.is_main:
+            return out
+        torch_save(bundle, out / MODEL)
         meta = {"method": self.method.name, "embedder": self.method.embedder, "model": MODEL, "config": CONFIG_TOML}
         write_text(out / EMBEDDER_JSON, json.dumps(meta, indent=2) + "\n")
         return out
@@ -376,16 +429,18 @@ def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def train_stages(config: Config, features: FeatureSet, out: Path, *, method: Method, resume: bool = False,
                  progress: bool = True, extra_views: ExtraViews | None = None,
-                 on_epoch_end: Callable[[str, int, float], None] | None = None) -> Path:
-    """Train a stage method into ``out`` (the caller holds its writer lock); returns ``out``."""
+                 on_epoch_end: Callable[[str, int, float], None] | None = None, dist: Distributed = SINGLE) -> Path:
+    """Train a stage method into ``out`` (the caller holds its writer lock; under torchrun, rank 0
+    writes and the other ranks only train); returns ``out``."""
     trainer = Trainer(config, features, out, method=method, resume=resume, progress=progress,
-                      extra_views=extra_views, on_epoch_end=on_epoch_end)
-    write_text(out / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
+                      extra_views=extra_views, on_epoch_end=on_epoch_end, dist=dist)
+    if dist.is_main:  # only now: a refused resume leaves the run as it was
+        write_text(out / CONFIG_TOML, to_toml(config))
     if config.signal_views.n_views and "encoder" in method.stages:
         trainer.signal_views = SignalViewSource(config, features, trainer.inputs.standardiser, trainer.device)
         trainer.loop.history["signal_views"] = trainer.signal_views.info
     if method.generated_views and extra_views is None:
         # The generator learns the frozen VAE latents of the train split: train the VAE first.
         z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
-        trainer.extra_views = diffaug_view_generator(config, z_train, trainer.device, out, trainer.dataset)
+        trainer.extra_views = diffaug_view_generator(config, z_train, trainer.device, out, trainer.dataset, dist)
     return trainer.run()

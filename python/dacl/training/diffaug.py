@@ -23,6 +23,7 @@ the uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Sequence
@@ -55,6 +56,7 @@ from dacl.training.checkpoint import (
     resume_state,
 )
 from dacl.training.config import Config, config_from_dict, to_toml
+from dacl.training.distributed import SINGLE, Distributed, gather_rows
 from dacl.training.ema import EMA
 from dacl.training.loop import batches
 from dacl.training.methods import METHODS, Method
@@ -197,12 +199,20 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 class _Fit:
-    """The state of one E/M/E run: models, data, optimisers, loss scales, generated positives."""
+    """The state of one E/M/E run: models, data, optimisers, loss scales, generated positives.
 
-    def __init__(self, config: Config, models: DiffAugModels, x: torch.Tensor, neighbours: np.ndarray) -> None:
+    Under torchrun (``dist`` active) every rank draws a global batch's randomness and trains on
+    its part of it (:mod:`dacl.training.distributed`); the soft contrastive loss sees the codes
+    and head outputs of the whole global batch. Every rank regenerates the whole positives buffer.
+    """
+
+    def __init__(self, config: Config, models: DiffAugModels, x: torch.Tensor, neighbours: np.ndarray,
+                 dist: Distributed = SINGLE) -> None:
         d = config.diffaug
-        self.config, self.models, self.x, self.neighbours = config, models, x, neighbours
+        self.config, self.models, self.x, self.neighbours, self.dist = config, models, x, neighbours, dist
         self.device = x.device
+        # What a training step runs: under DDP, wrappers that average the gradients over the ranks.
+        self.encoder, self.head, self.denoiser = (dist.wrap(m) for m in (models.encoder, models.head, models.denoiser))
         self.plan = phase_plan(d)
         self.n_epochs = sum(n for _, n in self.plan)
         enc_params = [*models.encoder.parameters(), *models.head.parameters()]
@@ -243,7 +253,8 @@ class _Fit:
             self.generated = self.models.generate(self.models.encode(self.x), gen)
             record["regenerated"] = int(self.generated.shape[0])
         losses = []
-        for idx_np in batches(rng.permutation(self.x.shape[0]), d.batch_size, min_last=d.batch_size):
+        size = d.batch_size * self.dist.world_size  # the global batch
+        for idx_np in batches(rng.permutation(self.x.shape[0]), size, min_last=size):
             loss = self.e_step(idx_np, rng) if kind == "E" else self.m_step(idx_np, gen)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"diffaug: non-finite {kind}-phase loss at epoch {epoch}")
@@ -253,40 +264,46 @@ class _Fit:
                 self.precision["M"].step(loss, self.opt_g)
                 self.models.ema.update(self.models.denoiser)
             losses.append(loss.detach())
-        record["loss"] = float(torch.stack(losses).mean())
+        record["loss"] = self.dist.mean(float(torch.stack(losses).mean()))
+        self.dist.average_buffers(self.models.encoder, self.models.head, self.models.denoiser, self.models.ema.model)
         record["seconds"] = time.perf_counter() - t0
         record["device"] = str(self.device)
         return record
 
     def e_step(self, idx_np: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         """Soft contrastive loss of a batch and its positives (neighbour mixup, some swapped for generated ones)."""
-        d, m, x = self.config.diffaug, self.models, self.x
+        d, m, x, mine = self.config.diffaug, self.models, self.x, self.dist.local
         m.encoder.train()
         m.head.train()
-        idx = torch.from_numpy(idx_np).to(self.device)
+        n = len(idx_np)  # the global batch: its draws are the same on every rank
+        alpha_np = rng.random((n, 1), dtype=np.float32)
+        nb_np = self.neighbours[idx_np, rng.integers(0, self.neighbours.shape[1], n)]
+        idx = torch.from_numpy(mine(idx_np)).to(self.device)
         xb = x[idx]
-        alpha = torch.from_numpy(rng.random((len(idx_np), 1), dtype=np.float32)).to(self.device)
-        nb_np = self.neighbours[idx_np, rng.integers(0, self.neighbours.shape[1], len(idx_np))]
-        pos = alpha * xb + (1.0 - alpha) * x[torch.from_numpy(nb_np).to(self.device)]
+        alpha = torch.from_numpy(mine(alpha_np)).to(self.device)
+        pos = alpha * xb + (1.0 - alpha) * x[torch.from_numpy(mine(nb_np)).to(self.device)]
         if self.generated is not None and d.gen_fraction > 0:
-            swap = torch.from_numpy(rng.random(len(idx_np)) < d.gen_fraction).to(self.device)
+            swap = torch.from_numpy(mine(rng.random(n) < d.gen_fraction)).to(self.device)
             pos = torch.where(swap[:, None], self.generated[idx], pos)
         with self.precision["E"].autocast():
-            code = m.encoder(torch.cat([xb, pos]))
-            h = m.head(code)
-        b = len(idx_np)
-        return soft_contrastive_loss(code[:b], h[:b], h[b:], d.nu_p, d.nu_q, detach_p=d.detach_p)
+            code = self.encoder(torch.cat([xb, pos]))
+            h = self.head(code)
+        b = len(idx)
+        code, h, h_pos = (gather_rows(part, n, self.dist) for part in (code[:b], h[:b], h[b:]))
+        return soft_contrastive_loss(code, h, h_pos, d.nu_p, d.nu_q, detach_p=d.detach_p)
 
     def m_step(self, idx_np: np.ndarray, gen: torch.Generator) -> torch.Tensor:
         """The denoiser's ε-prediction loss, conditioned on the (frozen) encoder's codes."""
-        m = self.models
+        m, mine = self.models, self.dist.local
         m.encoder.eval()
         m.denoiser.train()
-        xb = self.x[torch.from_numpy(idx_np).to(self.device)]
+        xb = self.x[torch.from_numpy(mine(idx_np)).to(self.device)]
+        t, noise = m.diffusion.draw(len(idx_np), self.x, gen)  # the global batch's draws, on every rank
         with torch.no_grad():
             cond = m.encoder(xb)
         with self.precision["M"].autocast():
-            return self.config.diffaug.diff_weight * m.diffusion.loss(m.denoiser, xb, cond, gen)
+            loss = m.diffusion.loss(self.denoiser, xb, cond, draws=(mine(t), mine(noise)))
+        return self.dist.share(self.config.diffaug.diff_weight * loss, len(idx_np))
 
     def checkpoint(self, epoch: int, dataset: dict[str, Any] | None) -> dict[str, Any]:
         return {
@@ -312,16 +329,18 @@ def fit_diffaug(
     progress: bool = True,
     dataset: dict[str, Any] | None = None,
     leads: Sequence[str] | None = None,
+    dist: Distributed = SINGLE,
 ) -> DiffAugModels:
     """The DiffAug E/M/E loop on ``(N, D)`` unscaled input vectors (no labels); see :func:`train_diffaug`.
 
     ``dataset`` (:func:`dacl.training.checkpoint.dataset_identity` of the data behind ``raw``) is
     recorded in the checkpoint and model.pt; a resume on other data is refused. ``leads``, the
     leads behind ``raw`` when it comes from a dataset, go into model.pt. The caller holds
-    ``run_dir``'s writer lock.
+    ``run_dir``'s writer lock; under torchrun (``dist``) rank 0 writes and every rank trains.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(str(device))
     if sum(n for _, n in phase_plan(config.diffaug)) == 0:
         raise ValueError("diffaug: warmup_epochs, m_epochs, e_epochs and cycles give zero epochs")
@@ -329,28 +348,32 @@ def fit_diffaug(
     ck = _resume_checkpoint(ckpt_path, config, dataset, dev) if resume else None
     if ck is None:
         refuse_existing_run(run_dir)
-    fit = _start(np.asarray(raw, dtype=np.float32), config, dev)
+    fit = _start(np.asarray(raw, dtype=np.float32), config, dev, dist)
     if ck is not None:
         fit.restore(ck, ckpt_path)
-    write_text(run_dir / CONFIG_TOML, to_toml(config))  # only now: a refused resume leaves the run as it was
+    if dist.is_main:  # only now: a refused resume leaves the run as it was
+        write_text(run_dir / CONFIG_TOML, to_toml(config))
     # str(): a TorchVersion in a checkpoint would not load weights-only.
     meta = {"method": METHOD.name, "device": str(dev), "torch": str(torch.__version__),
-            "amp": fit.precision["E"].label, "dataset": dataset}
-    bar = tqdm(range(fit.start, fit.n_epochs), desc="diffaug", unit="epoch", disable=not progress, leave=False)
+            "amp": fit.precision["E"].label, "dataset": dataset, "world_size": dist.world_size,
+            "global_batch_size": config.diffaug.batch_size * dist.world_size}
+    bar = tqdm(range(fit.start, fit.n_epochs), desc="diffaug", unit="epoch", disable=not (progress and dist.is_main),
+               leave=False)
     for epoch in bar:
         fit.history.append(fit.epoch(epoch))
         bar.set_postfix(phase=fit.history[-1]["kind"], loss=f"{fit.history[-1]['loss']:.4g}")
-        if (epoch + 1) % config.diffaug.checkpoint_every == 0 or epoch + 1 == fit.n_epochs:
+        if dist.is_main and ((epoch + 1) % config.diffaug.checkpoint_every == 0 or epoch + 1 == fit.n_epochs):
             torch_save(fit.checkpoint(epoch, dataset), ckpt_path)
             write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": fit.history}, indent=1))
     bar.close()
-    extra = {} if leads is None else {"leads": list(leads)}
-    torch_save({**fit.models.state_dict(), "dataset": dataset, **extra}, run_dir / MODEL)
-    write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": fit.history}, indent=1))
+    if dist.is_main:
+        extra = {} if leads is None else {"leads": list(leads)}
+        torch_save({**fit.models.state_dict(), "dataset": dataset, **extra}, run_dir / MODEL)
+        write_text(run_dir / HISTORY, json.dumps({**meta, "epochs": fit.history}, indent=1))
     return fit.models
 
 
-def _start(raw: np.ndarray, config: Config, device: torch.device) -> _Fit:
+def _start(raw: np.ndarray, config: Config, device: torch.device, dist: Distributed = SINGLE) -> _Fit:
     """Seed, scale the inputs into [-1, 1], find their neighbours, build the models."""
     d = config.diffaug
     torch.manual_seed(config.train.seed)
@@ -358,7 +381,7 @@ def _start(raw: np.ndarray, config: Config, device: torch.device) -> _Fit:
     x_np = scaler.transform(raw)
     neighbours = neighbour_table(x_np, d.knn_k)
     x = torch.from_numpy(x_np).to(device)
-    return _Fit(config, DiffAugModels.build(config, scaler).to(device), x, neighbours)
+    return _Fit(config, DiffAugModels.build(config, scaler).to(device), x, neighbours, dist)
 
 
 def _resume_checkpoint(path: Path, config: Config, dataset: dict[str, Any] | None,
@@ -389,20 +412,22 @@ def train_diffaug(
 
 
 def train_run(config: Config, features: FeatureSet, out: Path, *, method: Method, resume: bool = False,
-              progress: bool = True, **_: Any) -> Path:
+              progress: bool = True, dist: Distributed = SINGLE, **_: Any) -> Path:
     """The ``diffaug`` method for :func:`dacl.training.train` (which holds the run directory's lock)."""
-    return _train(features, config, out, resolve_device(config.train.device), resume, progress)
+    return _train(features, config, out, resolve_device(config.train.device), resume, progress, dist)
 
 
 def _train(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.device, resume: bool,
-           progress: bool) -> Path:
+           progress: bool, dist: Distributed = SINGLE) -> Path:
     """:func:`train_diffaug` for a caller that holds the run directory's lock."""
     mask = featureset.window_mask(config.data.train_split)
     if not mask.any():
         raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
     raw = input_vectors(featureset.features[mask], config.diffaug, config.context, device=str(device))
     fit_diffaug(raw, config, run_dir, device, resume=resume, progress=progress,
-                dataset=dataset_identity(featureset, config), leads=featureset.leads)
+                dataset=dataset_identity(featureset, config), leads=featureset.leads, dist=dist)
+    if not dist.is_main:
+        return run_dir
     d = config.diffaug
     meta = {"method": METHOD.name, "embedder": METHOD.embedder, "model": MODEL, "input": d.input, "dim": d.code_dim}
     write_text(run_dir / EMBEDDER_JSON, json.dumps(meta, indent=1))
@@ -410,7 +435,7 @@ def _train(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.
 
 
 def diffaug_view_generator(config: Config, z0_train: torch.Tensor, device: torch.device, out_dir: Path,
-                           dataset: dict[str, Any] | None = None) -> ViewGenerator:
+                           dataset: dict[str, Any] | None = None, dist: Distributed = SINGLE) -> ViewGenerator:
     """``dacl+diffaug``: train DiffAug on DACL's frozen train latents z0 (labels unused), in ``out_dir/diffaug``,
     and return its view generator.
 
@@ -418,10 +443,11 @@ def diffaug_view_generator(config: Config, z0_train: torch.Tensor, device: torch
     views, conditioned on each sample's DiffAug code. A finished sub-run is reused.
     """
     sub = Path(out_dir) / "diffaug"
+    dist.barrier()  # every rank looks before rank 0 can write the sub-run
     if (sub / MODEL).is_file():
         models = DiffAugModels.load(sub, device)
     else:
-        with WriterLock(sub, "run directory"):
+        with WriterLock(sub, "run directory") if dist.is_main else contextlib.nullcontext():
             models = fit_diffaug(z0_train.detach().float().cpu().numpy(), config, sub, device,
-                                 resume=(sub / CHECKPOINT).is_file(), progress=True, dataset=dataset)
+                                 resume=(sub / CHECKPOINT).is_file(), progress=True, dataset=dataset, dist=dist)
     return make_view_generator(models, seed=config.train.seed)

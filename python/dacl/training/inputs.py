@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from dacl.features import FeatureSet
-from dacl.features.context import contextualise
+from dacl.features.context import ContextConfig, contextualise
 from dacl.latent.scalers import Standardiser
 from dacl.training.config import Config
 
@@ -40,6 +40,23 @@ def window_labels(features: FeatureSet) -> tuple[np.ndarray, torch.dtype]:
     return features.labels, torch.long
 
 
+def contextualised_windows(features: FeatureSet, mask: np.ndarray, config: ContextConfig) -> np.ndarray:
+    """``contextualise(features.features[mask], config)``, reading the windows by index ``config.chunk`` at a time,
+    so the masked windows' features are never held together (only their far smaller vectors are).
+
+    The blocks are contextualise's own chunks, so the vectors are bit for bit those of one call.
+    """
+    index = np.flatnonzero(mask)
+    out = contextualise(np.asarray(features.features[index[: config.chunk]]), config)
+    if len(index) <= config.chunk:
+        return out
+    out = np.concatenate([out, np.empty((len(index) - len(out), out.shape[1]), np.float32)])
+    for lo in range(config.chunk, len(index), config.chunk):
+        out[lo : lo + config.chunk] = contextualise(np.asarray(features.features[index[lo : lo + config.chunk]]),
+                                                    config)
+    return out
+
+
 def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -> Inputs:
     """Contextualise every train/val window and z-score with train-split statistics."""
     train_mask = features.window_mask(config.data.train_split)
@@ -50,8 +67,8 @@ def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -
             "need at least 2 (did you run `dacl split`?)"
         )
     labels, label_dtype = window_labels(features)
-    x_train = contextualise(np.asarray(features.features[train_mask]), config.context)
-    x_val = contextualise(np.asarray(features.features[val_mask]), config.context) if val_mask.any() else None
+    x_train = contextualised_windows(features, train_mask, config.context)
+    x_val = contextualised_windows(features, val_mask, config.context) if val_mask.any() else None
     standardiser = Standardiser.fit(x_train)
 
     def to_dev(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from dacl.io.atomic import write_text
 from dacl.io.torchfiles import reading, torch_save
 from dacl.training.checkpoint import CHECKPOINT, HISTORY
+from dacl.training.distributed import SINGLE, Distributed
 from dacl.training.precision import Precision
 
 Order = TypeVar("Order", torch.Tensor, Sequence[Any])
@@ -66,7 +67,9 @@ class Stage:
 
     ``train_step(indices, epoch, generator)`` returns the loss of a batch;
     ``val_loss()`` the val loss (``None`` without a val split), run in eval mode
-    without gradients.
+    without gradients. ``batch_size`` is per rank: under torchrun the indices are a
+    global batch of ``batch_size * world_size``, of which the step trains on its
+    rank's part (:class:`dacl.training.distributed.Distributed`).
     """
 
     name: str
@@ -107,6 +110,8 @@ class StageLoop:
     resume: dict[str, Any] | None = None
     #: finished stage -> its best weights
     done: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    #: the ranks training together (rank 0 writes the run directory)
+    dist: Distributed = SINGLE
 
     @property
     def checkpoint_path(self) -> Path:
@@ -158,20 +163,26 @@ class StageLoop:
         t0 = time.perf_counter()
         total, count = 0.0, 0
         order = torch.randperm(stage.n_train, generator=generator, device=self.device)
-        for idx in batches(order, stage.batch_size):
+        world = self.dist.world_size
+        for idx in batches(order, stage.batch_size * world):
+            if len(idx) < world:  # a rank without rows: the last global batch is too small to share
+                continue
             loss = stage.train_step(idx, epoch, generator)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{stage.name}: loss is {loss.item()} at epoch {epoch + 1}")
             self.precision.step(loss, optimiser)
             total += loss.item() * len(idx)
             count += len(idx)
+        self.dist.average_buffers(stage.model)
         stage.model.eval()
         with torch.no_grad():
-            vl = stage.val_loss()
-        return total / max(count, 1), count, time.perf_counter() - t0, vl
+            vl = stage.val_loss()  # the same on every rank: each computes it on the whole val split
+        return self.dist.mean(total) / max(count, 1), count, time.perf_counter() - t0, vl
 
     def _save_epoch(self, stage: Stage, epoch: int, optimiser: torch.optim.Optimizer, generator: torch.Generator,
                     state: _Progress) -> None:
+        if not self.dist.is_main:
+            return
         torch_save({
             **self.provenance,
             "stage": stage.name,
@@ -196,8 +207,10 @@ class StageLoop:
             state.best["epoch"] if state.best["state"] is not None else len(state.rows))
         self.resume = None
         # Stage finished (also by early stopping): a resume must not train it further.
-        torch_save({**self.provenance, "stage": None, "done": self.done, "history": self.history},
-                   self.checkpoint_path)
+        if self.dist.is_main:
+            torch_save({**self.provenance, "stage": None, "done": self.done, "history": self.history},
+                       self.checkpoint_path)
 
     def write_history(self) -> None:
-        write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")
+        if self.dist.is_main:
+            write_text(self.out_dir / HISTORY, json.dumps(self.history, indent=2) + "\n")

@@ -155,11 +155,18 @@ class GaussianDiffusion(nn.Module):
         """``x_t = sqrt(ᾱ_t) x0 + sqrt(1 - ᾱ_t) ε`` (Ho et al. eq. 4), through the module's :func:`q_sample`."""
         return q_sample(x0, t, self.alphas_cumprod, noise)
 
+    def draw(self, n: int, like: torch.Tensor,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(t, ε)`` for ``n`` rows shaped like those of ``like``: ``t ~ U{0..T-1}`` per row, ε standard normal."""
+        t = torch.randint(0, self.timesteps, (n,), device=like.device, generator=generator)
+        return t, torch.randn((n, *like.shape[1:]), device=like.device, dtype=like.dtype, generator=generator)
+
     def loss(self, model: nn.Module, x0: torch.Tensor, cond: torch.Tensor,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-        """ε-prediction MSE with ``t ~ U{0..T-1}`` (Ho et al. Alg. 1). ``cond`` should be detached."""
-        t = torch.randint(0, self.timesteps, (x0.shape[0],), device=x0.device, generator=generator)
-        noise = torch.randn(x0.shape, device=x0.device, dtype=x0.dtype, generator=generator)
+             generator: torch.Generator | None = None,
+             draws: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """ε-prediction MSE with ``t ~ U{0..T-1}`` (Ho et al. Alg. 1). ``cond`` should be detached;
+        ``draws``: the ``(t, ε)`` of :meth:`draw`, default drawn here from ``generator``."""
+        t, noise = self.draw(len(x0), x0, generator) if draws is None else draws
         eps = model(self.q_sample(x0, t, noise), t, cond)
         return F.mse_loss(eps.float(), noise.float())
 
