@@ -44,17 +44,21 @@ def child(args: argparse.Namespace) -> None:
     out = preprocess(corpus, args.out, config, overwrite=True, progress=args.progress, _scatter=scatter)
     wall = time.perf_counter() - t0
     manifest = json.loads((out / "manifest.json").read_text())
-    print(json.dumps({
-        "backend": args.backend,
-        "replicate": args.replicate,
-        "records": len(corpus.names),
-        "windows": manifest["n_windows"],
-        "errors": len(manifest["errors"]),
-        "wall_s": round(wall, 2),
-        "records_per_s": round(len(corpus.names) / wall, 1),
-        "windows_per_s": round(manifest["n_windows"] / wall, 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "backend": args.backend,
+                "replicate": args.replicate,
+                "records": len(corpus.names),
+                "windows": manifest["n_windows"],
+                "errors": len(manifest["errors"]),
+                "wall_s": round(wall, 2),
+                "records_per_s": round(len(corpus.names) / wall, 1),
+                "windows_per_s": round(manifest["n_windows"] / wall, 1),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -79,8 +83,20 @@ def main() -> None:
     for backend in args.backend:
         for k in args.replicate:
             out = args.out_root / f"{backend}-x{k}"
-            cmd = [sys.executable, __file__, str(args.corpus), "--_child", "--backend", backend,
-                   "--replicate", str(k), "--chunk-records", str(args.chunk_records), "--out", str(out)]
+            cmd = [
+                sys.executable,
+                __file__,
+                str(args.corpus),
+                "--_child",
+                "--backend",
+                backend,
+                "--replicate",
+                str(k),
+                "--chunk-records",
+                str(args.chunk_records),
+                "--out",
+                str(out),
+            ]
             cmd += ["--limit", str(args.limit)] if args.limit else []
             cmd += ["--progress"] if args.progress else []
             result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)

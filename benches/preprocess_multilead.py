@@ -128,8 +128,6 @@ class LongRecordCorpus:
         return None
 
 
-
-
 def open_reader(folder: Path, pipeline: str) -> tuple[Any, str]:
     """The corpus a pipeline reads, and which reader that is."""
     from dacl.corpus import open_corpus

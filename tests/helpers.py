@@ -42,9 +42,16 @@ def load_script(path: Path) -> ModuleType:
 # ------------------------------------------------------------------ FeatureSets
 
 
-def featureset(features: np.ndarray, record_index: np.ndarray, labels: np.ndarray, split: np.ndarray, *,
-               ids: Sequence[str] | None = None, starts: np.ndarray | None = None,
-               manifest: dict | None = None) -> FeatureSet:
+def featureset(
+    features: np.ndarray,
+    record_index: np.ndarray,
+    labels: np.ndarray,
+    split: np.ndarray,
+    *,
+    ids: Sequence[str] | None = None,
+    starts: np.ndarray | None = None,
+    manifest: dict | None = None,
+) -> FeatureSet:
     """A FeatureSet from per-window features and per-record labels and splits (the one factory).
 
     Records are named ``R0000``, ``R0001``, ... unless ``ids`` are given; windows start at 0.
@@ -62,7 +69,11 @@ def featureset(features: np.ndarray, record_index: np.ndarray, labels: np.ndarra
 
 
 def xor_featureset(
-    n_records: int = 160, windows_per_record: int = 2, paths: int = 8, frames: int = 6, seed: int = 0,
+    n_records: int = 160,
+    windows_per_record: int = 2,
+    paths: int = 8,
+    frames: int = 6,
+    seed: int = 0,
     noise: float = 0.3,
 ) -> FeatureSet:
     """Two classes that no linear probe on the pooled features can separate.
@@ -91,13 +102,23 @@ def xor_featureset(
     order = rng.permutation(n_records)
     split[order[int(0.6 * n_records) : int(0.8 * n_records)]] = "val"
     split[order[int(0.8 * n_records) :]] = "test"
-    return featureset(feats, record_index, labels, split, ids=[f"S{i:05d}" for i in range(n_records)],
-                      starts=np.tile(np.arange(windows_per_record) * 100, n_records).astype(np.int64),
-                      manifest={"synthetic": "xor"})
+    return featureset(
+        feats,
+        record_index,
+        labels,
+        split,
+        ids=[f"S{i:05d}" for i in range(n_records)],
+        starts=np.tile(np.arange(windows_per_record) * 100, n_records).astype(np.int64),
+        manifest={"synthetic": "xor"},
+    )
 
 
 def four_class_featureset(
-    n_records: int = 120, separation: float = 1.5, seed: int = 0, informative: bool = True, paths: int = 6,
+    n_records: int = 120,
+    separation: float = 1.5,
+    seed: int = 0,
+    informative: bool = True,
+    paths: int = 6,
     frames: int = 8,
 ) -> FeatureSet:
     """Records of all four classes, 1-4 windows each, class-shifted path means, shuffled 40/20/40 split."""
@@ -111,12 +132,14 @@ def four_class_featureset(
     feats = rng.normal(size=(record_index.size, paths, frames)).astype(np.float32)
     if informative:
         feats += centres[labels[record_index]][:, :, None].astype(np.float32)
-    return featureset(feats, record_index, labels, splits,
-                      manifest={"split": {"seed": 3, "fractions": [0.4, 0.2, 0.4]}})
+    return featureset(
+        feats, record_index, labels, splits, manifest={"split": {"seed": 3, "fractions": [0.4, 0.2, 0.4]}}
+    )
 
 
-def three_profile_featureset(n_records: int = 24, windows_per_record: int = 8, paths: int = 6,
-                             frames: int = 5) -> FeatureSet:
+def three_profile_featureset(
+    n_records: int = 24, windows_per_record: int = 8, paths: int = 6, frames: int = 5
+) -> FeatureSet:
     """Records from 3 classes; each class has its own mean scattering profile. Records 0-15 train, the rest test."""
     rng = np.random.default_rng(0)
     labels = np.arange(n_records) % 3
@@ -128,8 +151,9 @@ def three_profile_featureset(n_records: int = 24, windows_per_record: int = 8, p
     return featureset(features, record_index, labels, split, ids=[f"R{i:03d}" for i in range(n_records)])
 
 
-def multilabel_featureset(n_records: int = 120, n_leads: int = 3, paths: int = 6, frames: int = 5, seed: int = 0,
-                          informative: bool = True) -> FeatureSet:
+def multilabel_featureset(
+    n_records: int = 120, n_leads: int = 3, paths: int = 6, frames: int = 5, seed: int = 0, informative: bool = True
+) -> FeatureSet:
     """Multi-lead records with several labels each (5 codes, one rare); each present label shifts the path
     means of one lead (label k: lead k % L), 1-3 windows per record, records split 60/20/20."""
     rng = np.random.default_rng(seed)
@@ -148,10 +172,18 @@ def multilabel_featureset(n_records: int = 120, n_leads: int = 3, paths: int = 6
     split[order[int(0.6 * n_records) : int(0.8 * n_records)]] = "val"
     split[order[int(0.8 * n_records) :]] = "test"
     single = np.where(targets.sum(axis=1) == 1, targets.argmax(axis=1), -1)
-    return FeatureSet(feats, record_index, np.zeros(len(record_index), np.int64),
-                      np.array([f"M{i:04d}" for i in range(n_records)]), single, split,
-                      {"task": "multi-label", "split": {"seed": 0, "fractions": [0.6, 0.2, 0.2]}},
-                      leads=("I", "II", "V1", "V2", "V3")[:n_leads], vocabulary=codes, record_targets=targets)
+    return FeatureSet(
+        feats,
+        record_index,
+        np.zeros(len(record_index), np.int64),
+        np.array([f"M{i:04d}" for i in range(n_records)]),
+        single,
+        split,
+        {"task": "multi-label", "split": {"seed": 0, "fractions": [0.6, 0.2, 0.2]}},
+        leads=("I", "II", "V1", "V2", "V3")[:n_leads],
+        vocabulary=codes,
+        record_targets=targets,
+    )
 
 
 def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
@@ -163,12 +195,16 @@ def write_dataset(fs: FeatureSet, path: Path, **manifest: object) -> None:
     np.save(shard / "record_index.npy", fs.record_index)
     np.save(shard / "starts.npy", fs.starts)
     counts = np.bincount(fs.record_index, minlength=len(fs.record_ids))
-    write_records_csv(path, [
-        {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
-        for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split, strict=True)
-    ])
-    write_json(path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1,
-                                        **manifest})
+    write_records_csv(
+        path,
+        [
+            {"record": r, "label": "NA"[lab], "n_windows": int(n), "status": "ok", "split": s}
+            for r, lab, n, s in zip(fs.record_ids, fs.record_labels, counts, fs.record_split, strict=True)
+        ],
+    )
+    write_json(
+        path / "manifest.json", {"format": FORMAT, "format_version": 1, "status": "complete", "n_shards": 1, **manifest}
+    )
 
 
 def evaluate_against_baseline(tmp_path: Path, monkeypatch, *extra: str, features: FeatureSet | None = None) -> Path:
@@ -185,8 +221,20 @@ def evaluate_against_baseline(tmp_path: Path, monkeypatch, *extra: str, features
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text("")
     out = tmp_path / "report"
-    rc = cli.main(["evaluate", str(run_dir), "--features", "DS", "--baseline-scattering", "--out", str(out),
-                   "--n-boot", "50", *extra])
+    rc = cli.main(
+        [
+            "evaluate",
+            str(run_dir),
+            "--features",
+            "DS",
+            "--baseline-scattering",
+            "--out",
+            str(out),
+            "--n-boot",
+            "50",
+            *extra,
+        ]
+    )
     assert rc == 0
     return out
 
@@ -228,6 +276,7 @@ def ecg_like(seconds: float = 30.0, seed: int = 0, fs: float = 300.0, offset: fl
 
 # ------------------------------------------------------------------ corpora in memory
 
+
 def _shared_data() -> Path:
     """``../shared/data`` beside the repository; from a git worktree, beside its main checkout."""
     here = ROOT.parent / "shared" / "data"
@@ -249,8 +298,16 @@ class FakeCorpus:
     vocabulary, task, layout, fingerprint) over records held in memory; ``reads`` logs every
     ``(name, sampfrom, sampto)`` read, so tests can see that long records are read in ranges."""
 
-    def __init__(self, records: Sequence[Record], *, task: str = "multi-label", vocabulary: Sequence[str] | None = None,
-                 layout: str = "wfdb", annotations: dict[str, list] | None = None, units: str = "mV") -> None:
+    def __init__(
+        self,
+        records: Sequence[Record],
+        *,
+        task: str = "multi-label",
+        vocabulary: Sequence[str] | None = None,
+        layout: str = "wfdb",
+        annotations: dict[str, list] | None = None,
+        units: str = "mV",
+    ) -> None:
         self._records = {r.name: r for r in records}
         self.names = [r.name for r in records]
         self.task, self.layout, self.layout_reason = task, layout, "a corpus built in a test"
@@ -294,8 +351,9 @@ class FakeCorpus:
         return self._annotations.get(name)
 
 
-def make_record(name: str, signal: np.ndarray, leads: Sequence[str], fs: float, labels: Sequence[str] = (),
-                **meta: object) -> Record:
+def make_record(
+    name: str, signal: np.ndarray, leads: Sequence[str], fs: float, labels: Sequence[str] = (), **meta: object
+) -> Record:
     signal = np.asarray(signal, dtype=np.float64)
     return Record(name, signal, tuple(leads), float(fs), tuple(labels), signal_sha256(signal), dict(meta))
 
@@ -311,8 +369,17 @@ def cinc2021_records(limit: int | None = None) -> list[Record]:
         rec = wfdb.rdrecord(str(hea.with_suffix("")))
         comments = dict(c.split(":", 1) for c in rec.comments if ":" in c)
         codes = [c.strip() for c in comments.get("Dx", "").split(",") if c.strip()]
-        records.append(make_record(hea.stem, rec.p_signal.T, [canonical(n) for n in rec.sig_name], rec.fs, codes,
-                                   age=comments.get("Age", "").strip(), sex=comments.get("Sex", "").strip()))
+        records.append(
+            make_record(
+                hea.stem,
+                rec.p_signal.T,
+                [canonical(n) for n in rec.sig_name],
+                rec.fs,
+                codes,
+                age=comments.get("Age", "").strip(),
+                sex=comments.get("Sex", "").strip(),
+            )
+        )
     return records
 
 
@@ -334,6 +401,7 @@ def ptbxl_like_records(n_records: int = 40, fs: float = 100.0, seed: int = 0) ->
             k = len(records)
             labels = [classes[k % 5]] + ([classes[(k + 2) % 5]] if k % 3 == 0 else [])
             signal = ecg_leads(10.0, fs, 12, seed=seed * 1000 + k) * (1 + 0.2 * (k % 5))
-            records.append(make_record(f"{k + 1:05d}_lr", signal, STANDARD_LEADS, fs, labels,
-                                       patient=str(patient), fold=fold))
+            records.append(
+                make_record(f"{k + 1:05d}_lr", signal, STANDARD_LEADS, fs, labels, patient=str(patient), fold=fold)
+            )
     return records

@@ -70,9 +70,12 @@ def test_every_module_belongs_to_a_stage() -> None:
 
 
 def test_imports_point_to_earlier_stages_only() -> None:
-    wrong = [f"{m} ({STAGES[stage(m)] if stage(m) < len(STAGES) else 'facade'}) imports {i}"
-             for m in MODULES for i in imported_modules(m)
-             if i != "dacl._native" and (i == "dacl" or stage(i) > stage(m))]
+    wrong = [
+        f"{m} ({STAGES[stage(m)] if stage(m) < len(STAGES) else 'facade'}) imports {i}"
+        for m in MODULES
+        for i in imported_modules(m)
+        if i != "dacl._native" and (i == "dacl" or stage(i) > stage(m))
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -88,8 +91,11 @@ def test_nothing_is_imported_by_name_at_run_time() -> None:
                 names = [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Name) and node.id == "__import__":
                 names = ["__import__"]
-            found += [f"{module}: {n}" for n in names
-                      if n.startswith("importlib") and not n.startswith("importlib.resources") or n == "__import__"]
+            found += [
+                f"{module}: {n}"
+                for n in names
+                if n.startswith("importlib") and not n.startswith("importlib.resources") or n == "__import__"
+            ]
     assert not found, "\n".join(found)
 
 
@@ -99,7 +105,7 @@ def test_the_module_graph_has_no_cycles() -> None:
 
     def visit(module: str, path: list[str]) -> None:
         if module in path:
-            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module):] + [module]))
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(module) :] + [module]))
         if module in done:
             return
         for other in sorted(graph[module]):
@@ -113,7 +119,9 @@ def test_the_module_graph_has_no_cycles() -> None:
 @pytest.mark.parametrize("module", ["dacl.cli", "dacl.training", "dacl.training.config", "dacl.cli.experiment"])
 def test_the_command_line_and_configuration_import_no_torch(module: str) -> None:
     """``dacl --help`` and reading a configuration stay fast: torch, sklearn and matplotlib load only to run."""
-    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'sklearn', 'matplotlib') if m in sys.modules]; "
-            "print(','.join(heavy))")
+    code = (
+        f"import sys, {module}; heavy = [m for m in ('torch', 'sklearn', 'matplotlib') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"importing {module} imports {out}"

@@ -36,31 +36,50 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--others", type=int, default=2000, help="background windows in the PCA panel (default 2000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--denoiser", choices=("ema", "online"), default="ema",
-                   help="sample from the EMA generator (what training used; default) or the online denoiser")
+    p.add_argument(
+        "--denoiser",
+        choices=("ema", "online"),
+        default="ema",
+        help="sample from the EMA generator (what training used; default) or the online denoiser",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     fs = load_features(args.features)
-    v = generate_views(args.run_dir, fs, n=args.n, k=args.k, n_others=args.others, seed=args.seed, device=args.device,
-                       denoiser=args.denoiser)
+    v = generate_views(
+        args.run_dir,
+        fs,
+        n=args.n,
+        k=args.k,
+        n_others=args.others,
+        seed=args.seed,
+        device=args.device,
+        denoiser=args.denoiser,
+    )
     dist = view_distances(v.originals, v.generated) if args.n >= 2 else {}
     names = [f"{r} ({CLASSES[c] if c >= 0 else '?'})" for r, c in zip(v.record_ids, v.labels, strict=True)]
     dim = v.originals.shape[1]
     groups = None
     if "scattering" in v.space and dim % 2 == 0:  # mean_std pooling: [means of paths, stds of paths]
         groups = [(0, "mean over frames"), (dim // 2, "std over frames")]
-    title = (f"DiffAug views ({args.denoiser} denoiser), {args.run_dir} — "
-             f"{args.n} {v.split}-split windows × {args.k} views")
+    title = (
+        f"DiffAug views ({args.denoiser} denoiser), {args.run_dir} — {args.n} {v.split}-split windows × {args.k} views"
+    )
     if dist:
-        title += (f"\nmean distance view→own original {dist['view_to_own']:.2f}, view→other originals "
-                  f"{dist['view_to_other']:.2f} (original→other originals {dist['original_to_other']:.2f})")
+        title += (
+            f"\nmean distance view→own original {dist['view_to_own']:.2f}, view→other originals "
+            f"{dist['view_to_other']:.2f} (original→other originals {dist['original_to_other']:.2f})"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    plot_generated_views(v.originals, v.generated, v.others, args.out, labels=names, title=title,
-                         xlabel=v.space, dim_groups=groups)
-    print(json.dumps({"out": str(args.out), "split": v.split, "records": v.record_ids, "space": v.space, **dist},
-                     indent=1))
+    plot_generated_views(
+        v.originals, v.generated, v.others, args.out, labels=names, title=title, xlabel=v.space, dim_groups=groups
+    )
+    print(
+        json.dumps(
+            {"out": str(args.out), "split": v.split, "records": v.record_ids, "space": v.space, **dist}, indent=1
+        )
+    )
     return 0
 
 

@@ -41,8 +41,14 @@ from dacl.training.config import load_config
 DEV_WINDOWS = {"train": 26_756, "val": 3_857}
 DEV_PATHS, DEV_FRAMES = 234, 11
 WINDOWS_PER_RECORD = 5.6
-METHOD_CONFIG = {"dacl": "dacl", "gauss-contrastive": "dacl", "vae": "dacl", "dae": "dacl", "diffaug": "diffaug",
-                 "dacl+diffaug": "dacl"}
+METHOD_CONFIG = {
+    "dacl": "dacl",
+    "gauss-contrastive": "dacl",
+    "vae": "dacl",
+    "dae": "dacl",
+    "diffaug": "diffaug",
+    "dacl+diffaug": "dacl",
+}
 
 
 def synthetic_dev_features(scale: float = 1.0, seed: int = 0) -> FeatureSet:
@@ -51,10 +57,12 @@ def synthetic_dev_features(scale: float = 1.0, seed: int = 0) -> FeatureSet:
     sizes = {split: max(8, round(n * scale)) for split, n in DEV_WINDOWS.items()}
     n_windows = sum(sizes.values())
     n_records = {split: max(4, round(n / WINDOWS_PER_RECORD)) for split, n in sizes.items()}
-    record_index = np.concatenate([
-        np.sort(rng.integers(0, n_records["train"], sizes["train"])),
-        n_records["train"] + np.sort(rng.integers(0, n_records["val"], sizes["val"])),
-    ])
+    record_index = np.concatenate(
+        [
+            np.sort(rng.integers(0, n_records["train"], sizes["train"])),
+            n_records["train"] + np.sort(rng.integers(0, n_records["val"], sizes["val"])),
+        ]
+    )
     total_records = sum(n_records.values())
     labels = np.arange(total_records) % 4  # every class on both sides
     split = np.array(["train"] * n_records["train"] + ["val"] * n_records["val"])
@@ -79,9 +87,21 @@ class GpuSampler:
     def __enter__(self) -> GpuSampler:
         self._log = tempfile.TemporaryFile(mode="w+")
         exe = shutil.which("nvidia-smi")
-        self._proc = None if exe is None else subprocess.Popen(
-            [exe, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits",
-             f"-lms={self.interval_ms}"], stdout=self._log, stderr=subprocess.DEVNULL, text=True)
+        self._proc = (
+            None
+            if exe is None
+            else subprocess.Popen(
+                [
+                    exe,
+                    "--query-gpu=utilization.gpu,memory.used",
+                    "--format=csv,noheader,nounits",
+                    f"-lms={self.interval_ms}",
+                ],
+                stdout=self._log,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -99,15 +119,20 @@ class GpuSampler:
         if not self.samples:
             return {"samples": 0, "util_mean": None, "util_median": None, "mem_max_mib": None}
         util = [u for u, _ in self.samples]
-        return {"samples": len(util), "util_mean": statistics.fmean(util), "util_median": statistics.median(util),
-                "mem_max_mib": max(m for _, m in self.samples)}
+        return {
+            "samples": len(util),
+            "util_mean": statistics.fmean(util),
+            "util_median": statistics.median(util),
+            "mem_max_mib": max(m for _, m in self.samples),
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--methods", nargs="+", default=["dacl", "gauss-contrastive", "diffaug"],
-                        choices=sorted(METHOD_CONFIG))
+    parser.add_argument(
+        "--methods", nargs="+", default=["dacl", "gauss-contrastive", "diffaug"], choices=sorted(METHOD_CONFIG)
+    )
     parser.add_argument("--epochs", type=int, default=3, help="epochs of every stage (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the dev corpus's window counts")
     parser.add_argument("--out", type=Path, required=True)
@@ -119,7 +144,9 @@ def main() -> None:
         e = args.epochs
         config = load_config(METHOD_CONFIG[method]).replace(
             train={"method": method, "device": str(device), "threads": 0},
-            vae={"epochs": e}, encoder={"epochs": e}, dae={"epochs": e},
+            vae={"epochs": e},
+            encoder={"epochs": e},
+            dae={"epochs": e},
             diffaug={"warmup_epochs": e, "m_epochs": e, "e_epochs": e},
         )
         run_dir = args.out / method.replace("+", "_")
@@ -129,12 +156,16 @@ def main() -> None:
         with GpuSampler() as gpu:
             train(config, features, run_dir, progress=False)
         stages = {stage: {"epochs": n, "median_s": sec} for stage, (n, sec) in epoch_times(run_dir, True).items()}
-        results.append({"method": method, "wall_s": time.perf_counter() - start, "stages": stages,
-                        "gpu": gpu.summary()})
+        results.append(
+            {"method": method, "wall_s": time.perf_counter() - start, "stages": stages, "gpu": gpu.summary()}
+        )
     doc = {
         "device": str(device),
-        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                        else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"),
+        "device_name": (
+            torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+        ),
         "torch": torch.__version__,
         "windows": {split: int(features.window_mask(split).sum()) for split in ("train", "val")},
         "epochs": args.epochs,

@@ -28,8 +28,9 @@ from dacl.probe import metrics
 from dacl.probe.linear import make_probe, predict_proba4, score_model
 
 
-def fit_and_score(x: np.ndarray, y_win: np.ndarray, ri: np.ndarray, labels: np.ndarray, train: np.ndarray,
-                  test: np.ndarray, seed: int) -> str:
+def fit_and_score(
+    x: np.ndarray, y_win: np.ndarray, ri: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+) -> str:
     """Fit the probe on ``train`` windows; AF AUROC of ``test`` per window and per record (with a CI)."""
     probe = make_probe("logreg", seed).fit(x[train], y_win[train])
     per_window = metrics.auroc_af_vs_rest(y_win[test], predict_proba4(probe, x[test]))
@@ -59,8 +60,10 @@ def main() -> None:
     shuffled = np.random.default_rng(args.seed).permutation(np.concatenate([train, test]))
     w_train, w_test = np.sort(shuffled[: len(train)]), np.sort(shuffled[len(train) :])
     shared = np.intersect1d(ri[w_train], ri[w_test]).size
-    print(f"window-level split (seed {args.seed}): {len(w_train)} train / {len(w_test)} test windows; "
-          f"{shared} of the {np.unique(ri[w_test]).size} test records also have windows in train")
+    print(
+        f"window-level split (seed {args.seed}): {len(w_train)} train / {len(w_test)} test windows; "
+        f"{shared} of the {np.unique(ri[w_test]).size} test records also have windows in train"
+    )
     print(fit_and_score(x, y_win, ri, labels, w_train, w_test, args.seed))
 
 

@@ -45,8 +45,9 @@ def main() -> None:
     for seed in args.seeds:
         mlp = make_pipeline(
             StandardScaler(),
-            MLPClassifier(hidden_layer_sizes=(256, 128), alpha=1e-3, early_stopping=True, max_iter=200,
-                          random_state=seed),
+            MLPClassifier(
+                hidden_layer_sizes=(256, 128), alpha=1e-3, early_stopping=True, max_iter=200, random_state=seed
+            ),
         ).fit(x[train], y)
         af, macro = val_aurocs(mlp, x[val], ri[val], labels)
         print(f"MLP 256-128 seed {seed}   val AUROC AF {af:.4f}  macro {macro:.4f}")

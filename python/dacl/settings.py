@@ -52,12 +52,22 @@ NON_NEGATIVE: Rule = at_least(0)
 #: Sizes of one training batch: a batch of one has nothing to contrast and breaks BatchNorm.
 BATCH: Rule = at_least(2)
 #: The optimisation fields every trained stage ([vae], [encoder], [dae]) has.
-TRAINING_RULES: dict[str, Rule] = {"epochs": at_least(1), "batch_size": BATCH, "lr": POSITIVE,
-                                   "weight_decay": NON_NEGATIVE, "patience": NON_NEGATIVE}
+TRAINING_RULES: dict[str, Rule] = {
+    "epochs": at_least(1),
+    "batch_size": BATCH,
+    "lr": POSITIVE,
+    "weight_decay": NON_NEGATIVE,
+    "patience": NON_NEGATIVE,
+}
 
 
-def check_fields(section: Any, name: str, rules: dict[str, Rule] | None = None,
-                 choices: dict[str, tuple[str, ...]] | None = None, non_empty: tuple[str, ...] = ()) -> None:
+def check_fields(
+    section: Any,
+    name: str,
+    rules: dict[str, Rule] | None = None,
+    choices: dict[str, tuple[str, ...]] | None = None,
+    non_empty: tuple[str, ...] = (),
+) -> None:
     """Validate one section up front, so a bad value is one clear error naming ``name.key``.
 
     Every field must have the type its hint says (``TypeError``); every float (also inside
@@ -277,9 +287,18 @@ def to_toml(tables: Mapping[str, Mapping[str, Any]]) -> str:
 # --------------------------------------------------------------- command-line flags
 
 
-def option(default: Any, help: str, *flags: str, off: str | None = None, off_help: str | None = None,
-           group: str | None = None, parse: Callable[[str], Any] | None = None, metavar: str | None = None,
-           choices: tuple[str, ...] | None = None, default_text: str | None = None) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *flags: str,
+    off: str | None = None,
+    off_help: str | None = None,
+    group: str | None = None,
+    parse: Callable[[str], Any] | None = None,
+    metavar: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    default_text: str | None = None,
+) -> Any:
     """A section field that has command-line flags (see :func:`add_options`).
 
     ``flags`` set the value (a bool field's flag sets it true); ``off`` is one more flag that
@@ -287,8 +306,17 @@ def option(default: Any, help: str, *flags: str, off: str | None = None, off_hel
     string into the value; ``choices`` lists the values a ``str`` flag accepts (a ``Literal`` field
     lists its own); ``default_text`` replaces the default shown in the help.
     """
-    meta = {"help": help, "flags": flags, "off": off, "off_help": off_help, "group": group, "parse": parse,
-            "metavar": metavar, "choices": choices, "default_text": default_text}
+    meta = {
+        "help": help,
+        "flags": flags,
+        "off": off,
+        "off_help": off_help,
+        "group": group,
+        "parse": parse,
+        "metavar": metavar,
+        "choices": choices,
+        "default_text": default_text,
+    }
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -364,4 +392,4 @@ def _show(value: Any) -> str:
 def given_options(args: argparse.Namespace, name: str) -> dict[str, Any]:
     """The flags of section ``name`` given on the command line: ``{field: value}``."""
     prefix = f"{name}."
-    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in vars(args).items() if k.startswith(prefix)}

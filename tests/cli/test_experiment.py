@@ -138,19 +138,31 @@ def test_the_preprocess_flags_keep_their_meaning(argv: list[str], expected: dict
         assert getattr(config if hasattr(config, key) else options, key) == value, key
 
 
-def test_robustness_corruption_families_are_an_evaluate_option(tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_robustness_corruption_families_are_an_evaluate_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--corruptions picks families by name (flag or file); an unknown family stops evaluate before any work."""
     from dacl.cli import evaluate as evaluate_command
 
     parse = command_parser("evaluate", evaluate_command).parse_args
     args = parse(["--features", "ds", "--corruptions", "powerline,emg"])
-    assert load_experiment(None, [], {"evaluate": given_options(args, "evaluate")}).evaluate().corruptions == \
-        "powerline,emg"
+    assert (
+        load_experiment(None, [], {"evaluate": given_options(args, "evaluate")}).evaluate().corruptions
+        == "powerline,emg"
+    )
     assert load_experiment(None, ["evaluate.corruptions=all"]).evaluate().corruptions == "all"
     assert load_experiment(None).evaluate().corruptions == "awgn,wander"
-    argv = ["evaluate", "--features", str(tmp_path / "missing"), "--baseline-scattering", "--robustness",
-            "--corruptions", "awgn,hum", "--out", str(tmp_path / "report")]
+    argv = [
+        "evaluate",
+        "--features",
+        str(tmp_path / "missing"),
+        "--baseline-scattering",
+        "--robustness",
+        "--corruptions",
+        "awgn,hum",
+        "--out",
+        str(tmp_path / "report"),
+    ]
     assert cli_main(argv) == 2
     assert "unknown corruption family 'hum'" in capsys.readouterr().err
     assert not (tmp_path / "report").exists()

@@ -174,8 +174,17 @@ def test_other_formats_read_from_folder_and_zip(sample_dir: Path, tmp_path: Path
     # Format 212 is decoded by the numpy reader, 516 (FLAC) by wfdb (from a temporary copy for the zip).
     name = "B00001"
     signal = np.round(np.sin(np.linspace(0, 20, 2000))[:, None] * 500) / 1000
-    wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=[fmt],
-                adc_gain=[1000], baseline=[0], write_dir=str(sample_dir))
+    wfdb.wrsamp(
+        name,
+        fs=250,
+        units=["mV"],
+        sig_name=["ECG"],
+        p_signal=signal,
+        fmt=[fmt],
+        adc_gain=[1000],
+        baseline=[0],
+        write_dir=str(sample_dir),
+    )
     with open(sample_dir / "RECORDS", "a") as f:
         f.write(f"{name}\n")
     (sample_dir / "REFERENCE.csv").write_text((sample_dir / "REFERENCE.csv").read_text() + f"{name},N\n")
@@ -232,7 +241,11 @@ def test_no_reference_means_unlabelled(sample_dir: Path):
     assert next(iter(corpus)).label is None and next(iter(corpus)).leads == ("ECG",)
     forced = open_corpus(sample_dir, "cinc2017")
     assert (forced.layout, forced.task, forced.vocabulary, forced.layout_reason) == (
-        "cinc2017", "none", None, "chosen by the caller")
+        "cinc2017",
+        "none",
+        None,
+        "chosen by the caller",
+    )
     assert next(iter(forced)).leads == ("I",) and next(iter(forced)).labels == ()
 
 

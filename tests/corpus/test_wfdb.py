@@ -127,8 +127,17 @@ def test_zip_and_folder_give_identical_records(tmp_path: Path, compression: int)
 def test_records_in_subfolders_read_their_signal_files_beside_the_header(tmp_path: Path):
     (tmp_path / "records500" / "00000").mkdir(parents=True)
     digital = np.arange(24).reshape(12, 2) - 5
-    write_record(tmp_path / "records500" / "00000", "00001_hr", digital, fmts=["16", "16"], files=[0, 0],
-                 gains=[1000.0, 1000.0], baselines=[0, 0], units=["mV", "mV"], leads=["I", "II"])
+    write_record(
+        tmp_path / "records500" / "00000",
+        "00001_hr",
+        digital,
+        fmts=["16", "16"],
+        files=[0, 0],
+        gains=[1000.0, 1000.0],
+        baselines=[0, 0],
+        units=["mV", "mV"],
+        leads=["I", "II"],
+    )
     rec = read_record(FolderSource(tmp_path), "records500/00000/00001_hr")
     _assert_matches_wfdb(rec, tmp_path / "records500" / "00000" / "00001_hr")
     zipped = zip_folder(tmp_path / "records500" / "00000", tmp_path / "z.zip", prefix="records500/00000/")
@@ -147,9 +156,20 @@ def _every_format_record(folder: Path) -> list[Path]:
     for fmt, lim in bounds.items():
         digital = rng.integers(-lim, lim, size=(1001, 3))  # odd length: 212's last pair is half empty
         digital[rng.integers(0, 1001, 5), 1] = -lim  # invalid samples
-        paths.append(write_record(folder, f"f{fmt}", digital, fmts=[fmt] * 3, files=[0, 0, 0],
-                                  gains=[200.0, 0.5, 1e4], baselines=[0, -7, 12345], units=["mV", "uV", "mV"],
-                                  leads=["I", "avf", "V6"], byte_offsets={0: 5}))
+        paths.append(
+            write_record(
+                folder,
+                f"f{fmt}",
+                digital,
+                fmts=[fmt] * 3,
+                files=[0, 0, 0],
+                gains=[200.0, 0.5, 1e4],
+                baselines=[0, -7, 12345],
+                units=["mV", "uV", "mV"],
+                leads=["I", "avf", "V6"],
+                byte_offsets={0: 5},
+            )
+        )
     paths.append(_converted_from_16(folder, paths[0], "61", lambda d: d.astype(">i2")))
     paths.append(_converted_from_16(folder, paths[0], "160", lambda d: (d.astype(np.int32) + 32768).astype("<u2")))
     return paths
@@ -184,8 +204,17 @@ def test_ranges_equal_slices_of_the_whole_read_for_every_format(tmp_path: Path):
 
 
 @needs_shared
-@pytest.mark.parametrize("record", ["wfdb-sample/100", "wfdb-sample/s0010_re", "wfdb-sample/a103l",
-                                    "wfdb-sample/03700181", "cinc2021-sample/HR06000", "cpsc2021-sample/data_21_8"])
+@pytest.mark.parametrize(
+    "record",
+    [
+        "wfdb-sample/100",
+        "wfdb-sample/s0010_re",
+        "wfdb-sample/a103l",
+        "wfdb-sample/03700181",
+        "cinc2021-sample/HR06000",
+        "cpsc2021-sample/data_21_8",
+    ],
+)
 def test_ranges_of_real_records_equal_slices(record: str):
     _check_random_ranges(SHARED_DATA / record, np.random.default_rng(1), n_ranges=10)
 
@@ -261,8 +290,25 @@ def test_a_range_of_a_deflated_zip_member_is_read_with_bounded_memory(tmp_path: 
 
 
 #: wfdb wants unique names; case variants of one lead ("II", "ii") are allowed and stay separate leads.
-_LEAD_NAMES = ["I", "ii", "II", "iii", "AVR", "avl", "aVF", "V1", "v2", "V3", "v4", "V5", "v6", "MLII", "ABP", "vx",
-               "PLETH"]
+_LEAD_NAMES = [
+    "I",
+    "ii",
+    "II",
+    "iii",
+    "AVR",
+    "avl",
+    "aVF",
+    "V1",
+    "v2",
+    "V3",
+    "v4",
+    "V5",
+    "v6",
+    "MLII",
+    "ABP",
+    "vx",
+    "PLETH",
+]
 
 
 @st.composite
@@ -274,11 +320,17 @@ def _generated_records(draw: st.DrawFn) -> dict:
         "n_samples": draw(st.integers(1, 400)),
         "files": files,
         "fmts": [file_fmts[f] for f in files],
-        "gains": draw(st.lists(st.sampled_from([0.5, 1.0, 200.0, 1000.0, 2000.0, 30061.276794035417, 7247.0]),
-                               min_size=n_signals, max_size=n_signals)),
+        "gains": draw(
+            st.lists(
+                st.sampled_from([0.5, 1.0, 200.0, 1000.0, 2000.0, 30061.276794035417, 7247.0]),
+                min_size=n_signals,
+                max_size=n_signals,
+            )
+        ),
         "baselines": draw(st.lists(st.integers(-200000, 200000), min_size=n_signals, max_size=n_signals)),
-        "units": draw(st.lists(st.sampled_from(["mV", "mv", "uV", "µV", "mmHg", "NU"]),
-                               min_size=n_signals, max_size=n_signals)),
+        "units": draw(
+            st.lists(st.sampled_from(["mV", "mv", "uV", "µV", "mmHg", "NU"]), min_size=n_signals, max_size=n_signals)
+        ),
         "leads": draw(st.lists(st.sampled_from(_LEAD_NAMES), min_size=n_signals, max_size=n_signals, unique=True)),
         "byte_offsets": draw(st.dictionaries(st.sampled_from(sorted(set(files))), st.integers(0, 40))),
         "seed": draw(st.integers(0, 2**32 - 1)),
@@ -299,9 +351,18 @@ def test_generated_records_match_wfdb(spec: dict):
     for i, f in enumerate(fmts):  # a few invalid samples (the format's most negative value)
         digital[rng.random(n) < 0.02, i] = -_LIMITS[f]
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_record(Path(tmp), "gen", digital, fmts=fmts, files=spec["files"], gains=spec["gains"],
-                            baselines=spec["baselines"], units=spec["units"], leads=spec["leads"],
-                            byte_offsets=spec["byte_offsets"])
+        path = write_record(
+            Path(tmp),
+            "gen",
+            digital,
+            fmts=fmts,
+            files=spec["files"],
+            gains=spec["gains"],
+            baselines=spec["baselines"],
+            units=spec["units"],
+            leads=spec["leads"],
+            byte_offsets=spec["byte_offsets"],
+        )
         rec = read_path(path)
         _assert_matches_wfdb(rec, path)
         assert rec.leads == tuple(canonical_lead(name) for name in spec["leads"])
@@ -336,8 +397,10 @@ def _header_texts(draw: st.DrawFn) -> str:
         gain = draw(st.sampled_from(["0", "200", "1000.0", "30061.276794035417", "1.052e+04", "12.84"]))
         gain += draw(st.sampled_from(["", "(0)", "(-1605)", "(512)"]))
         gain += draw(st.sampled_from(["", "/mV", "/mv", "/uV", "/mmHg"]))
-        fields = ["gen.dat", fmt, gain] + [str(draw(st.integers(lo, hi))) for lo, hi in
-                                           [(0, 32), (-2048, 2048), (-40000, 40000), (-40000, 70000), (0, 8)]]
+        fields = ["gen.dat", fmt, gain] + [
+            str(draw(st.integers(lo, hi)))
+            for lo, hi in [(0, 32), (-2048, 2048), (-40000, 40000), (-40000, 70000), (0, 8)]
+        ]
         fields.append(draw(_DESCRIPTIONS))
         lines.append(" ".join(fields[: draw(st.integers(2, len(fields)))]))
     comments = draw(st.lists(st.sampled_from(["# Age: 78", "#Dx: 164889003,59118001,", "# sex: female"]), max_size=3))
@@ -353,13 +416,28 @@ def test_generated_headers_parse_as_wfdb_parses_them(text: str):
         Path(tmp, "gen.hea").write_text(text)
         ref = wfdb.rdheader(str(Path(tmp, "gen")))
     assert (header.n_signals, header.fs, header.counter_freq, header.base_counter, header.n_samples) == (
-        ref.n_sig, ref.fs, ref.counter_freq, ref.base_counter, ref.sig_len)
+        ref.n_sig,
+        ref.fs,
+        ref.counter_freq,
+        ref.base_counter,
+        ref.sig_len,
+    )
     assert list(header.comments) == ref.comments
     signal_fields = [
-        ("file_name", "file_name"), ("fmt", "fmt"), ("samples_per_frame", "samps_per_frame"), ("skew", "skew"),
-        ("byte_offset", "byte_offset"), ("gain", "adc_gain"), ("baseline", "baseline"), ("units", "units"),
-        ("adc_resolution", "adc_res"), ("adc_zero", "adc_zero"), ("initial_value", "init_value"),
-        ("checksum", "checksum"), ("block_size", "block_size"), ("description", "sig_name"),
+        ("file_name", "file_name"),
+        ("fmt", "fmt"),
+        ("samples_per_frame", "samps_per_frame"),
+        ("skew", "skew"),
+        ("byte_offset", "byte_offset"),
+        ("gain", "adc_gain"),
+        ("baseline", "baseline"),
+        ("units", "units"),
+        ("adc_resolution", "adc_res"),
+        ("adc_zero", "adc_zero"),
+        ("initial_value", "init_value"),
+        ("checksum", "checksum"),
+        ("block_size", "block_size"),
+        ("description", "sig_name"),
     ]
     for i, spec in enumerate(header.signals):
         for ours, theirs in signal_fields:
@@ -376,8 +454,14 @@ def test_generated_headers_parse_as_wfdb_parses_them(text: str):
 
 def test_canonical_lead_names():
     variants = {
-        "I": ["I", "i", " I "], "II": ["ii", "II"], "III": ["iii"], "aVR": ["avr", "AVR", "aVR", "a VR"],
-        "aVL": ["avl", "AVL"], "aVF": ["avf", "AVF", "aVf"], "V1": ["v1", "V1"], "V6": ["v6"],
+        "I": ["I", "i", " I "],
+        "II": ["ii", "II"],
+        "III": ["iii"],
+        "aVR": ["avr", "AVR", "aVR", "a VR"],
+        "aVL": ["avl", "AVL"],
+        "aVF": ["avf", "AVF", "aVf"],
+        "V1": ["v1", "V1"],
+        "V6": ["v6"],
     }
     for canonical, names in variants.items():
         assert {canonical_lead(n) for n in names} == {canonical}
@@ -393,8 +477,26 @@ def test_mv_divisor():
 
 
 def test_which_channels_are_ecg_leads():
-    for name in [*STANDARD_LEADS, "avr", "AVF", "MLII", "MLIII", "ML5", "MCL1", "V", "vx", "Z", "V3R", "V7", "CM5",
-                 "D2", "DIII", "ECG", "ECG1", "EKG lead 2"]:
+    for name in [
+        *STANDARD_LEADS,
+        "avr",
+        "AVF",
+        "MLII",
+        "MLIII",
+        "ML5",
+        "MCL1",
+        "V",
+        "vx",
+        "Z",
+        "V3R",
+        "V7",
+        "CM5",
+        "D2",
+        "DIII",
+        "ECG",
+        "ECG1",
+        "EKG lead 2",
+    ]:
         assert is_ecg(name, "mV") and is_ecg(name, "mmHg"), name  # by name: a wrong unit is an error later
     for name in ["ABP", "ART", "PAP", "CVP", "PLETH", "RESP", "SpO2", "EEG Fpz-Cz", "EOG", "EMG", "HR", "Pulse"]:
         assert not is_ecg(name, "mV") and not is_ecg(name, "NU"), name  # a known non-ECG name, whatever its unit
@@ -476,13 +578,19 @@ def test_mat_signal_file_must_be_format_16_matching_its_matlab_header(tmp_path: 
     rec = read_path(_record(tmp_path / "ok", "m", good_header, {"m.mat": mat}))
     assert rec.signal.shape == (2, 3) and rec.invalid == (0, 1)
     for fmt in ("212", "8", "310", "16x2"):
-        _fails(_record(tmp_path / fmt, "m", good_header.replace("16+24", f"{fmt}+24"), {"m.mat": mat}),
-               "a .mat signal file holds format 16 only")
-    _fails(_record(tmp_path / "rows", "m", good_header.replace("m 2 500 3", "m 2 500 2"), {"m.mat": mat}),
-           "holds a 2x3 matrix, the header declares 2x2")
+        _fails(
+            _record(tmp_path / fmt, "m", good_header.replace("16+24", f"{fmt}+24"), {"m.mat": mat}),
+            "a .mat signal file holds format 16 only",
+        )
+    _fails(
+        _record(tmp_path / "rows", "m", good_header.replace("m 2 500 3", "m 2 500 2"), {"m.mat": mat}),
+        "holds a 2x3 matrix, the header declares 2x2",
+    )
     _fails(_record(tmp_path / "type", "m", good_header, {"m.mat": b"\x00" * 4 + mat[4:]}), "not the MATLAB v4 int16")
-    _fails(_record(tmp_path / "extra", "m", good_header, {"m.mat": mat + b"\0\0"}),
-           "larger than its header declares .*; corrupt")
+    _fails(
+        _record(tmp_path / "extra", "m", good_header, {"m.mat": mat + b"\0\0"}),
+        "larger than its header declares .*; corrupt",
+    )
     _fails(_record(tmp_path / "short", "m", good_header, {"m.mat": mat[:-2]}), "truncated: 34 bytes, its matrix 36")
 
 
@@ -503,8 +611,17 @@ def test_huge_declared_sample_count_fails_before_reading(tmp_path: Path):
 
 def test_checksum_mismatch_is_corruption(tmp_path: Path):
     digital = (np.arange(100) * 7 - 300).reshape(50, 2)  # checksums 2150 and 2500 (0 would mean "not computed")
-    path = write_record(tmp_path, "cs", digital, fmts=["16", "16"], files=[0, 0], gains=[200.0, 200.0],
-                        baselines=[0, 0], units=["mV", "mV"], leads=["I", "II"])
+    path = write_record(
+        tmp_path,
+        "cs",
+        digital,
+        fmts=["16", "16"],
+        files=[0, 0],
+        gains=[200.0, 200.0],
+        baselines=[0, 0],
+        units=["mV", "mV"],
+        leads=["I", "II"],
+    )
     read_path(path)  # intact
     data = bytearray((tmp_path / "cs_0.dat").read_bytes())
     data[2 * 2 * 10 + 2] ^= 1  # sample 10 of signal 1
@@ -519,8 +636,9 @@ def test_checksum_mismatch_is_corruption(tmp_path: Path):
 
 def test_checksums_in_signed_or_unsigned_form_and_zero_are_accepted(tmp_path: Path):
     digital = np.full((10, 1), -5000)  # sums to -50000: signed -50000 + 65536 = 15536
-    path = write_record(tmp_path, "cs", digital, fmts=["16"], files=[0], gains=[200.0], baselines=[0],
-                        units=["mV"], leads=["I"])
+    path = write_record(
+        tmp_path, "cs", digital, fmts=["16"], files=[0], gains=[200.0], baselines=[0], units=["mV"], leads=["I"]
+    )
     header = (tmp_path / "cs.hea").read_text()
     assert " 15536 " in header
     for written in ("15536", "-50000", "0"):

@@ -21,9 +21,13 @@ def naive_supcon(features: torch.Tensor, labels: torch.Tensor | None, temperatur
     total, anchors = 0.0, 0
     for i in range(b * v):
         positives = [
-            p for p in range(b * v)
-            if p != i and (sample[p] == sample[i] or (labels is not None and labels[sample[p]] == labels[sample[i]]
-                                                      and labels[sample[i]] >= 0))
+            p
+            for p in range(b * v)
+            if p != i
+            and (
+                sample[p] == sample[i]
+                or (labels is not None and labels[sample[p]] == labels[sample[i]] and labels[sample[i]] >= 0)
+            )
         ]
         if not positives:
             continue
@@ -171,8 +175,9 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def naive_multilabel_supcon(features: torch.Tensor, targets: torch.Tensor, temperature: float,
-                            overlap=jaccard) -> float:
+def naive_multilabel_supcon(
+    features: torch.Tensor, targets: torch.Tensor, temperature: float, overlap=jaccard
+) -> float:
     """The weighted loss as the docstring states it, anchor by anchor (float64): w = 1 for the sample's other
     views, ``overlap`` (the Jaccard index) of the label sets for other samples' views."""
     b, v, _ = features.shape
@@ -192,7 +197,8 @@ def naive_multilabel_supcon(features: torch.Tensor, targets: torch.Tensor, tempe
             continue
         log_denom = math.log(sum(math.exp(float(z[i] @ z[a]) / temperature) for a in range(b * v) if a != i))
         total += -sum(w * (float(z[i] @ z[p]) / temperature - log_denom) for p, w in weights.items()) / sum(
-            weights.values())
+            weights.values()
+        )
         anchors += 1
     return total / anchors
 

@@ -16,8 +16,14 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.mark.parametrize("readout", ["flatten", "mean"])
 @pytest.mark.parametrize("latent_dim", [16, 13])
 def test_unet_shapes(time_conditioning: bool, readout: str, latent_dim: int) -> None:
-    enc = UNet1DEncoder(latent_dim, channels=(8, 16, 32), embed_dim=24, proj_dim=12,
-                        time_conditioning=time_conditioning, readout=readout)  # type: ignore[arg-type]
+    enc = UNet1DEncoder(
+        latent_dim,
+        channels=(8, 16, 32),
+        embed_dim=24,
+        proj_dim=12,
+        time_conditioning=time_conditioning,
+        readout=readout,
+    )  # type: ignore[arg-type]
     z = torch.randn(5, latent_dim)
     t = torch.randint(0, 100, (5,)) if time_conditioning else None
     out = enc(z, t)

@@ -46,8 +46,11 @@ def test_sampler_without_nvidia_smi(gpu_check, monkeypatch) -> None:
 @pytest.mark.slow
 def test_script_trains_and_reports_on_cpu(gpu_check, tmp_path, monkeypatch, capsys) -> None:
     out = tmp_path / "check"
-    monkeypatch.setattr(sys, "argv", ["gpu_check", "--device", "cpu", "--methods", "dacl", "--epochs", "2",
-                                      "--scale", "0.005", "--out", str(out)])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["gpu_check", "--device", "cpu", "--methods", "dacl", "--epochs", "2", "--scale", "0.005", "--out", str(out)],
+    )
     gpu_check.main()
     doc = json.loads((out / "gpu_check.json").read_text())
     (result,) = doc["methods"]

@@ -59,5 +59,3 @@ def test_bad_input() -> None:
         contextualise(np.zeros((1, 2, 3), np.int64))
     with pytest.raises(ValueError, match="pooling"):
         ContextConfig(pooling="max")  # type: ignore[arg-type]
-
-

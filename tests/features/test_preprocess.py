@@ -86,8 +86,9 @@ def test_features_equal_direct_native_calls(reference_run: Path):
     cfg = PreprocessConfig(**SMALL)
     for r in (0, 17, 39):
         rec = corpus.read(corpus.names[r])
-        windows, _, starts = segment([rec.signal[0]], rec.fs, cfg.window, cfg.hop, tail=cfg.tail,
-                                     band=cfg.band, zscore=cfg.zscore)
+        windows, _, starts = segment(
+            [rec.signal[0]], rec.fs, cfg.window, cfg.hop, tail=cfg.tail, band=cfg.band, zscore=cfg.zscore
+        )
         expected = log_scale(S(windows.astype(np.float32)), order, cfg.log_eps)
         mask = fs.record_index == r
         np.testing.assert_array_equal(fs.starts[mask], starts)
@@ -196,8 +197,28 @@ def test_bad_records_reported_by_name_then_skipped(tmp_path: Path, capsys):
     root, info = _damaged_corpus(tmp_path)
     bad = {k: v for k, v in info.items() if k not in ("dup", "orig")}
     out = tmp_path / "ds"
-    assert cli_main(["preprocess", str(root), "--out", str(out), "--window", "512", "--hop", "384",
-                     "-J", "5", "-Q", "4", "--chunk-records", "8", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "preprocess",
+                str(root),
+                "--out",
+                str(out),
+                "--window",
+                "512",
+                "--hop",
+                "384",
+                "-J",
+                "5",
+                "-Q",
+                "4",
+                "--chunk-records",
+                "8",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     rows = {r["record"]: r for r in read_records_csv(out)}
     manifest = read_manifest(out)
@@ -222,8 +243,29 @@ def test_on_error_fail_names_the_record(tmp_path: Path):
 
 
 def test_cli_sample_flag(tmp_path: Path, capsys):
-    assert cli_main(["preprocess", "--sample", "--out", str(tmp_path / "ds"), "--window", "512", "--hop", "512",
-                     "-J", "4", "-Q", "2", "--chunk-records", "40", "--no-split", "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "preprocess",
+                "--sample",
+                "--out",
+                str(tmp_path / "ds"),
+                "--window",
+                "512",
+                "--hop",
+                "512",
+                "-J",
+                "4",
+                "-Q",
+                "2",
+                "--chunk-records",
+                "40",
+                "--no-split",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "40 records" in capsys.readouterr().out
     fs = load_features(tmp_path / "ds")
     assert set(fs.record_split) == {""}

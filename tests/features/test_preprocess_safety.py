@@ -40,8 +40,11 @@ def _same_data(a: Path, b: Path) -> None:
 
 def _snapshot(path: Path) -> dict[str, str]:
     """Every file under ``path`` with its SHA-256 (to show that nothing changed)."""
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _one_line(err: str) -> str:
@@ -54,8 +57,19 @@ def _one_line(err: str) -> str:
 
 
 def _cli(out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "dacl.cli", "preprocess", str(sample_path()), "--out", str(out), *SMALL_ARGS,
-            "--chunk-records", "1", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "dacl.cli",
+        "preprocess",
+        str(sample_path()),
+        "--out",
+        str(out),
+        *SMALL_ARGS,
+        "--chunk-records",
+        "1",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -132,8 +146,9 @@ def test_overwrite_with_a_bad_parameter_leaves_the_dataset_untouched(tmp_path: P
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ow"]
 
 
-@pytest.mark.parametrize("manifest", [{"name": "my-web-app"}, ["a", "list"], "not json {"],
-                         ids=["foreign-object", "json-list", "not-json"])
+@pytest.mark.parametrize(
+    "manifest", [{"name": "my-web-app"}, ["a", "list"], "not json {"], ids=["foreign-object", "json-list", "not-json"]
+)
 def test_overwrite_never_removes_what_is_not_a_dacl_dataset(tmp_path: Path, capsys, manifest):
     out = tmp_path / "app"
     (out / "shards").mkdir(parents=True)

@@ -88,8 +88,17 @@ def test_bad_fractions(fractions):
 def _fake_dataset(path: Path, status="complete") -> list[dict]:
     names, labels, shas = _synthetic(n_per_class={"N": 20, "A": 10, "O": 10, "~": 4}, n_dup_pairs=2)
     rows = [
-        {"record": n, "label": lab, "n_windows": 3, "length": 9000, "fs": 300.0, "sha256": s,
-         "status": "ok", "error": "", "split": ""}
+        {
+            "record": n,
+            "label": lab,
+            "n_windows": 3,
+            "length": 9000,
+            "fs": 300.0,
+            "sha256": s,
+            "status": "ok",
+            "error": "",
+            "split": "",
+        }
         for n, lab, s in zip(names, labels, shas, strict=True)
     ]
     rows[5].update(status="error", error="signal is empty", n_windows=0)
@@ -107,8 +116,14 @@ def test_split_dataset_writes_split_json_only(tmp_path: Path):
     assert {k: v for k, v in doc.items() if k not in ("format", "assignment")} == json.loads(json.dumps(entry))
     assert entry["seed"] == 7 and entry["fractions"] == [0.6, 0.2, 0.2] and entry["unassigned"] == 1
     assert sum(sum(c.values()) for c in entry["records"].values()) == len(rows) - 1
-    expected = assign_splits([r["record"] for r in rows], [r["label"] for r in rows], [r["sha256"] for r in rows],
-                             (0.6, 0.2, 0.2), 7, eligible=[i != 5 for i in range(len(rows))])
+    expected = assign_splits(
+        [r["record"] for r in rows],
+        [r["label"] for r in rows],
+        [r["sha256"] for r in rows],
+        (0.6, 0.2, 0.2),
+        7,
+        eligible=[i != 5 for i in range(len(rows))],
+    )
     assert list(doc["assignment"]) == [r["record"] for r in rows]
     assert list(doc["assignment"].values()) == expected and expected[5] == ""  # the failed record
     # One file is the whole split: records.csv and the manifest are left as they were.
@@ -135,12 +150,14 @@ def test_split_cli(tmp_path: Path, capsys):
 def test_python_dash_m_dacl_is_the_cli(tmp_path: Path):
     """``python -m dacl`` (no console script, e.g. after ``pip install --target``): same command, same exit codes."""
     _fake_dataset(tmp_path / "ds")
-    ok = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "ds"), "--seed", "2"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "dacl", "split", str(tmp_path / "ds"), "--seed", "2"], capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "train" in ok.stdout
     assert read_split(tmp_path / "ds")["seed"] == 2
-    bad = subprocess.run([sys.executable, "-m", "dacl", "split", str(tmp_path / "missing")], capture_output=True,
-                         text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "dacl", "split", str(tmp_path / "missing")], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "not found" in bad.stderr
 
 
@@ -150,8 +167,16 @@ def test_python_dash_m_dacl_is_the_cli(tmp_path: Path):
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     """The shipped sample, preprocessed small and split with seed 0."""
-    return preprocess(sample_path(), tmp_path_factory.mktemp("ds") / "ds", window=512, hop=512, J=4, Q=2,
-                      chunk_records=40, num_threads=1)
+    return preprocess(
+        sample_path(),
+        tmp_path_factory.mktemp("ds") / "ds",
+        window=512,
+        hop=512,
+        J=4,
+        Q=2,
+        chunk_records=40,
+        num_threads=1,
+    )
 
 
 def _split_seed(path: Path) -> int:
@@ -159,9 +184,14 @@ def _split_seed(path: Path) -> int:
     fs = load_features(path)
     rows = read_records_csv(path)
     info = fs.manifest["split"]
-    expected = assign_splits([r["record"] for r in rows], [r["label"] for r in rows], [r["sha256"] for r in rows],
-                             info["fractions"], info["seed"],
-                             eligible=[r["status"] == "ok" and int(r["n_windows"]) > 0 for r in rows])
+    expected = assign_splits(
+        [r["record"] for r in rows],
+        [r["label"] for r in rows],
+        [r["sha256"] for r in rows],
+        info["fractions"],
+        info["seed"],
+        eligible=[r["status"] == "ok" and int(r["n_windows"]) > 0 for r in rows],
+    )
     assert list(fs.record_split) == expected
     return info["seed"]
 

@@ -65,8 +65,9 @@ def test_latent_standardiser_modes() -> None:
 
 @pytest.mark.parametrize("rows_per_block", [1, 7, 4096])
 @pytest.mark.parametrize("ddof", [0, 1])
-def test_numpy_fit_and_transform_by_blocks_give_the_numbers_of_one_pass(monkeypatch, rows_per_block: int,
-                                                                         ddof: int) -> None:
+def test_numpy_fit_and_transform_by_blocks_give_the_numbers_of_one_pass(
+    monkeypatch, rows_per_block: int, ddof: int
+) -> None:
     """Fitting and transforming a block of rows at a time (no float64 copy of the whole input) gives
     numpy's mean and std of the whole float64 array and its one-pass transform, bit for bit."""
     monkeypatch.setattr(scalers, "ROWS_PER_BLOCK", rows_per_block)

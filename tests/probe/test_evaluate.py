@@ -14,6 +14,7 @@ from dacl.probe import linear as ev
 
 P, F = 6, 8  # paths and frames of four_class_featureset's windows
 
+
 def test_evaluate_separable_data_scores_high_with_consistent_cis() -> None:
     fs = four_class_featureset()
     r = ev.evaluate(fs, MeanEmbedder(), n_boot=100)
@@ -106,8 +107,13 @@ def test_identical_records_in_two_splits_is_leakage() -> None:
     ri = fs.record_index[fs.record_index != test_row]
     copy = fs.features[fs.record_index == train_row]
     fs2 = FeatureSet(
-        np.concatenate([feats, copy]), np.concatenate([ri, np.full(len(copy), test_row)]),
-        np.zeros(len(ri) + len(copy), dtype=np.int64), fs.record_ids, fs.record_labels, fs.record_split, fs.manifest,
+        np.concatenate([feats, copy]),
+        np.concatenate([ri, np.full(len(copy), test_row)]),
+        np.zeros(len(ri) + len(copy), dtype=np.int64),
+        fs.record_ids,
+        fs.record_labels,
+        fs.record_split,
+        fs.manifest,
     )
     with pytest.raises(ValueError, match="identical records"):
         ev.check_splits(fs2)
@@ -224,8 +230,22 @@ def test_noise_augmented_baseline_is_a_method_of_evaluate(tmp_path) -> None:
 
     ds = preprocess(sample_path(), tmp_path / "ds", num_threads=1, window=512, hop=384, J=5, Q=4)
     out = tmp_path / "report"
-    assert cli_main(["evaluate", "--features", str(ds), "--baseline-scattering", "--baseline-scattering-noise",
-                     "--n-boot", "20", "--out", str(out)]) == 0
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                "--features",
+                str(ds),
+                "--baseline-scattering",
+                "--baseline-scattering-noise",
+                "--n-boot",
+                "20",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     doc = json.loads((out / "metrics.json").read_text())
     clean, noisy = doc["methods"]
     assert (clean["method"], noisy["method"]) == ("scattering-pool", "scattering-pool + noise-aug")
@@ -235,5 +255,18 @@ def test_noise_augmented_baseline_is_a_method_of_evaluate(tmp_path) -> None:
     assert noisy["difference_to"]["method"] == "scattering-pool"
     assert noisy["metrics"]["auroc_macro_ovr"]["value"] != clean["metrics"]["auroc_macro_ovr"]["value"]
     assert "scattering-pool + noise-aug" in (out / "report.md").read_text()
-    assert cli_main(["evaluate", "--features", str(ds), "--baseline-scattering-noise", "--noise-copies", "0",
-                     "--out", str(tmp_path / "x")]) == 2
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                "--features",
+                str(ds),
+                "--baseline-scattering-noise",
+                "--noise-copies",
+                "0",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )

@@ -71,10 +71,14 @@ def test_af_auroc_needs_af_records() -> None:
 
 def test_challenge_f1_hand_computed() -> None:
     # Reference \ predicted      N  A  O  ~
-    cm = np.array([[5, 0, 1, 0],   # N: 6 records
-                   [1, 2, 0, 0],   # A: 3
-                   [1, 1, 3, 1],   # O: 6
-                   [0, 0, 1, 1]])  # ~: 2
+    cm = np.array(
+        [
+            [5, 0, 1, 0],  # N: 6 records
+            [1, 2, 0, 0],  # A: 3
+            [1, 1, 3, 1],  # O: 6
+            [0, 0, 1, 1],
+        ]
+    )  # ~: 2
     y_true = np.repeat(np.arange(4), cm.sum(axis=1))
     y_pred = np.concatenate([np.repeat(np.arange(4), row) for row in cm])
     np.testing.assert_array_equal(metrics.confusion_matrix(y_true, y_pred), cm)

@@ -128,10 +128,23 @@ def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
     signals, fs = toy_featureset()
     result = evaluate(fs, BandPowerEmbedder(), n_boot=50, seed=0)
     test = [signals[int(r[1:])] for r in result.test_record_ids]
-    corruptions = [cr.Corruption("clean"), cr.Corruption("awgn", 12), cr.Corruption("awgn", -6),
-                   cr.Corruption("wander", 2.0)]
-    curve = rb.robustness_curve(result.model, BandPowerEmbedder(), test, result.test_labels, band_featurize,
-                                fs=FS, corruptions=corruptions, seed=0, n_boot=50)
+    corruptions = [
+        cr.Corruption("clean"),
+        cr.Corruption("awgn", 12),
+        cr.Corruption("awgn", -6),
+        cr.Corruption("wander", 2.0),
+    ]
+    curve = rb.robustness_curve(
+        result.model,
+        BandPowerEmbedder(),
+        test,
+        result.test_labels,
+        band_featurize,
+        fs=FS,
+        corruptions=corruptions,
+        seed=0,
+        n_boot=50,
+    )
     by = {p.corruption.label: p for p in curve.points}
     # Clean featurisation is the dataset's: same AUROC, same bootstrap CI.
     assert by["clean"].metrics["auroc_af"] == result.metrics["auroc_af"]
@@ -144,8 +157,17 @@ def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
     d = curve.to_dict()
     assert [p["label"] for p in d["points"]] == ["clean", "12 dB", "-6 dB", "wander x2"]
     # Seeded: the same call gives the same curve.
-    again = rb.robustness_curve(result.model, BandPowerEmbedder(), test, result.test_labels, band_featurize,
-                                fs=FS, corruptions=corruptions, seed=0, n_boot=50)
+    again = rb.robustness_curve(
+        result.model,
+        BandPowerEmbedder(),
+        test,
+        result.test_labels,
+        band_featurize,
+        fs=FS,
+        corruptions=corruptions,
+        seed=0,
+        n_boot=50,
+    )
     assert again.to_dict() == d
 
 
@@ -166,8 +188,19 @@ def test_paired_robustness_differences() -> None:
     for emb in (BandPowerEmbedder(), TwoBandEmbedder()):
         result = evaluate(fs, emb, n_boot=50, seed=0)
         test = [signals[int(r[1:])] for r in result.test_record_ids]
-        curves.append(rb.robustness_curve(result.model, emb, test, result.test_labels, band_featurize, fs=FS,
-                                          corruptions=corruptions, seed=0, n_boot=50))
+        curves.append(
+            rb.robustness_curve(
+                result.model,
+                emb,
+                test,
+                result.test_labels,
+                band_featurize,
+                fs=FS,
+                corruptions=corruptions,
+                seed=0,
+                n_boot=50,
+            )
+        )
     reference, other = curves
     rb.add_paired_differences(other, reference)
     assert other.difference_to == "bands"
@@ -199,13 +232,28 @@ def test_curves_featurise_each_corruption_once_for_all_methods() -> None:
         calls.append(len(batch))
         return band_featurize(batch)
 
-    curves = rb.robustness_curves([(r.model, emb, r.method) for r, emb in
-                                   zip(results, (BandPowerEmbedder(), TwoBandEmbedder()), strict=True)],
-                                  test, results[0].test_labels, counting, fs=FS, corruptions=corruptions, n_boot=20)
+    curves = rb.robustness_curves(
+        [(r.model, emb, r.method) for r, emb in zip(results, (BandPowerEmbedder(), TwoBandEmbedder()), strict=True)],
+        test,
+        results[0].test_labels,
+        counting,
+        fs=FS,
+        corruptions=corruptions,
+        n_boot=20,
+    )
     assert calls == [len(test)] * len(corruptions)
     for r, emb, curve in zip(results, (BandPowerEmbedder(), TwoBandEmbedder()), curves, strict=True):
-        alone = rb.robustness_curve(r.model, emb, test, r.test_labels, band_featurize, fs=FS,
-                                    corruptions=corruptions, n_boot=20, method=r.method)
+        alone = rb.robustness_curve(
+            r.model,
+            emb,
+            test,
+            r.test_labels,
+            band_featurize,
+            fs=FS,
+            corruptions=corruptions,
+            n_boot=20,
+            method=r.method,
+        )
         assert curve.to_dict() == alone.to_dict()
     assert set(curves[0].to_dict()["definitions"]) == {"awgn", "emg"} & {c.kind for c in corruptions}
 
@@ -237,8 +285,7 @@ def test_curve_for_result_with_injected_reader() -> None:
         asked.extend(names)
         return [signals[int(n[1:])] for n in names], FS
 
-    curve = rb.curve_for_result(result, BandPowerEmbedder(), fs, n_boot=20, featurize=band_featurize,
-                                read_signals=read)
+    curve = rb.curve_for_result(result, BandPowerEmbedder(), fs, n_boot=20, featurize=band_featurize, read_signals=read)
     assert asked == list(result.test_record_ids)
     assert len(curve.points) == len(cr.default_corruptions())
 
@@ -278,8 +325,20 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     run_dir.mkdir()
     (run_dir / "config.toml").write_text("")
     out = tmp_path / "out"
-    argv = ["evaluate", str(run_dir), "--features", str(ds), "--baseline-scattering", "--robustness",
-            "--n-boot", "20", "--out", str(out), "--corpus", sample]
+    argv = [
+        "evaluate",
+        str(run_dir),
+        "--features",
+        str(ds),
+        "--baseline-scattering",
+        "--robustness",
+        "--n-boot",
+        "20",
+        "--out",
+        str(out),
+        "--corpus",
+        sample,
+    ]
     assert cli.main(argv) == 0
     doc = json.loads((out / "metrics.json").read_text())
     curve, other = doc["robustness"]

@@ -24,8 +24,9 @@ def run(tiny: Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny run whose generator has trained long enough (~1200 steps) to follow its condition."""
     torch.set_num_threads(1)
     cfg = tiny.replace(diffaug={"warmup_epochs": 10, "m_epochs": 300, "e_epochs": 0, "gen_lr": 3e-3, "batch_size": 32})
-    return train_diffaug(three_profile_featureset(), cfg, tmp_path_factory.mktemp("views") / "run", device="cpu",
-                         progress=False)
+    return train_diffaug(
+        three_profile_featureset(), cfg, tmp_path_factory.mktemp("views") / "run", device="cpu", progress=False
+    )
 
 
 @pytest.mark.slow
@@ -68,8 +69,14 @@ def test_plot_writes_png(tmp_path: Path) -> None:
     originals = rng.normal(size=(3, 20))
     generated = originals[:, None] + 0.1 * rng.normal(size=(3, 5, 20))
     out = tmp_path / "views.png"
-    plot_generated_views(originals, generated, rng.normal(size=(50, 20)), out, labels=["a", "b", "c"],
-                         dim_groups=[(0, "first half"), (10, "second half")])
+    plot_generated_views(
+        originals,
+        generated,
+        rng.normal(size=(50, 20)),
+        out,
+        labels=["a", "b", "c"],
+        dim_groups=[(0, "first half"), (10, "second half")],
+    )
     assert out.read_bytes()[:8] == PNG_MAGIC
     assert [p.name for p in tmp_path.iterdir()] == ["views.png"]  # no temp file left behind
     with pytest.raises(ValueError, match="generated"):
@@ -90,13 +97,32 @@ def test_rejects_bad_arguments(run: Path) -> None:
 
 
 @pytest.mark.slow
-def test_script_writes_picture(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_script_writes_picture(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     script = load_script(SCRIPT)
     monkeypatch.setattr(script, "load_features", lambda path: three_profile_featureset())
     out = tmp_path / "sub" / "views.png"
-    assert script.main([str(run), "--features", "unused", "--out", str(out), "--n", "3", "--k", "4",
-                        "--others", "30", "--denoiser", "online"]) == 0
+    assert (
+        script.main(
+            [
+                str(run),
+                "--features",
+                "unused",
+                "--out",
+                str(out),
+                "--n",
+                "3",
+                "--k",
+                "4",
+                "--others",
+                "30",
+                "--denoiser",
+                "online",
+            ]
+        )
+        == 0
+    )
     assert out.read_bytes()[:8] == PNG_MAGIC
     printed = capsys.readouterr().out
     assert '"view_to_own"' in printed and '"split": "test"' in printed

@@ -24,15 +24,31 @@ def test_report_from_several_metrics_files(tmp_path) -> None:
     curve = {
         "method": "run-a",
         "points": [
-            {"kind": k, "level": lv, "label": lab, "n_records": 10,
-             "metrics": {"auroc_af": {"value": v, "low": v - 0.1, "high": min(v + 0.05, 1.0), "level": 0.95}}}
-            for k, lv, lab, v in [("clean", 0, "clean", 0.9), ("awgn", 12, "12 dB", 0.8), ("awgn", 0, "0 dB", 0.6),
-                                  ("wander", 1.0, "wander x1", 0.85)]
+            {
+                "kind": k,
+                "level": lv,
+                "label": lab,
+                "n_records": 10,
+                "metrics": {"auroc_af": {"value": v, "low": v - 0.1, "high": min(v + 0.05, 1.0), "level": 0.95}},
+            }
+            for k, lv, lab, v in [
+                ("clean", 0, "clean", 0.9),
+                ("awgn", 12, "12 dB", 0.8),
+                ("awgn", 0, "0 dB", 0.6),
+                ("wander", 1.0, "wander x1", 0.85),
+            ]
         ],
     }
     write_results(tmp_path / "a", [a], fs, "DS", robustness=[curve])
-    fs_b = FeatureSet(fs.features, fs.record_index, fs.starts, fs.record_ids, fs.record_labels, fs.record_split,
-                      {"split": {"seed": 4}})
+    fs_b = FeatureSet(
+        fs.features,
+        fs.record_index,
+        fs.starts,
+        fs.record_ids,
+        fs.record_labels,
+        fs.record_split,
+        {"split": {"seed": 4}},
+    )
     write_results(tmp_path / "b", [b], fs_b, "DS")
     out = tmp_path / "report"
     path = report.write_report(out, [tmp_path / "a", tmp_path / "b" / "metrics.json"])

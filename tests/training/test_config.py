@@ -60,33 +60,36 @@ def test_bare_name_loads_the_config_shipped_in_the_package(tmp_path: Path, monke
         load_config("nope")
 
 
-@pytest.mark.parametrize("section, key, value, message", [
-    ("vae", "latent_dim", -3, "vae.latent_dim must be >= 1, got -3"),
-    ("vae", "epochs", 0, "vae.epochs must be >= 1, got 0"),
-    ("vae", "lr", 0.0, "vae.lr must be > 0, got 0.0"),
-    ("vae", "beta", float("nan"), "vae.beta must be a finite number, got nan"),
-    ("vae", "hidden", [], "vae.hidden must list at least one size, got []"),
-    ("vae", "hidden", [64, 0], "vae.hidden: every size must be >= 1, got [64, 0]"),
-    ("encoder", "batch_size", 1, "encoder.batch_size must be >= 2, got 1"),
-    ("encoder", "channels", [], "encoder.channels must list at least one size"),
-    ("encoder", "readout", "max", "encoder.readout must be one of ('flatten', 'mean'), got 'max'"),
-    ("encoder", "weight_decay", -1e-4, "encoder.weight_decay must be >= 0"),
-    ("dae", "noise_sigma", -0.5, "dae.noise_sigma must be >= 0"),
-    ("dae", "patience", -1, "dae.patience must be >= 0"),
-    ("gauss", "sigma", float("inf"), "gauss.sigma must be a finite number, got inf"),
-    ("diffusion", "timesteps", 1, "diffusion.timesteps must be >= 2"),
-    ("diffusion", "n_views", -1, "diffusion.n_views must be >= 0"),  # 0: only beside signal-space views
-    ("diffusion", "schedule_params", {"s": float("nan")}, "diffusion.schedule_params.s must be a finite number"),
-    ("diffaug", "ema_decay", 1.0, "diffaug.ema_decay must be in [0, 1), got 1.0"),
-    ("diffaug", "gen_fraction", 1.5, "diffaug.gen_fraction must be in [0, 1], got 1.5"),
-    ("diffaug", "lr_gamma", 0.0, "diffaug.lr_gamma must be > 0"),
-    ("diffaug", "den_hidden", 0, "diffaug.den_hidden must be >= 1"),
-    ("diffaug", "enc_hidden", [500, -1], "diffaug.enc_hidden: every size must be >= 1"),
-    ("diffaug", "batch_size", 1, "diffaug.batch_size must be >= 2"),
-    ("train", "seed", -1, "train.seed must be in [0, 4294967295], got -1"),
-    ("train", "threads", -2, "train.threads must be >= 0"),
-    ("context", "pe_scale", float("nan"), "context.pe_scale must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("vae", "latent_dim", -3, "vae.latent_dim must be >= 1, got -3"),
+        ("vae", "epochs", 0, "vae.epochs must be >= 1, got 0"),
+        ("vae", "lr", 0.0, "vae.lr must be > 0, got 0.0"),
+        ("vae", "beta", float("nan"), "vae.beta must be a finite number, got nan"),
+        ("vae", "hidden", [], "vae.hidden must list at least one size, got []"),
+        ("vae", "hidden", [64, 0], "vae.hidden: every size must be >= 1, got [64, 0]"),
+        ("encoder", "batch_size", 1, "encoder.batch_size must be >= 2, got 1"),
+        ("encoder", "channels", [], "encoder.channels must list at least one size"),
+        ("encoder", "readout", "max", "encoder.readout must be one of ('flatten', 'mean'), got 'max'"),
+        ("encoder", "weight_decay", -1e-4, "encoder.weight_decay must be >= 0"),
+        ("dae", "noise_sigma", -0.5, "dae.noise_sigma must be >= 0"),
+        ("dae", "patience", -1, "dae.patience must be >= 0"),
+        ("gauss", "sigma", float("inf"), "gauss.sigma must be a finite number, got inf"),
+        ("diffusion", "timesteps", 1, "diffusion.timesteps must be >= 2"),
+        ("diffusion", "n_views", -1, "diffusion.n_views must be >= 0"),  # 0: only beside signal-space views
+        ("diffusion", "schedule_params", {"s": float("nan")}, "diffusion.schedule_params.s must be a finite number"),
+        ("diffaug", "ema_decay", 1.0, "diffaug.ema_decay must be in [0, 1), got 1.0"),
+        ("diffaug", "gen_fraction", 1.5, "diffaug.gen_fraction must be in [0, 1], got 1.5"),
+        ("diffaug", "lr_gamma", 0.0, "diffaug.lr_gamma must be > 0"),
+        ("diffaug", "den_hidden", 0, "diffaug.den_hidden must be >= 1"),
+        ("diffaug", "enc_hidden", [500, -1], "diffaug.enc_hidden: every size must be >= 1"),
+        ("diffaug", "batch_size", 1, "diffaug.batch_size must be >= 2"),
+        ("train", "seed", -1, "train.seed must be in [0, 4294967295], got -1"),
+        ("train", "threads", -2, "train.threads must be >= 0"),
+        ("context", "pe_scale", float("nan"), "context.pe_scale must be a finite number"),
+    ],
+)
 def test_bad_numbers_are_named_up_front(section: str, key: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         Config().replace(**{section: {key: value}})

@@ -74,8 +74,9 @@ def test_resume_repeats_the_uninterrupted_run(tiny: Config, tmp_path: Path, monk
 
 def test_view_generator(tiny: Config, tmp_path: Path) -> None:
     fs = three_profile_featureset()
-    run = train_diffaug(fs, tiny.replace(diffaug={"cycles": 1, "e_epochs": 0}), tmp_path / "run", device="cpu",
-                        progress=False)
+    run = train_diffaug(
+        fs, tiny.replace(diffaug={"cycles": 1, "e_epochs": 0}), tmp_path / "run", device="cpu", progress=False
+    )
     from dacl.features.context import contextualise
 
     z0 = torch.from_numpy(contextualise(fs.features[:5], tiny.context))

@@ -59,21 +59,44 @@ def one_line_error(capsys: pytest.CaptureFixture[str], command: str) -> str:
 
 
 def evaluate_args(run: Path, dataset: Path, tmp_path: Path) -> list[str]:
-    return ["evaluate", str(run), "--features", str(dataset), "--out", str(tmp_path / "report"), "--n-boot", "2",
-            "--no-report"]
+    return [
+        "evaluate",
+        str(run),
+        "--features",
+        str(dataset),
+        "--out",
+        str(tmp_path / "report"),
+        "--n-boot",
+        "2",
+        "--no-report",
+    ]
 
 
 def train_args(config: Path, dataset: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", "--config", str(config), "--features", str(dataset), "--out", str(out), "--device", "cpu",
-            "--epochs", "1", "--no-progress", *extra]
+    return [
+        "train",
+        "--config",
+        str(config),
+        "--features",
+        str(dataset),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--epochs",
+        "1",
+        "--no-progress",
+        *extra,
+    ]
 
 
 # ------------------------------------------------------------- no unpickling
 
 
 @pytest.mark.parametrize("method", ["diffaug", "dacl"])
-def test_evaluate_never_unpickles_a_run_directory(method: str, dataset: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_never_unpickles_a_run_directory(
+    method: str, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run, marker = tmp_path / "shared-run", tmp_path / "PWNED"
     hostile_torch_file(run / "model.pt", marker)
     (run / "embedder.json").write_text(json.dumps({"method": method, "model": "model.pt"}))
@@ -83,8 +106,9 @@ def test_evaluate_never_unpickles_a_run_directory(method: str, dataset: Path, tm
 
 
 @pytest.mark.parametrize("config", [TINY, DIFFAUG_TINY], ids=["dacl", "diffaug"])
-def test_train_resume_never_unpickles_a_checkpoint(config: Path, dataset: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_resume_never_unpickles_a_checkpoint(
+    config: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run, marker = tmp_path / "shared-run", tmp_path / "PWNED"
     hostile_torch_file(run / "checkpoint.pt", marker)
     assert exit_status_running_no_code(train_args(config, dataset, run, "--resume"), marker) == 2
@@ -108,27 +132,35 @@ def copy_run(run: Path, to: Path) -> Path:
 
 
 @pytest.mark.parametrize("name, command", [("model.pt", "evaluate"), ("checkpoint.pt", "train")])
-def test_a_truncated_torch_file_is_a_one_line_error(name: str, command: str, vae_run: Path, dataset: Path,
-                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_truncated_torch_file_is_a_one_line_error(
+    name: str, command: str, vae_run: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = copy_run(vae_run, tmp_path / "run")
     data = (run / name).read_bytes()
     (run / name).write_bytes(data[: len(data) // 2])
-    args = (evaluate_args(run, dataset, tmp_path) if command == "evaluate"
-            else train_args(TINY, dataset, run, "--method", "vae", "--resume"))
+    args = (
+        evaluate_args(run, dataset, tmp_path)
+        if command == "evaluate"
+        else train_args(TINY, dataset, run, "--method", "vae", "--resume")
+    )
     assert cli_main(args) == 2
     err = one_line_error(capsys, command)
     assert str(run / name) in err and "truncated or damaged" in err
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("[1, 2]", "should hold a JSON object, found an array"),
-    ('"dacl"', "should hold a JSON object, found a string"),
-    ("{not json", "is not valid JSON"),
-    ('{"method": ["dacl"]}', "'method' must be a string"),
-    ('{"method": "vae", "model": "../elsewhere/model.pt"}', "'model' must name a file in the run directory"),
-])
-def test_a_bad_embedder_json_is_a_one_line_error(content: str, expected: str, vae_run: Path, dataset: Path,
-                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("[1, 2]", "should hold a JSON object, found an array"),
+        ('"dacl"', "should hold a JSON object, found a string"),
+        ("{not json", "is not valid JSON"),
+        ('{"method": ["dacl"]}', "'method' must be a string"),
+        ('{"method": "vae", "model": "../elsewhere/model.pt"}', "'model' must name a file in the run directory"),
+    ],
+)
+def test_a_bad_embedder_json_is_a_one_line_error(
+    content: str, expected: str, vae_run: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = copy_run(vae_run, tmp_path / "run")
     (run / "embedder.json").write_text(content)
     assert cli_main(evaluate_args(run, dataset, tmp_path)) == 2
@@ -218,10 +250,13 @@ def test_the_diffaug_sub_run_has_one_writer(tmp_path: Path) -> None:
     from dacl.io.lock import LockedError
     from dacl.training import train
 
-    hold = "import sys, time\nfrom dacl.io.lock import WriterLock\nWriterLock(sys.argv[1]).acquire()\n" \
-           "print('held', flush=True)\ntime.sleep(120)\n"
+    hold = (
+        "import sys, time\nfrom dacl.io.lock import WriterLock\nWriterLock(sys.argv[1]).acquire()\n"
+        "print('held', flush=True)\ntime.sleep(120)\n"
+    )
     config = load_config(DIFFAUG_TINY).replace(
-        train={"method": "dacl+diffaug", "device": "cpu"}, vae={"epochs": 1, "latent_dim": 4, "hidden": [8]},
+        train={"method": "dacl+diffaug", "device": "cpu"},
+        vae={"epochs": 1, "latent_dim": 4, "hidden": [8]},
         encoder={"epochs": 1, "channels": [4], "embed_dim": 4, "proj_dim": 4},
     )
     sub = tmp_path / "run" / "diffaug"
@@ -265,8 +300,9 @@ def test_resume_refuses_another_features_dataset(tmp_path: Path, capsys: pytest.
     assert "dataset content (manifest parameters and inputs)" in err and "split seed" not in err
 
 
-def test_a_refused_resume_does_not_rewrite_config_toml(dataset: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_refused_resume_does_not_rewrite_config_toml(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     assert cli_main(train_args(TINY, dataset, run, "--method", "vae")) == 0
     before = (run / "config.toml").read_bytes()
@@ -296,8 +332,9 @@ def test_diffaug_resume_checks_config_and_dataset(tmp_path: Path) -> None:
     assert history["dataset"]["train"]["records"] == 18 and len(history["epochs"]) == 7
 
 
-def test_checkpoints_without_a_dataset_identity_are_not_resumed(vae_run: Path, dataset: Path, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_checkpoints_without_a_dataset_identity_are_not_resumed(
+    vae_run: Path, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = copy_run(vae_run, tmp_path / "run")
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     del state["dataset"]
@@ -321,8 +358,9 @@ def test_everything_a_run_writes_loads_weights_only(tmp_path: Path) -> None:
             assert state["dataset"]["train"]["windows"] == int(fs.window_mask("train").sum()), (name, f)
 
 
-def test_a_bad_number_on_the_command_line_is_a_one_line_error(dataset: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_number_on_the_command_line_is_a_one_line_error(
+    dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli_main(train_args(TINY, dataset, tmp_path / "run", "--set", "vae.latent_dim=-3")) == 2
     assert "vae.latent_dim must be >= 1, got -3" in one_line_error(capsys, "train")
     assert not (tmp_path / "run").exists()

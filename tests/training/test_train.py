@@ -32,8 +32,12 @@ def probe_auroc(emb: np.ndarray, fs: FeatureSet) -> float:
 
 
 def small_config(method: str = "dacl", epochs: int = 3, **sections: dict) -> Config:
-    cfg = load_config(TINY).replace(train={"method": method, "device": "cpu"},
-                                    vae={"epochs": epochs}, encoder={"epochs": epochs}, dae={"epochs": epochs})
+    cfg = load_config(TINY).replace(
+        train={"method": method, "device": "cpu"},
+        vae={"epochs": epochs},
+        encoder={"epochs": epochs},
+        dae={"epochs": epochs},
+    )
     return cfg.replace(**sections) if sections else cfg
 
 
@@ -123,16 +127,29 @@ def test_extra_views_hook_feeds_the_encoder(tmp_path: Path) -> None:
     train(small_config("dacl", epochs=1), fs, tmp_path / "ok", progress=False, extra_views=extra)
     assert calls and all(c[1] == 8 for c in calls)
     with pytest.raises(ValueError, match="extra_views returned shape"):
-        train(small_config("dacl", epochs=1), fs, tmp_path / "bad", progress=False,
-              extra_views=lambda z0, y: z0)
+        train(small_config("dacl", epochs=1), fs, tmp_path / "bad", progress=False, extra_views=lambda z0, y: z0)
 
 
 def test_cli_train_writes_a_run_that_load_embedder_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fs = xor_featureset(n_records=30, seed=4)
     write_dataset(fs, tmp_path / "features")
     out = tmp_path / "run"
-    args = ["train", "--config", str(TINY), "--features", str(tmp_path / "features"), "--out", str(out),
-            "--device", "cpu", "--epochs", "2", "--set", "diffusion.t_max=50", "--no-progress"]
+    args = [
+        "train",
+        "--config",
+        str(TINY),
+        "--features",
+        str(tmp_path / "features"),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--epochs",
+        "2",
+        "--set",
+        "diffusion.t_max=50",
+        "--no-progress",
+    ]
     assert cli_main(args) == 0
     for name in ("config.toml", "checkpoint.pt", "model.pt", "history.json", "embedder.json"):
         assert (out / name).is_file(), name

@@ -28,14 +28,48 @@ def _steps(args: argparse.Namespace) -> list[tuple[str, str, Command, list[str]]
     out: Path = args.out
     features, run_dir, report = out / "features", out / "dacl", out / "report"
     return [
-        ("preprocess the shipped sample", "preprocess", preprocess,
-         ["--sample", "--out", str(features), "--seed", str(args.seed)]),
-        ("train DACL (tiny config)", "train", train,
-         ["--config", "tiny", "--features", str(features), "--out", str(run_dir), "--device", args.device,
-          "--seed", str(args.seed)] + (["--resume"] if (run_dir / "checkpoint.pt").exists() else [])),
-        ("evaluate DACL and the scattering baseline", "evaluate", evaluate,
-         [str(run_dir), "--features", str(features), "--baseline-scattering", "--robustness", "--out", str(report),
-          "--n-boot", "200", "--seed", str(args.seed)]),
+        (
+            "preprocess the shipped sample",
+            "preprocess",
+            preprocess,
+            ["--sample", "--out", str(features), "--seed", str(args.seed)],
+        ),
+        (
+            "train DACL (tiny config)",
+            "train",
+            train,
+            [
+                "--config",
+                "tiny",
+                "--features",
+                str(features),
+                "--out",
+                str(run_dir),
+                "--device",
+                args.device,
+                "--seed",
+                str(args.seed),
+            ]
+            + (["--resume"] if (run_dir / "checkpoint.pt").exists() else []),
+        ),
+        (
+            "evaluate DACL and the scattering baseline",
+            "evaluate",
+            evaluate,
+            [
+                str(run_dir),
+                "--features",
+                str(features),
+                "--baseline-scattering",
+                "--robustness",
+                "--out",
+                str(report),
+                "--n-boot",
+                "200",
+                "--seed",
+                str(args.seed),
+            ],
+        ),
     ]
 
 

@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
         features = validation_view(features)  # before anything is embedded: the test records are gone
     embedders = _embedders([Path(r) for r in args.runs], settings)
-    results = [_evaluate(features, emb, extra, label, settings) for (emb, extra), label in
-               zip(embedders, _labels(embedders, settings), strict=True)]
+    results = [
+        _evaluate(features, emb, extra, label, settings)
+        for (emb, extra), label in zip(embedders, _labels(embedders, settings), strict=True)
+    ]
     if len(results) > 1:
         _compare(results, settings)
     curves = _robustness(results, [e for e, _ in embedders], features, settings) if settings.robustness else None
@@ -83,9 +85,20 @@ def _embedders(runs: list[Path], settings: EvaluateConfig) -> list[tuple[Embedde
         noisy = ScatteringPoolEmbedder()
         noisy.name = NOISE_BASELINE
         low, high = NOISE_AUGMENTATION_SNR_DB
-        embedders.append((noisy, {"run_dir": None, "noise_augmentation": {
-            "noise": "white, on the raw record, featurised like the dataset", "snr_db": [low, high],
-            "copies": settings.noise_copies, "seed": settings.seed}}))
+        embedders.append(
+            (
+                noisy,
+                {
+                    "run_dir": None,
+                    "noise_augmentation": {
+                        "noise": "white, on the raw record, featurised like the dataset",
+                        "snr_db": [low, high],
+                        "copies": settings.noise_copies,
+                        "seed": settings.seed,
+                    },
+                },
+            )
+        )
     for run_dir in runs:
         if not run_dir.is_dir():
             raise FileNotFoundError(f"run directory not found: {run_dir}")
@@ -110,8 +123,9 @@ def _labels(embedders: list[tuple[Embedder, dict[str, Any]]], settings: Evaluate
     return labels
 
 
-def _evaluate(features: FeatureSet, emb: Embedder, extra: dict[str, Any], label: str,
-              settings: EvaluateConfig) -> EvalResult:
+def _evaluate(
+    features: FeatureSet, emb: Embedder, extra: dict[str, Any], label: str, settings: EvaluateConfig
+) -> EvalResult:
     from dacl.probe.protocol import evaluate
 
     print(f"evaluating {label} ...", flush=True)
@@ -128,10 +142,18 @@ def _noise_augmented(features: FeatureSet, settings: EvaluateConfig) -> FeatureS
     from dacl.views.signal import NoiseLevels, noise_augmented
 
     low, high = NOISE_AUGMENTATION_SNR_DB
-    print(f"  featurising {settings.noise_copies} noisy cop{'y' if settings.noise_copies == 1 else 'ies'} of the "
-          f"train records (white noise, SNR ~ U({low:g}, {high:g}) dB) ...", flush=True)
-    return noise_augmented(features, NoiseLevels("snr", snr_low=low, snr_high=high), seed=settings.seed,
-                           copies=settings.noise_copies, corpus=settings.corpus or None)
+    print(
+        f"  featurising {settings.noise_copies} noisy cop{'y' if settings.noise_copies == 1 else 'ies'} of the "
+        f"train records (white noise, SNR ~ U({low:g}, {high:g}) dB) ...",
+        flush=True,
+    )
+    return noise_augmented(
+        features,
+        NoiseLevels("snr", snr_low=low, snr_high=high),
+        seed=settings.seed,
+        copies=settings.noise_copies,
+        corpus=settings.corpus or None,
+    )
 
 
 def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
@@ -141,8 +163,10 @@ def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
     m, signed = (r.metrics, False) if diff is None else (diff, True)
     if r.protocol == "per-label":
         return f"macro AUROC over {len(r.label_estimates)} labels {format_estimate(m['auroc_macro'], signed)}"
-    line = (f"AUROC AF {format_estimate(m['auroc_af'], signed)}  macro {format_estimate(m['auroc_macro_ovr'], signed)}"
-            f"  F1 {format_estimate(m['f1_challenge'], signed)}")
+    line = (
+        f"AUROC AF {format_estimate(m['auroc_af'], signed)}  macro {format_estimate(m['auroc_macro_ovr'], signed)}"
+        f"  F1 {format_estimate(m['f1_challenge'], signed)}"
+    )
     return line if diff is not None else f"{line}  5-NN acc {r.knn_accuracy:.4f}"
 
 
@@ -158,18 +182,22 @@ def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
         print(f"  {r.method}: {_summary(r, diff)}", flush=True)
 
 
-def _robustness(results: list[EvalResult], embedders: list[Embedder], features: FeatureSet,
-                settings: EvaluateConfig) -> list[dict[str, Any]]:
+def _robustness(
+    results: list[EvalResult], embedders: list[Embedder], features: FeatureSet, settings: EvaluateConfig
+) -> list[dict[str, Any]]:
     """Every result's robustness curve, each paired with the first's."""
     from dacl.probe import robustness
     from dacl.probe.corruptions import corruptions_for
 
     corpus = settings.corpus or robustness.manifest_corpus(features.manifest)
     corruptions = corruptions_for(settings.corruptions)
-    print(f"robustness of {len(results)} method(s) under {len(corruptions)} corruption(s), each featurised once ...",
-          flush=True)
-    curves = robustness.curves_for_results(results, embedders, features, seed=settings.seed, n_boot=settings.n_boot,
-                                           corruptions=corruptions, corpus=corpus)
+    print(
+        f"robustness of {len(results)} method(s) under {len(corruptions)} corruption(s), each featurised once ...",
+        flush=True,
+    )
+    curves = robustness.curves_for_results(
+        results, embedders, features, seed=settings.seed, n_boot=settings.n_boot, corruptions=corruptions, corpus=corpus
+    )
     if len(curves) > 1:
         _pair_curves(curves)
     return [c.to_dict() for c in curves]
@@ -184,6 +212,9 @@ def _pair_curves(curves: list[RobustnessCurve]) -> None:
     print(f"robustness, {name} difference to {curves[0].method} (paired over the same corrupted records):")
     for curve in curves[1:]:
         add_paired_differences(curve, curves[0])
-        cells = [f"{p.corruption.label} {format_estimate(p.difference[key], signed=True)}"
-                 for p in curve.points if p.difference is not None]
+        cells = [
+            f"{p.corruption.label} {format_estimate(p.difference[key], signed=True)}"
+            for p in curve.points
+            if p.difference is not None
+        ]
         print(f"  {curve.method}: " + "; ".join(cells), flush=True)

@@ -64,8 +64,10 @@ class Experiment:
 
     def preprocess(self) -> tuple[PreprocessConfig, BuildOptions]:
         values = self.tables.get("preprocess", {})
-        return (PreprocessConfig(**section_values(PreprocessConfig, "preprocess", values)),
-                BuildOptions(**section_values(BuildOptions, "preprocess", values)))
+        return (
+            PreprocessConfig(**section_values(PreprocessConfig, "preprocess", values)),
+            BuildOptions(**section_values(BuildOptions, "preprocess", values)),
+        )
 
     def training(self) -> Config:
         return config_from_dict({k: v for k, v in self.tables.items() if k in TRAINING_SECTIONS})
@@ -90,8 +92,11 @@ def _check_schema(tables: Mapping[str, Any]) -> None:
         unknown_keys(name, values, (f.name for cls in SCHEMA[name] for f in dataclasses.fields(cls)))
 
 
-def load_experiment(config: str | Path | None = None, overrides: Sequence[str] = (),
-                    flags: Mapping[str, Mapping[str, Any]] | None = None) -> Experiment:
+def load_experiment(
+    config: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Experiment:
     """The experiment of ``--config`` (``None``: all defaults), overridden by ``flags``
     (``{section: {key: value}}``) and then by the ``--set`` texts ``overrides``; every section checked."""
     from_file = read_config_file(config) if config is not None else {}
@@ -110,8 +115,17 @@ def load_experiment(config: str | Path | None = None, overrides: Sequence[str] =
 
 def add_config_arguments(parser: argparse.ArgumentParser, example: str) -> None:
     """``--config`` and ``--set``, the same for every command that reads an experiment file."""
-    parser.add_argument("--config", default=None, metavar="FILE",
-                        help="experiment TOML: a file, or the name of a config shipped with dacl; flags override it")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                        help=f"override any config value, e.g. --set {example} (repeatable; "
-                             "overrides the file and the flags)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="experiment TOML: a file, or the name of a config shipped with dacl; flags override it",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help=f"override any config value, e.g. --set {example} (repeatable; overrides the file and the flags)",
+    )

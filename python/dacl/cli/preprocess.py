@@ -32,22 +32,28 @@ def run(args: argparse.Namespace) -> int:
     source: Any = args.source
     if args.sample:
         source = sample_path()
-    config, options = load_experiment(args.config, args.overrides,
-                                      {"preprocess": given_options(args, "preprocess")}).preprocess()
+    config, options = load_experiment(
+        args.config, args.overrides, {"preprocess": given_options(args, "preprocess")}
+    ).preprocess()
     with open_executor(options) as (executor, options):
         out = build(source, args.out, config, options, executor=executor)
     staged = staging_path(out)
     building = options.overwrite and staged.is_dir()
     manifest = read_manifest(staged if building else out)
     if manifest["status"] != "complete":
-        where = (f" (the replacement is built in {staged}; {out} stays as it is until it is complete)"
-                 if building else "")
-        print(f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far{where}; rerun to continue",
-              file=sys.stderr)
+        where = (
+            f" (the replacement is built in {staged}; {out} stays as it is until it is complete)" if building else ""
+        )
+        print(
+            f"wrote {sum(r['shards_written'] for r in manifest['runs'])} shards so far{where}; rerun to continue",
+            file=sys.stderr,
+        )
         return 0
     errors = manifest["errors"]
-    print(f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows of "
-          f"{len(manifest['leads'])} lead(s) ({','.join(manifest['leads'])}), {len(errors)} bad records skipped")
+    print(
+        f"{out}: {manifest['n_records_ok']} records, {manifest['n_windows']} windows of "
+        f"{len(manifest['leads'])} lead(s) ({','.join(manifest['leads'])}), {len(errors)} bad records skipped"
+    )
     print(f"  layout {manifest['layout']}, task {manifest['task']}, {len(manifest['vocabulary'])} label codes")
     for name, problem in errors.items():
         print(f"  skipped {name}: {problem}")

@@ -13,7 +13,12 @@ from dacl.io.lock import LockedError
 #: archive, a second writer, a request too large for memory): one line and exit 2.
 #: Anything else is a bug in dacl and keeps its traceback.
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, TypeError, OSError, zipfile.BadZipFile, LockedError, MemoryError,
+    ValueError,
+    TypeError,
+    OSError,
+    zipfile.BadZipFile,
+    LockedError,
+    MemoryError,
 )
 
 #: Longest error message printed; the rest is cut (a message must never quote a whole file).

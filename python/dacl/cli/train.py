@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     for stage, rows in history.get("stages", {}).items():
         best = history.get("best_epoch", {}).get(stage)
         last = rows[-1] if rows else {}
-        print(f"dacl train: {stage}: {len(rows)} epochs, last train loss {last.get('train_loss', float('nan')):.4f}, "
-              f"best epoch {best}")
+        print(
+            f"dacl train: {stage}: {len(rows)} epochs, last train loss {last.get('train_loss', float('nan')):.4f}, "
+            f"best epoch {best}"
+        )
     print(f"dacl train: {config.train.method} run written to {out}")
     return 0

@@ -135,14 +135,22 @@ class Corpus:
         labels = self.labels_of(name)
         return labels[0] if labels is not None and len(labels) == 1 else None
 
-    def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None, *,
-             keep_invalid: bool = False) -> Record:
+    def read(
+        self,
+        name: str,
+        min_samples: int = 1,
+        sampfrom: int = 0,
+        sampto: int | None = None,
+        *,
+        keep_invalid: bool = False,
+    ) -> Record:
         """Read and validate record ``name`` (samples ``sampfrom:sampto``, default the whole record);
         raises :class:`RecordError` naming it. See the module docstring for what it holds."""
         return self._guarded(name, lambda: self._read(name, min_samples, sampfrom, sampto, keep_invalid))
 
-    def read_many(self, names: Sequence[str], min_samples: int = 1, threads: int = 4, *,
-                  keep_invalid: bool = False) -> list[Record | RecordError]:
+    def read_many(
+        self, names: Sequence[str], min_samples: int = 1, threads: int = 4, *, keep_invalid: bool = False
+    ) -> list[Record | RecordError]:
         """Read several records in parallel; bad ones come back as :class:`RecordError`."""
 
         def one(name: str) -> Record | RecordError:
@@ -215,8 +223,9 @@ class Corpus:
         if invalid:
             meta["invalid"] = invalid
         labels = self._layout.labels(name, header if self._layout.labels_in_header else None)
-        return Record(name, signal, channels.leads, header.fs, labels or (), signal_sha256(signal), meta,
-                      start=raw.sampfrom)
+        return Record(
+            name, signal, channels.leads, header.fs, labels or (), signal_sha256(signal), meta, start=raw.sampfrom
+        )
 
     def _channels(self, name: str, header: Header) -> _Channels:
         return _select(name, header, self._layout.lead_names(name, header), self.leads_required)
@@ -265,12 +274,14 @@ def _select(name: str, header: Header, names: tuple[str, ...], required: tuple[s
     for i in rows:
         divisor = mv_divisor(units[i]) if ecg[i] else 1.0
         if divisor is None:
-            raise RecordError(name, f"lead {excerpt(names[i], 16)} is in '{excerpt(units[i], 12)}'; "
-                                    "ECG leads must be in mV or µV")
+            raise RecordError(
+                name, f"lead {excerpt(names[i], 16)} is in '{excerpt(units[i], 12)}'; ECG leads must be in mV or µV"
+            )
         divisors.append(divisor)
     other_units = {names[i]: units[i] for i in rows if not ecg[i]}
-    return _Channels(rows, tuple(names[i] for i in rows), tuple(units[i] for i in rows), tuple(divisors), dropped,
-                     other_units)
+    return _Channels(
+        rows, tuple(names[i] for i in rows), tuple(units[i] for i in rows), tuple(divisors), dropped, other_units
+    )
 
 
 # ------------------------------------------------------------------ opening
@@ -330,9 +341,14 @@ def open_corpus(
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"corpus not found: {path}")
-    options = LabelOptions(partial_labels=partial_labels, labels=None if labels is None else Path(labels),
-                           label_map=label_map, scp_level=scp_level, scp_threshold=scp_threshold,
-                           ptbxl_records=ptbxl_records)
+    options = LabelOptions(
+        partial_labels=partial_labels,
+        labels=None if labels is None else Path(labels),
+        label_map=label_map,
+        scp_level=scp_level,
+        scp_threshold=scp_threshold,
+        ptbxl_records=ptbxl_records,
+    )
     required = _leads(leads_required)
     source, fingerprint = _open_source(path)
     try:

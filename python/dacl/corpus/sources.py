@@ -184,8 +184,11 @@ class FolderSource(Source):
             depth = len(Path(folder).relative_to(self.root).parts)
             dirs[:] = [d for d in dirs if not _hidden(d)] if depth < MAX_DEPTH else []
             rel_folder = Path(folder).relative_to(self.root).as_posix()
-            found += [n if rel_folder == "." else f"{rel_folder}/{n}" for n in names
-                      if n.endswith(suffix) and not n.startswith(".")]
+            found += [
+                n if rel_folder == "." else f"{rel_folder}/{n}"
+                for n in names
+                if n.endswith(suffix) and not n.startswith(".")
+            ]
         return sorted(found)
 
     def local_path(self, rel: str) -> Path | None:
@@ -257,15 +260,17 @@ class _ZipMemberReader:
             with self._lock:  # ZipFile.open's bookkeeping is not safe across threads
                 self._fh = self._zip.open(self._info)
         except (NotImplementedError, RuntimeError) as err:  # unsupported compression, encryption
-            raise ValueError(f"{self._path}: cannot read member {excerpt(self._info.filename, 120)} "
-                             f"({excerpt(str(err), 80)})") from None
+            raise ValueError(
+                f"{self._path}: cannot read member {excerpt(self._info.filename, 120)} ({excerpt(str(err), 80)})"
+            ) from None
         except (zipfile.BadZipFile, zlib.error, EOFError) as err:
             raise self._corrupt(err) from None
         self._pos = 0
 
     def _corrupt(self, err: Exception) -> zipfile.BadZipFile:
-        return zipfile.BadZipFile(f"{self._path}: member {excerpt(self._info.filename, 120)} is corrupt "
-                                  f"({excerpt(str(err), 80)})")
+        return zipfile.BadZipFile(
+            f"{self._path}: member {excerpt(self._info.filename, 120)} is corrupt ({excerpt(str(err), 80)})"
+        )
 
     def seek(self, offset: int, whence: int = 0, /) -> int:
         if whence != 0:
@@ -301,8 +306,10 @@ def zip_root(names: list[str], path: Path) -> str:
     """The member prefix of the corpus folder: the deepest folder holding every ``.hea`` member, or the
     deepest folder above it that holds a root marker (:data:`ROOT_MARKERS`: PTB-XL keeps its headers in
     ``records500/``, its tables above); without headers, the shallowest marker's folder."""
-    markers = sorted({n[: n.rfind("/") + 1] for n in names if n.rsplit("/", 1)[-1] in ROOT_MARKERS},
-                     key=lambda folder: (folder.count("/"), folder))
+    markers = sorted(
+        {n[: n.rfind("/") + 1] for n in names if n.rsplit("/", 1)[-1] in ROOT_MARKERS},
+        key=lambda folder: (folder.count("/"), folder),
+    )
     folders = [n.split("/")[:-1] for n in names if n.endswith(".hea")]
     if not folders:
         if markers:

@@ -196,8 +196,9 @@ def parse_header(name: str, text: str) -> Header:
     record = _parse_record_line(name, lines[0])
     n_signals = record["n_signals"]
     if len(lines) - 1 < n_signals:
-        raise RecordError(name, f"header (.hea) is truncated: it declares {n_signals} signals but has "
-                                f"{len(lines) - 1} signal lines")
+        raise RecordError(
+            name, f"header (.hea) is truncated: it declares {n_signals} signals but has {len(lines) - 1} signal lines"
+        )
     if len(lines) - 1 > n_signals:
         raise RecordError(name, f"header declares {n_signals} signals but has {len(lines) - 1} signal lines")
     signals = tuple(_parse_signal_line(name, i, line) for i, line in enumerate(lines[1:]))
@@ -292,16 +293,25 @@ def _parse_signal_line(name: str, index: int, line: str) -> SignalSpec:
         raise RecordError(name, f"{where} {_quote(line)} has no format field")
     file_name = fields[0]
     if not _FILE_NAME.fullmatch(file_name):  # no path separators, no leading dot
-        raise RecordError(name, f"{where}: signal file name {_quote(file_name, 20)} is not a plain file name; "
-                                "a file outside the record's folder is not read")
+        raise RecordError(
+            name,
+            f"{where}: signal file name {_quote(file_name, 20)} is not a plain file name; "
+            "a file outside the record's folder is not read",
+        )
     fmt, samples_per_frame, skew, byte_offset = _format_field(name, where, fields[1])
-    optional = [(3, "adc resolution", 0), (4, "adc zero", None), (5, "initial value", None), (6, "checksum", None),
-                (7, "block size", 0)]
+    optional = [
+        (3, "adc resolution", 0),
+        (4, "adc zero", None),
+        (5, "initial value", None),
+        (6, "checksum", None),
+        (7, "block size", 0),
+    ]
     adc_resolution, adc_zero, initial_value, checksum, block_size = (
         _integer(name, where, fields[i], what, minimum) if len(fields) > i else None for i, what, minimum in optional
     )
-    gain, baseline, units = (_DEFAULT_GAIN, adc_zero or 0, "mV") if len(fields) < 3 else _gain_field(
-        name, where, fields[2], adc_zero)
+    gain, baseline, units = (
+        (_DEFAULT_GAIN, adc_zero or 0, "mV") if len(fields) < 3 else _gain_field(name, where, fields[2], adc_zero)
+    )
     return SignalSpec(
         file_name=file_name,
         fmt=fmt,
@@ -579,8 +589,9 @@ class RecordReader:
         raw = self._read_exact(plan, 0, 20)
         mtype, rows, cols, imagf, namelen = (int(v) for v in np.frombuffer(raw, "<i4", count=5))
         if mtype != _MAT4_INT16_LE or imagf != 0 or 20 + namelen != plan.byte_offset:
-            raise RecordError(self.name,
-                              f"signal file {file_name} is not the MATLAB v4 int16 matrix its header declares")
+            raise RecordError(
+                self.name, f"signal file {file_name} is not the MATLAB v4 int16 matrix its header declares"
+            )
         if (rows, cols) != (len(plan.channels), n_samples):
             raise RecordError(
                 self.name,
@@ -591,8 +602,11 @@ class RecordReader:
         if size < expected:
             raise RecordError(self.name, f"signal file {file_name} is truncated: {size} bytes, its matrix {expected}")
         if size > expected:
-            raise RecordError(self.name, f"signal file {file_name} is larger than its header declares "
-                                         f"({size_text(size)}, its matrix {expected} bytes); corrupt")
+            raise RecordError(
+                self.name,
+                f"signal file {file_name} is larger than its header declares "
+                f"({size_text(size)}, its matrix {expected} bytes); corrupt",
+            )
 
     def _unreadable(self, plan: _FilePlan, err: Exception) -> RecordError:
         file_name = base_name(plan.rel)
@@ -743,8 +757,9 @@ class _WfdbReader:
         try:
             copy_file(source, rel, folder / base_name(rel), limit)
         except TooLarge:
-            raise RecordError(self.name, f"{what} {base_name(rel)} is larger than its header declares "
-                                         f"({size_text(limit)})") from None
+            raise RecordError(
+                self.name, f"{what} {base_name(rel)} is larger than its header declares ({size_text(limit)})"
+            ) from None
 
     def read(self, sampfrom: int, sampto: int) -> np.ndarray:
         if sampto == sampfrom:  # wfdb refuses empty ranges

@@ -23,9 +23,13 @@ class EncoderSection:
     patience: int = 0
 
     def __post_init__(self) -> None:
-        check_fields(self, "encoder", {**TRAINING_RULES, "embed_dim": at_least(1), "proj_dim": at_least(1),
-                                       "temperature": POSITIVE},
-                     choices={"readout": ("flatten", "mean")}, non_empty=("channels",))
+        check_fields(
+            self,
+            "encoder",
+            {**TRAINING_RULES, "embed_dim": at_least(1), "proj_dim": at_least(1), "temperature": POSITIVE},
+            choices={"readout": ("flatten", "mean")},
+            non_empty=("channels",),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,18 +91,42 @@ class DiffAugSection:
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        sizes = ("code_dim", "head_dim", "knn_k", "timesteps", "den_hidden", "den_blocks", "cond_hidden", "views",
-                 "checkpoint_every")
+        sizes = (
+            "code_dim",
+            "head_dim",
+            "knn_k",
+            "timesteps",
+            "den_hidden",
+            "den_blocks",
+            "cond_hidden",
+            "views",
+            "checkpoint_every",
+        )
         check_fields(
-            self, "diffaug",
-            {**{name: at_least(1) for name in sizes}, "timesteps": at_least(2), "batch_size": BATCH,
-             **{name: NON_NEGATIVE for name in ("warmup_epochs", "m_epochs", "e_epochs", "cycles", "eta", "clip_x0",
-                                                "weight_decay")},
-             **{name: POSITIVE for name in ("clip_sigma", "nu_p", "nu_q", "diff_weight", "lr", "gen_lr", "lr_gamma")},
-             "gen_fraction": within(0, 1), "ema_decay": within(0, 1, high_open=True)},
-            choices={"input": ("context", "vae"), "sampler": ("ddim", "ddpm"),
-                     "variance": ("fixed_large", "fixed_small"), "time_embedding": ("sinusoidal", "learned")},
+            self,
+            "diffaug",
+            {
+                **{name: at_least(1) for name in sizes},
+                "timesteps": at_least(2),
+                "batch_size": BATCH,
+                **{
+                    name: NON_NEGATIVE
+                    for name in ("warmup_epochs", "m_epochs", "e_epochs", "cycles", "eta", "clip_x0", "weight_decay")
+                },
+                **{
+                    name: POSITIVE for name in ("clip_sigma", "nu_p", "nu_q", "diff_weight", "lr", "gen_lr", "lr_gamma")
+                },
+                "gen_fraction": within(0, 1),
+                "ema_decay": within(0, 1, high_open=True),
+            },
+            choices={
+                "input": ("context", "vae"),
+                "sampler": ("ddim", "ddpm"),
+                "variance": ("fixed_large", "fixed_small"),
+                "time_embedding": ("sinusoidal", "learned"),
+            },
         )
         if not 1 <= self.sample_steps <= self.timesteps:
-            raise ValueError(f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], "
-                             f"got {self.sample_steps}")
+            raise ValueError(
+                f"diffaug.sample_steps must be in [1, timesteps={self.timesteps}], got {self.sample_steps}"
+            )

@@ -153,8 +153,9 @@ def load_trained_run(path: Path, device: torch.device | str = "cpu") -> TrainedR
         run = TrainedRun(
             method=bundle["method"],
             context=section_from_dict(ContextConfig, "context", config.get("context", {})),
-            standardiser=Standardiser(mean=bundle["standardiser"]["mean"].numpy(),
-                                      std=bundle["standardiser"]["std"].numpy()),
+            standardiser=Standardiser(
+                mean=bundle["standardiser"]["mean"].numpy(), std=bundle["standardiser"]["std"].numpy()
+            ),
             feature_shape=feature_shape_of(bundle["feature_shape"]),
             leads=recorded_leads(bundle),
         )
@@ -173,8 +174,9 @@ def _rebuild_networks(run: TrainedRun, bundle: dict[str, Any], config: dict[str,
     if "encoder" in bundle:
         encoder = section_from_dict(EncoderSection, "encoder", config.get("encoder", {}))
         run.encoder = _frozen(UNet1DEncoder.from_section(encoder, vae.latent_dim), bundle["encoder"], device)
-        run.latent_norm = Standardiser(mean=bundle["latent_norm"]["mean"].to(device),
-                                       std=bundle["latent_norm"]["std"].to(device))
+        run.latent_norm = Standardiser(
+            mean=bundle["latent_norm"]["mean"].to(device), std=bundle["latent_norm"]["std"].to(device)
+        )
 
 
 def _frozen(module: nn.Module, state: dict[str, torch.Tensor], device: torch.device) -> Any:
@@ -188,8 +190,9 @@ def load_torch_embedder(run_dir: Path, meta: dict[str, Any], device: torch.devic
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path} not found; did `dacl train` finish for {run_dir}?")
     run = load_trained_run(model_path, device)
-    return TorchEmbedder(run.method, run.context, run.standardiser, run.feature_shape, run.embedding(), device,
-                         leads=run.leads)
+    return TorchEmbedder(
+        run.method, run.context, run.standardiser, run.feature_shape, run.embedding(), device, leads=run.leads
+    )
 
 
 def recorded_leads(bundle: dict[str, Any]) -> tuple[str, ...] | None:
@@ -205,8 +208,9 @@ def recorded_leads(bundle: dict[str, Any]) -> tuple[str, ...] | None:
 # ------------------------------------------------------------------ DiffAug runs
 
 
-def input_vectors(features: np.ndarray, diffaug: DiffAugSection, context: ContextConfig,
-                  device: str = "cpu") -> np.ndarray:
+def input_vectors(
+    features: np.ndarray, diffaug: DiffAugSection, context: ContextConfig, device: str = "cpu"
+) -> np.ndarray:
     """``(W, L, P, F)`` scattering features -> ``(W, D)`` vectors DiffAug works on (before scaling).
 
     ``input = "context"``: the parameter-free contextualisation + pooling of
@@ -239,8 +243,9 @@ class DiffAugEmbedder:
         return self.encoder.encode(x, self.batch_size).float().cpu().numpy()
 
 
-def load_diffaug_embedder(run_dir: str | Path, device: str | torch.device = "cpu",
-                          meta: dict[str, Any] | None = None) -> DiffAugEmbedder:
+def load_diffaug_embedder(
+    run_dir: str | Path, device: str | torch.device = "cpu", meta: dict[str, Any] | None = None
+) -> DiffAugEmbedder:
     """The embedder of the DiffAug run in ``run_dir`` (only its encoder and scaler are loaded)."""
     run_dir = Path(run_dir)
     path = run_dir / _run_file_name(run_dir, meta or {}, "model", MODEL)

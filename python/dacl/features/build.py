@@ -123,44 +123,89 @@ class BuildOptions:
     """
 
     on_error: Literal["skip", "fail"] = option(
-        "skip", "bad records: report and skip, or stop at the first", "--on-error", group="run")
+        "skip", "bad records: report and skip, or stop at the first", "--on-error", group="run"
+    )
     split: tuple[float, float, float] | None = option(
-        (0.7, 0.1, 0.2), "TRAIN,VAL,TEST fractions to split the finished dataset", "--split", group="run",
-        parse=parse_fractions, metavar="TRAIN,VAL,TEST", off="--no-split", off_help="leave the dataset unsplit")
+        (0.7, 0.1, 0.2),
+        "TRAIN,VAL,TEST fractions to split the finished dataset",
+        "--split",
+        group="run",
+        parse=parse_fractions,
+        metavar="TRAIN,VAL,TEST",
+        off="--no-split",
+        off_help="leave the dataset unsplit",
+    )
     seed: int = option(0, "split seed", "--seed", group="run")
     folds: str = option(
-        "auto", "split by the records' folds: TRAIN/VAL/TEST folds (e.g. 1-8/9/10), 'auto' (1-8/9/10 when every "
-        "record has a fold, as PTB-XL's strat_fold) or 'none'", "--folds", group="run", metavar="SPEC")
+        "auto",
+        "split by the records' folds: TRAIN/VAL/TEST folds (e.g. 1-8/9/10), 'auto' (1-8/9/10 when every "
+        "record has a fold, as PTB-XL's strat_fold) or 'none'",
+        "--folds",
+        group="run",
+        metavar="SPEC",
+    )
     overwrite: bool = option(False, "replace an existing dataset at --out", "--overwrite", group="run")
     read_threads: int = option(4, "record reading threads", "--read-threads", group="run")
     num_threads: int | None = option(
-        None, "compute threads (with an executor: per task)", "--threads", "--threads-per-task", group="run",
-        metavar="N", default_text="all cores; with an executor, the cores of a worker slot")
+        None,
+        "compute threads (with an executor: per task)",
+        "--threads",
+        "--threads-per-task",
+        group="run",
+        metavar="N",
+        default_text="all cores; with an executor, the cores of a worker slot",
+    )
     executor: Literal["local", "processes", "dask"] = option(
-        "local", "where shards are computed: in this process, a pool of local processes, or Dask workers "
-        "(pip install 'dacl[dask]')", "--executor", group="run")
-    scheduler: str | None = option(None, "dask: address of a running dask.distributed scheduler (else a local "
-                                   "cluster of --workers processes)", "--scheduler", group="run", metavar="ADDRESS",
-                                   default_text="a local cluster")
-    workers: int | None = option(None, "processes: pool size; dask: local cluster workers", "--workers", group="run",
-                                 default_text="the number of cores")
-    max_chunks: int | None = option(None, "stop after this many new shards (resume later)", "--max-chunks",
-                                    group="run", default_text="no limit")
-    progress: bool = option(True, "progress bar on stderr", off="--no-progress", off_help="no progress bar",
-                            group="run")
+        "local",
+        "where shards are computed: in this process, a pool of local processes, or Dask workers "
+        "(pip install 'dacl[dask]')",
+        "--executor",
+        group="run",
+    )
+    scheduler: str | None = option(
+        None,
+        "dask: address of a running dask.distributed scheduler (else a local cluster of --workers processes)",
+        "--scheduler",
+        group="run",
+        metavar="ADDRESS",
+        default_text="a local cluster",
+    )
+    workers: int | None = option(
+        None,
+        "processes: pool size; dask: local cluster workers",
+        "--workers",
+        group="run",
+        default_text="the number of cores",
+    )
+    max_chunks: int | None = option(
+        None, "stop after this many new shards (resume later)", "--max-chunks", group="run", default_text="no limit"
+    )
+    progress: bool = option(
+        True, "progress bar on stderr", off="--no-progress", off_help="no progress bar", group="run"
+    )
 
     def __post_init__(self) -> None:
         if self.split is not None:
             object.__setattr__(self, "split", check_fractions(self.split))
         check_seed(self.seed)
         check_folds(self.folds)
-        check_fields(self, "preprocess", {"read_threads": at_least(1), "num_threads": at_least(1),
-                                          "max_chunks": NON_NEGATIVE, "workers": at_least(1)})
+        check_fields(
+            self,
+            "preprocess",
+            {
+                "read_threads": at_least(1),
+                "num_threads": at_least(1),
+                "max_chunks": NON_NEGATIVE,
+                "workers": at_least(1),
+            },
+        )
         if self.scheduler is not None and self.executor != "dask":
             raise ValueError("preprocess.scheduler is an address of a Dask scheduler: it needs --executor dask")
         if self.workers is not None and (self.executor == "local" or self.scheduler is not None):
-            raise ValueError("preprocess.workers sizes a pool of local processes or a local Dask cluster: it needs "
-                             "--executor processes or dask, without --scheduler")
+            raise ValueError(
+                "preprocess.workers sizes a pool of local processes or a local Dask cluster: it needs "
+                "--executor processes or dask, without --scheduler"
+            )
 
 
 def preprocess(
@@ -217,15 +262,28 @@ def preprocess(
     elif params:
         raise TypeError(f"give either config or keyword parameters, not both ({', '.join(params)})")
     options = BuildOptions(
-        on_error=on_error, split=None if split is None else tuple(split), seed=seed, folds=folds,  # type: ignore[arg-type]
-        overwrite=overwrite, read_threads=read_threads, num_threads=num_threads, progress=progress,
+        on_error=on_error,
+        split=None if split is None else tuple(split),  # type: ignore[arg-type]  # checked by BuildOptions
+        seed=seed,
+        folds=folds,
+        overwrite=overwrite,
+        read_threads=read_threads,
+        num_threads=num_threads,
+        progress=progress,
         max_chunks=max_chunks,
     )
     return build(source, out, config, options, executor=executor, _scatter=_scatter)
 
 
-def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[str], config: PreprocessConfig,
-          options: BuildOptions, *, executor: Executor | None = None, _scatter: Scatter | None = None) -> Path:
+def build(
+    source: str | os.PathLike[str] | CorpusReader,
+    out: str | os.PathLike[str],
+    config: PreprocessConfig,
+    options: BuildOptions,
+    *,
+    executor: Executor | None = None,
+    _scatter: Scatter | None = None,
+) -> Path:
     """:func:`preprocess` with its settings as the two parts of the ``[preprocess]`` section (the
     ``executor`` option is the caller's to open: :func:`dacl.features.executors.open_executor`)."""
     if executor is not None:
@@ -249,8 +307,14 @@ def build(source: str | os.PathLike[str] | CorpusReader, out: str | os.PathLike[
         "runs": [],
     }
     target = Path(os.path.abspath(out))
-    job = _Job(corpus, config, scatter, options, executor=executor,
-               source=os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source)
+    job = _Job(
+        corpus,
+        config,
+        scatter,
+        options,
+        executor=executor,
+        source=os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else source,
+    )
     with WriterLock(target, "dataset"):
         finish_swap(target)
         if not options.overwrite:
@@ -336,10 +400,17 @@ class _Job:
         from tqdm.auto import tqdm
 
         identity = identity_of(manifest)
-        bar = tqdm(total=len(self.corpus.names), initial=sum(len(self.chunk(k)) for k in done), unit="rec",
-                   desc="preprocess", disable=not self.options.progress, file=sys.stderr)
+        bar = tqdm(
+            total=len(self.corpus.names),
+            initial=sum(len(self.chunk(k)) for k in done),
+            unit="rec",
+            desc="preprocess",
+            disable=not self.options.progress,
+            file=sys.stderr,
+        )
         written = 0
         with ThreadPoolExecutor(max_workers=self.options.read_threads) as pool:
+
             def submit(k: int) -> list[Future[_Loaded]]:
                 return [pool.submit(self.read, name) for name in self.chunk(k)]
 
@@ -364,11 +435,27 @@ class _Job:
         from tqdm.auto import tqdm
 
         assert self.executor is not None
-        plan = ShardTask(self.source, self.config, self.options.on_error, self.options.read_threads,
-                         self.options.num_threads or 1, str(shards_root), identity_of(manifest), self.leads,
-                         tuple(int(i) for i in self.order), self.window_shape, k=-1)
-        bar = tqdm(total=len(self.corpus.names), initial=sum(len(self.chunk(k)) for k in done), unit="rec",
-                   desc="preprocess", disable=not self.options.progress, file=sys.stderr)
+        plan = ShardTask(
+            self.source,
+            self.config,
+            self.options.on_error,
+            self.options.read_threads,
+            self.options.num_threads or 1,
+            str(shards_root),
+            identity_of(manifest),
+            self.leads,
+            tuple(int(i) for i in self.order),
+            self.window_shape,
+            k=-1,
+        )
+        bar = tqdm(
+            total=len(self.corpus.names),
+            initial=sum(len(self.chunk(k)) for k in done),
+            unit="rec",
+            desc="preprocess",
+            disable=not self.options.progress,
+            file=sys.stderr,
+        )
         futures = [self.executor.submit(build_shard, replace(plan, k=k)) for k in todo]
         try:
             for future in as_completed(futures):
@@ -397,8 +484,10 @@ class _Job:
             # Min length needs the record's fs, known only after reading: check afterwards.
             need = int(math.ceil(self.config.min_seconds * rec.fs))
             if rec.n_samples < need:
-                raise RecordError(name, f"signal is too short: {rec.n_samples / rec.fs:.2f} s, "
-                                        f"need at least {self.config.min_seconds} s")
+                raise RecordError(
+                    name,
+                    f"signal is too short: {rec.n_samples / rec.fs:.2f} s, need at least {self.config.min_seconds} s",
+                )
             return _Loaded(name, record=select_leads(rec, self.leads), annotations=annotations)
         except RecordError as err:
             return _Loaded(name, error=err)
@@ -431,14 +520,16 @@ class _Job:
             if item.record is not None:
                 _describe(row, item.record)
             results.append(item.record if item.record is not None else item.error)  # type: ignore[arg-type]
-        chunk = process_chunk(rows, results, self.config, self.scatter, self.order, self.options.num_threads,
-                              n_leads=len(self.leads))
+        chunk = process_chunk(
+            rows, results, self.config, self.scatter, self.order, self.options.num_threads, n_leads=len(self.leads)
+        )
         labels = np.full(len(chunk.starts), "", dtype=object)
         for row, item in run:
             if item.annotations is not None and item.record is not None:
                 mine = chunk.record_index == row["row"]
-                labels[mine] = window_labels(chunk.starts[mine], self.config.window, self.config.fs, item.record.fs,
-                                             item.annotations)
+                labels[mine] = window_labels(
+                    chunk.starts[mine], self.config.window, self.config.fs, item.record.fs, item.annotations
+                )
         writer.append(chunk.features, chunk.record_index, chunk.starts, labels.astype(str))
 
     def write_long(self, row: dict[str, Any], item: _Loaded, writer: ShardWriter) -> None:
@@ -455,8 +546,11 @@ class _Job:
 
         try:
             for features, starts in long.pieces(read, self.featurize_whole):
-                labels = None if item.annotations is None else window_labels(
-                    starts, self.config.window, self.config.fs, info.fs, item.annotations)
+                labels = (
+                    None
+                    if item.annotations is None
+                    else window_labels(starts, self.config.window, self.config.fs, info.fs, item.annotations)
+                )
                 writer.append(features, np.full(len(starts), row["row"], np.int64), starts, labels)
         except RecordError as err:
             writer.rollback(mark)
@@ -473,8 +567,9 @@ class _Job:
             windows, position, starts = segment_records([record], self.config, self.options.num_threads)
         except ValueError as err:
             raise RecordError(record.name, f"segmentation failed: {err}") from None
-        features, _, starts = scatter_windows([(windows, position, starts)], len(self.leads), self.config,
-                                              self.scatter, self.order, 512)
+        features, _, starts = scatter_windows(
+            [(windows, position, starts)], len(self.leads), self.config, self.scatter, self.order, 512
+        )
         if not np.isfinite(features).all():
             raise RecordError(record.name, "scattering features are not finite")
         return features, starts
@@ -497,9 +592,11 @@ class _Job:
         """With an executor: how many worker processes ran the tasks, their summed seconds and threads per task."""
         if not self.task_results:
             return {}
-        return {"worker_processes": len({r["pid"] for r in self.task_results}),
-                "task_seconds": round(sum(r["seconds"] for r in self.task_results), 3),
-                "threads_per_task": self.task_results[0]["num_threads"]}
+        return {
+            "worker_processes": len({r["pid"] for r in self.task_results}),
+            "task_seconds": round(sum(r["seconds"] for r in self.task_results), 3),
+            "threads_per_task": self.task_results[0]["num_threads"],
+        }
 
     def finish(self, target: Path, manifest: dict[str, Any], n_chunks: int) -> None:
         """Every shard is there: gather records.csv, complete the manifest, split (or unsplit)."""
@@ -556,8 +653,14 @@ def build_shard(task: ShardTask) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=min(task.read_threads, max(1, len(names)))) as pool:
             loaded = list(pool.map(job.read, names))
         job.write_chunk(Path(task.shards_root), task.k, loaded, task.identity)
-    return {"shard": task.k, "records": len(names), "windows": len(np.load(final / "record_index.npy")),
-            "seconds": round(time.perf_counter() - t0, 3), "pid": os.getpid(), "num_threads": task.num_threads}
+    return {
+        "shard": task.k,
+        "records": len(names),
+        "windows": len(np.load(final / "record_index.npy")),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "pid": os.getpid(),
+        "num_threads": task.num_threads,
+    }
 
 
 def _worker_job(task: ShardTask) -> _Job:
@@ -569,12 +672,22 @@ def _worker_job(task: ShardTask) -> _Job:
         _open_corpus.cache_clear()
         corpus, inputs = _worker_corpus(task)
     if inputs != planned:
-        raise ValueError(f"shard {task.k}: the corpus {task.source} as this worker (pid {os.getpid()}) reads it is not "
-                         f"the one planned ({'; '.join(differences(planned, inputs)[:3])}); workers must share it")
-    options = BuildOptions(on_error=task.on_error, split=None, read_threads=task.read_threads,
-                           num_threads=task.num_threads, progress=False)
-    return _Job(corpus, task.config, _scatter_for(task.config, task.num_threads), options, leads=task.leads,
-                order=np.asarray(task.order), window_shape=task.window_shape)
+        raise ValueError(
+            f"shard {task.k}: the corpus {task.source} as this worker (pid {os.getpid()}) reads it is not "
+            f"the one planned ({'; '.join(differences(planned, inputs)[:3])}); workers must share it"
+        )
+    options = BuildOptions(
+        on_error=task.on_error, split=None, read_threads=task.read_threads, num_threads=task.num_threads, progress=False
+    )
+    return _Job(
+        corpus,
+        task.config,
+        _scatter_for(task.config, task.num_threads),
+        options,
+        leads=task.leads,
+        order=np.asarray(task.order),
+        window_shape=task.window_shape,
+    )
 
 
 def _worker_corpus(task: ShardTask) -> tuple[CorpusReader, dict[str, Any]]:
@@ -590,8 +703,10 @@ def _check_sendable(source: str | os.PathLike[str] | CorpusReader) -> None:
     try:
         pickle.dumps(source)
     except Exception as err:  # noqa: BLE001 (whatever pickling raises, the message is the same)
-        raise TypeError(f"with an executor, the corpus must be a path its workers can read, or a corpus object that "
-                        f"can be pickled; {brief(repr(source), 60)} cannot ({type(err).__name__})") from None
+        raise TypeError(
+            f"with an executor, the corpus must be a path its workers can read, or a corpus object that "
+            f"can be pickled; {brief(repr(source), 60)} cannot ({type(err).__name__})"
+        ) from None
 
 
 @functools.lru_cache(maxsize=4)
@@ -655,12 +770,16 @@ def _versions() -> dict[str, str]:
 
 def _identity(config: PreprocessConfig, corpus: CorpusReader) -> dict[str, Any]:
     """What decides the dataset's contents (see :data:`dacl.features.store.IDENTITY_KEYS`), as JSON values."""
-    return json.loads(json.dumps({
-        "format_version": FORMAT_VERSION,
-        "params": asdict(config),
-        "inputs": dict(corpus.fingerprint),
-        "n_records": len(corpus.names),
-    }))
+    return json.loads(
+        json.dumps(
+            {
+                "format_version": FORMAT_VERSION,
+                "params": asdict(config),
+                "inputs": dict(corpus.fingerprint),
+                "n_records": len(corpus.names),
+            }
+        )
+    )
 
 
 # ------------------------------------------------------------------ where it is written

@@ -96,8 +96,9 @@ def attention_pass(tokens: np.ndarray, layer_norm: bool = True) -> np.ndarray:
 def _check_windows(x: np.ndarray) -> None:
     """Refuse anything but a finite float ``(windows, paths, frames)`` array without an empty axis."""
     if x.ndim != 3:
-        raise ValueError(f"features must be (windows, paths, frames) or (windows, leads, paths, frames), "
-                         f"got shape {x.shape}")
+        raise ValueError(
+            f"features must be (windows, paths, frames) or (windows, leads, paths, frames), got shape {x.shape}"
+        )
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"features must be a float array, got dtype {x.dtype}")
     if x.shape[2] < 1 or x.shape[1] < 1:

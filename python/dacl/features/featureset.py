@@ -97,9 +97,11 @@ class FeatureSet:
         """The per-record and per-window arrays must agree (a view that subsets records must subset all of them)."""
         assert self.record_targets is not None
         if self.record_targets.shape != (len(self.record_ids), len(self.vocabulary)):
-            raise ValueError(f"record_targets has shape {self.record_targets.shape}, expected "
-                             f"({len(self.record_ids)}, {len(self.vocabulary)}): one row per record, one column per "
-                             "label code")
+            raise ValueError(
+                f"record_targets has shape {self.record_targets.shape}, expected "
+                f"({len(self.record_ids)}, {len(self.vocabulary)}): one row per record, one column per "
+                "label code"
+            )
         if self.window_labels is not None and len(self.window_labels) != len(self.features):
             raise ValueError(f"window_labels has {len(self.window_labels)} entries for {len(self.features)} windows")
         if self.features.shape[1] != len(self.leads):
@@ -181,8 +183,9 @@ def load_features(path: str | os.PathLike[str], mmap: bool = True) -> FeatureSet
     )
 
 
-def record_targets(cells: list[str], vocabulary: tuple[str, ...], path: Path | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def record_targets(
+    cells: list[str], vocabulary: tuple[str, ...], path: Path | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(multi-hot (R, C) bool, single-label index or -1 (R,))`` of the ``label`` cells of records.csv."""
     index = {code: i for i, code in enumerate(vocabulary)}
     targets = np.zeros((len(cells), len(vocabulary)), dtype=bool)
@@ -192,8 +195,10 @@ def record_targets(cells: list[str], vocabulary: tuple[str, ...], path: Path | N
         unknown = [c for c in codes if c not in index]
         if unknown:
             where = f"{path / RECORDS_CSV}: " if path is not None else ""
-            raise ValueError(f"{where}row {r + 1} has labels outside the dataset's vocabulary: "
-                             f"{brief(unknown)}; the dataset is damaged")
+            raise ValueError(
+                f"{where}row {r + 1} has labels outside the dataset's vocabulary: "
+                f"{brief(unknown)}; the dataset is damaged"
+            )
         targets[r, [index[c] for c in codes]] = True
         if len(codes) == 1:
             single[r] = index[codes[0]]
@@ -234,13 +239,16 @@ def _features_array(path: Path, features: Any, manifest: dict[str, Any], n_leads
             return features.with_row_shape((1, *features.shape[1:]))
         return features[:, None]
     if features.ndim != 4 or features.shape[1] != n_leads:
-        raise ValueError(f"{path}: features of shape {features.shape} do not hold the manifest's {n_leads} leads "
-                         "per window; the dataset is damaged")
+        raise ValueError(
+            f"{path}: features of shape {features.shape} do not hold the manifest's {n_leads} leads "
+            "per window; the dataset is damaged"
+        )
     return features
 
 
-def _window_label_indices(labels: np.ndarray | None, vocabulary: tuple[str, ...], n_windows: int,
-                          path: Path) -> np.ndarray | None:
+def _window_label_indices(
+    labels: np.ndarray | None, vocabulary: tuple[str, ...], n_windows: int, path: Path
+) -> np.ndarray | None:
     """Window labels as indices into ``vocabulary`` (``-1``: none), or ``None`` when no window has one."""
     if labels is None or len(labels) == 0 or not np.any(labels != ""):
         return None
@@ -263,8 +271,10 @@ def _checked_shards(path: Path, manifest: dict[str, Any]) -> list[Path]:
     if isinstance(version, int) and version >= 2:
         bad = mismatched_shards(path, identity_of(manifest))
         if bad:
-            raise ValueError(f"{path}: {describe_mismatch(bad)} were not made with the manifest's parameters "
-                             "and inputs; the dataset is mixed, rebuild it with `dacl preprocess --overwrite`")
+            raise ValueError(
+                f"{path}: {describe_mismatch(bad)} were not made with the manifest's parameters "
+                "and inputs; the dataset is mixed, rebuild it with `dacl preprocess --overwrite`"
+            )
     return shards
 
 
@@ -299,7 +309,8 @@ def _record_split(path: Path, rows: list[dict[str, str]], manifest: dict[str, An
     assignment = doc["assignment"]
     names = [r["record"] for r in rows]
     if set(assignment) != set(names) or len(assignment) != len(names):
-        raise ValueError(f"{path / SPLIT_JSON} does not list the records of {path / RECORDS_CSV}; "
-                         "rerun `dacl split` on the dataset")
+        raise ValueError(
+            f"{path / SPLIT_JSON} does not list the records of {path / RECORDS_CSV}; rerun `dacl split` on the dataset"
+        )
     manifest["split"] = split_provenance(doc)
     return np.array([assignment[n] for n in names], dtype=str)

@@ -80,11 +80,17 @@ class PreprocessConfig:
 
     fs: float = option(300.0, "segmentation rate in Hz", "--fs", group="segmentation")
     band: tuple[float, float] | None = option(
-        (0.5, 40.0), "band-pass LOW,HIGH Hz or 'none'", "--band", group="segmentation", parse=parse_band,
-        metavar="LOW,HIGH")
+        (0.5, 40.0),
+        "band-pass LOW,HIGH Hz or 'none'",
+        "--band",
+        group="segmentation",
+        parse=parse_band,
+        metavar="LOW,HIGH",
+    )
     band_order: int = option(2, "Butterworth order", "--band-order", group="segmentation")
-    zscore: bool = option(True, "z-score each window", off="--no-zscore", off_help="do not z-score each window",
-                          group="segmentation")
+    zscore: bool = option(
+        True, "z-score each window", off="--no-zscore", off_help="do not z-score each window", group="segmentation"
+    )
     window: int = option(3000, "window length in samples", "--window", group="segmentation")
     hop: int = option(1500, "hop in samples", "--hop", group="segmentation")
     tail: Literal["drop", "pad", "reflect"] = option("pad", "last partial window", "--tail", group="segmentation")
@@ -92,29 +98,56 @@ class PreprocessConfig:
     Q: int = option(8, "wavelets per octave, first order", "-Q", group="scattering")
     T: int | None = option(None, "averaging scale in samples", "-T", group="scattering", default_text="2**J")
     max_order: int = option(2, "largest scattering order, 1 or 2", "--max-order", group="scattering")
-    log_scale: bool = option(True, "log-scale orders >= 1", off="--no-log", off_help="keep raw scattering coefficients",
-                             group="scattering")
+    log_scale: bool = option(
+        True, "log-scale orders >= 1", off="--no-log", off_help="keep raw scattering coefficients", group="scattering"
+    )
     log_eps: float = option(1e-6, "log(|S| + eps) offset", "--log-eps", group="scattering")
     min_seconds: float = option(5.0, "shortest usable record in seconds", "--min-seconds", group="segmentation")
     leads: tuple[str, ...] | None = option(
-        None, "leads to keep: all (those of the first record) or names I,II,V1,...", "--leads", group="segmentation",
-        parse=parse_leads, metavar="all|I,II,...", default_text="all")
-    chunk_seconds: float = option(300.0, "records longer than this are segmented in ranges of this many seconds",
-                                  "--chunk-seconds", group="segmentation")
-    chunk_margin: float = option(30.0, "seconds of context read on each side of a range", "--chunk-margin",
-                                 group="segmentation")
+        None,
+        "leads to keep: all (those of the first record) or names I,II,V1,...",
+        "--leads",
+        group="segmentation",
+        parse=parse_leads,
+        metavar="all|I,II,...",
+        default_text="all",
+    )
+    chunk_seconds: float = option(
+        300.0,
+        "records longer than this are segmented in ranges of this many seconds",
+        "--chunk-seconds",
+        group="segmentation",
+    )
+    chunk_margin: float = option(
+        30.0, "seconds of context read on each side of a range", "--chunk-margin", group="segmentation"
+    )
     chunk_records: int = option(256, "records per shard", "--chunk-records", group="run")
-    partial_labels: bool = option(False, "accept a REFERENCE.csv missing or adding records", "--partial-labels",
-                                  group="run")
+    partial_labels: bool = option(
+        False, "accept a REFERENCE.csv missing or adding records", "--partial-labels", group="run"
+    )
     layout: Layout = option("auto", "corpus layout", "--layout", group="corpus")
-    label_map: str | None = option(None, "map the corpus's labels (cinc2021: cinc-scored)", "--label-map",
-                                   group="corpus", metavar="MAP", default_text="none")
-    scp_level: ScpLevel = option("all", "PTB-XL: SCP statements kept, by aggregation level", "--scp-level",
-                                 group="corpus")
-    scp_threshold: float = option(0.0, "PTB-XL: least SCP likelihood (0-100) that makes a label", "--scp-threshold",
-                                  group="corpus")
-    labels: str = option("", "labels CSV (record,labels; labels separated by ';') for a plain WFDB folder",
-                         "--labels", group="corpus", metavar="FILE", default_text="none")
+    label_map: str | None = option(
+        None,
+        "map the corpus's labels (cinc2021: cinc-scored)",
+        "--label-map",
+        group="corpus",
+        metavar="MAP",
+        default_text="none",
+    )
+    scp_level: ScpLevel = option(
+        "all", "PTB-XL: SCP statements kept, by aggregation level", "--scp-level", group="corpus"
+    )
+    scp_threshold: float = option(
+        0.0, "PTB-XL: least SCP likelihood (0-100) that makes a label", "--scp-threshold", group="corpus"
+    )
+    labels: str = option(
+        "",
+        "labels CSV (record,labels; labels separated by ';') for a plain WFDB folder",
+        "--labels",
+        group="corpus",
+        metavar="FILE",
+        default_text="none",
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.band, (list, tuple)):
@@ -124,11 +157,23 @@ class PreprocessConfig:
                 raise ValueError(f"preprocess.band must be (low, high) in Hz, got {self.band!r}") from None
         if isinstance(self.leads, (list, tuple)):
             object.__setattr__(self, "leads", parse_leads(",".join(str(lead) for lead in self.leads)))
-        check_fields(self, "preprocess", {
-            "fs": POSITIVE, "band_order": at_least(1), "window": at_least(1), "hop": at_least(1),
-            "max_order": within(1, 2), "log_eps": POSITIVE, "min_seconds": NON_NEGATIVE, "chunk_records": at_least(1),
-            "chunk_seconds": POSITIVE, "chunk_margin": NON_NEGATIVE, "scp_threshold": NON_NEGATIVE,
-        })
+        check_fields(
+            self,
+            "preprocess",
+            {
+                "fs": POSITIVE,
+                "band_order": at_least(1),
+                "window": at_least(1),
+                "hop": at_least(1),
+                "max_order": within(1, 2),
+                "log_eps": POSITIVE,
+                "min_seconds": NON_NEGATIVE,
+                "chunk_records": at_least(1),
+                "chunk_seconds": POSITIVE,
+                "chunk_margin": NON_NEGATIVE,
+                "scp_threshold": NON_NEGATIVE,
+            },
+        )
         if self.band is not None and not 0 <= self.band[0] < self.band[1] <= self.fs / 2:
             raise ValueError(f"preprocess.band must be (low, high) with 0 <= low < high <= fs/2, got {self.band}")
 
@@ -150,8 +195,17 @@ def check_segmentation(config: PreprocessConfig, num_threads: int | None = None)
     """Run the native segmentation once on a silent probe at ``config.fs``, so that settings it
     refuses (band edges, filter order, thread count, ...) fail before anything is written."""
     probe = np.zeros(max(config.window, 1024), np.float32)
-    segment([probe], config.fs, config.window, config.hop, tail=config.tail, band=config.band,
-            band_order=config.band_order, zscore=config.zscore, num_threads=num_threads)
+    segment(
+        [probe],
+        config.fs,
+        config.window,
+        config.hop,
+        tail=config.tail,
+        band=config.band,
+        band_order=config.band_order,
+        zscore=config.zscore,
+        num_threads=num_threads,
+    )
 
 
 class _WithThreads:
@@ -209,8 +263,19 @@ class ChunkResult:
 
 def record_row(index: int, name: str, label: str | None = None) -> dict[str, Any]:
     """A fresh row of records.csv for the record ``name`` at row ``index`` (``row`` is not written)."""
-    return {"row": index, "record": name, "label": label or "", "n_windows": 0, "length": "", "fs": "",
-            "sha256": "", "status": "ok", "error": "", "patient": "", "fold": ""}
+    return {
+        "row": index,
+        "record": name,
+        "label": label or "",
+        "n_windows": 0,
+        "length": "",
+        "fs": "",
+        "sha256": "",
+        "status": "ok",
+        "error": "",
+        "patient": "",
+        "fold": "",
+    }
 
 
 #: Windows of some records: ``(windows (w·L, window), row of each window (w,), starts (w,))``; the windows of
@@ -218,8 +283,9 @@ def record_row(index: int, name: str, label: str | None = None) -> dict[str, Any
 Pieces = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def segment_records(records: Sequence[Record], config: PreprocessConfig, num_threads: int | None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def segment_records(
+    records: Sequence[Record], config: PreprocessConfig, num_threads: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segment records of one sampling rate and one lead count, every lead on its own.
 
     Returns ``(windows (w·L, window), position of each window's record in records (w,), starts (w,))``,
@@ -228,8 +294,16 @@ def segment_records(records: Sequence[Record], config: PreprocessConfig, num_thr
     fs, n_leads = records[0].fs, records[0].signal.shape[0]
     signals = [np.ascontiguousarray(r.signal[lead]) for r in records for lead in range(n_leads)]
     windows, signal_index, starts = segment(
-        signals, fs, config.window, config.hop, tail=config.tail, band=config.band, band_order=config.band_order,
-        zscore=config.zscore, target_fs=None if fs == config.fs else config.fs, num_threads=num_threads,
+        signals,
+        fs,
+        config.window,
+        config.hop,
+        tail=config.tail,
+        band=config.band,
+        band_order=config.band_order,
+        zscore=config.zscore,
+        target_fs=None if fs == config.fs else config.fs,
+        num_threads=num_threads,
     )
     if n_leads == 1:
         return windows, signal_index, starts
@@ -244,8 +318,9 @@ def segment_records(records: Sequence[Record], config: PreprocessConfig, num_thr
     return grouped, record[first], starts[first]
 
 
-def _readable(rows: list[dict[str, Any]], results: Sequence[Record | RecordError]
-              ) -> list[tuple[dict[str, Any], Record]]:
+def _readable(
+    rows: list[dict[str, Any]], results: Sequence[Record | RecordError]
+) -> list[tuple[dict[str, Any], Record]]:
     """The records that were read, with their rows; the rows of the others are marked as errors."""
     good = []
     for row, res in zip(rows, results, strict=True):
@@ -292,8 +367,9 @@ def scatter_windows(
     record_index = np.concatenate([p[1] for p in pieces])
     starts = np.concatenate([p[2] for p in pieces]).astype(np.int64, copy=False)
     pieces.clear()  # the windows are copied: free the pieces before scattering
-    batches = [scatter(np.ascontiguousarray(windows[i : i + scatter_batch]))
-               for i in range(0, len(windows), scatter_batch)]
+    batches = [
+        scatter(np.ascontiguousarray(windows[i : i + scatter_batch])) for i in range(0, len(windows), scatter_batch)
+    ]
     features = np.concatenate(batches).astype(np.float32, copy=False)
     del windows, batches
     if config.log_scale:

@@ -120,8 +120,14 @@ def _sides(groups: list[list[int]], side_of_group: dict[int, str], n: int) -> li
     return out
 
 
-def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0, *,
-                  folds: str = "auto", assign: str | None = None) -> dict[str, Any]:
+def split_dataset(
+    path: str | Path,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+    *,
+    folds: str = "auto",
+    assign: str | None = None,
+) -> dict[str, Any]:
     """Split a preprocessed dataset in place (under its writer lock); returns the split's provenance."""
     fr, seed = check_fractions(fractions), check_seed(seed)
     path = Path(os.path.abspath(path))
@@ -134,8 +140,9 @@ def split_dataset(path: str | Path, fractions: Sequence[float] = DEFAULT_FRACTIO
         return write_split(path, fr, seed, folds=folds, assign=assign)
 
 
-def write_split(path: Path, fractions: Sequence[float], seed: int, *, folds: str = "auto",
-                assign: str | None = None) -> dict[str, Any]:
+def write_split(
+    path: Path, fractions: Sequence[float], seed: int, *, folds: str = "auto", assign: str | None = None
+) -> dict[str, Any]:
     """Assign the records of the dataset at ``path`` and write ``split.json`` atomically.
 
     The caller holds the dataset's writer lock (:func:`split_dataset`, ``dacl preprocess``).
@@ -143,7 +150,7 @@ def write_split(path: Path, fractions: Sequence[float], seed: int, *, folds: str
     fr, seed = check_fractions(fractions), check_seed(seed)
     manifest = read_manifest(path)
     if manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a dacl dataset (its manifest.json has no \"format\": \"{FORMAT}\")")
+        raise ValueError(f'{path} is not a dacl dataset (its manifest.json has no "format": "{FORMAT}")')
     if manifest.get("status") != "complete":
         raise ValueError(f"{path}: preprocessing is not complete; rerun `dacl preprocess` to finish it first")
     rows = read_records_csv(path)
@@ -153,31 +160,53 @@ def write_split(path: Path, fractions: Sequence[float], seed: int, *, folds: str
     groups = groups_of(names, [r["sha256"] for r in rows], patients if any(patients) else None, eligible)
     rule, side_of_group = _rule(rows, groups, eligible, manifest, fr, seed, folds, assign)
     sides = _sides(groups, side_of_group, len(rows))
-    doc = {"format": SPLIT_FORMAT, **rule, **_counts(rows, sides, manifest.get("task") == "multi-label"),
-           "assignment": dict(zip(names, sides, strict=True))}
+    doc = {
+        "format": SPLIT_FORMAT,
+        **rule,
+        **_counts(rows, sides, manifest.get("task") == "multi-label"),
+        "assignment": dict(zip(names, sides, strict=True)),
+    }
     write_json(path / SPLIT_JSON, doc, strict=True)  # the one commit point of a split
     return split_provenance(doc)
 
 
-def _rule(rows: list[dict[str, str]], groups: list[list[int]], eligible: list[bool], manifest: dict[str, Any],
-          fractions: tuple[float, float, float], seed: int, folds: str, assign: str | None
-          ) -> tuple[dict[str, Any], dict[int, str]]:
+def _rule(
+    rows: list[dict[str, str]],
+    groups: list[list[int]],
+    eligible: list[bool],
+    manifest: dict[str, Any],
+    fractions: tuple[float, float, float],
+    seed: int,
+    folds: str,
+    assign: str | None,
+) -> tuple[dict[str, Any], dict[int, str]]:
     """The split's provenance and the side of each group, by the first rule that applies (module docstring)."""
     names = [r["record"] for r in rows]
-    together = "byte-identical signals (sha256)" + (" and a patient's records" if any(r.get("patient") for r in rows)
-                                                    else "") + " kept together"
+    together = (
+        "byte-identical signals (sha256)"
+        + (" and a patient's records" if any(r.get("patient") for r in rows) else "")
+        + " kept together"
+    )
     if assign is not None:
         table = read_assignment(assign)
         sides = from_assignment(groups, names, table, names, assign)
-        return {"method": f"record-level, from the table {Path(assign).name}, {together}", "assigned_by": assign,
-                "seed": None, "fractions": None}, sides
+        return {
+            "method": f"record-level, from the table {Path(assign).name}, {together}",
+            "assigned_by": assign,
+            "seed": None,
+            "fractions": None,
+        }, sides
     fold_col = [r.get("fold") or "" for r in rows]
     usable_folds = [f for f, ok in zip(fold_col, eligible, strict=True) if ok]
     if folds != "none" and usable_folds and (folds != "auto" or all(usable_folds)):
         spec = DEFAULT_FOLDS if folds == "auto" else parse_folds(folds)
         sides = by_folds(groups, names, fold_col, spec)
-        return {"method": f"record-level, by the given folds, {together}", "seed": None, "fractions": None,
-                "folds": {s: sorted(spec[s]) for s in SPLITS}}, sides
+        return {
+            "method": f"record-level, by the given folds, {together}",
+            "seed": None,
+            "fractions": None,
+            "folds": {s: sorted(spec[s]) for s in SPLITS},
+        }, sides
     if manifest.get("task") == "multi-label":
         label_sets = [split_labels(r["label"]) for r in rows]
         sides = iterative_stratification(groups, label_sets, fractions, seed)
@@ -201,8 +230,11 @@ def _counts(rows: list[dict[str, str]], sides: list[str], multi_label: bool) -> 
         codes = split_labels(row["label"]) if multi_label else [row["label"]]
         for code in codes or [""]:
             counts[side][code or "unlabelled"] += 1
-    return {"records": {s: dict(sorted(c.items())) for s, c in counts.items()}, "sizes": sizes,
-            "unassigned": sum(1 for s in sides if not s)}
+    return {
+        "records": {s: dict(sorted(c.items())) for s, c in counts.items()},
+        "sizes": sizes,
+        "unassigned": sum(1 for s in sides if not s),
+    }
 
 
 def parse_fractions(text: str) -> tuple[float, float, float]:

@@ -66,8 +66,18 @@ SHARD_IDENTITY = "identity.json"
 #: The manifest entries that decide a dataset's contents; every shard records them.
 IDENTITY_KEYS: tuple[str, ...] = ("format_version", "params", "inputs", "n_records")
 #: Columns of ``records.csv`` (one row per record listed by the corpus, bad ones included).
-RECORD_COLUMNS: tuple[str, ...] = ("record", "label", "n_windows", "length", "fs", "sha256", "status", "error",
-                                   "patient", "fold")
+RECORD_COLUMNS: tuple[str, ...] = (
+    "record",
+    "label",
+    "n_windows",
+    "length",
+    "fs",
+    "sha256",
+    "status",
+    "error",
+    "patient",
+    "fold",
+)
 #: Separator of several label codes in the ``label`` column.
 LABEL_SEPARATOR = ";"
 
@@ -75,6 +85,8 @@ LABEL_SEPARATOR = ";"
 def split_labels(text: str) -> list[str]:
     """The label codes of a ``label`` cell of records.csv (``""``: none)."""
     return [code for code in text.split(LABEL_SEPARATOR) if code] if text else []
+
+
 SHARD_ARRAYS: tuple[str, ...] = ("features", "record_index", "starts", "window_labels")
 
 
@@ -137,8 +149,11 @@ def identity_of(doc: dict[str, Any]) -> dict[str, Any]:
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     """``key: old -> new`` for every leaf where two JSON-like values differ (values cut short)."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new), key=str)
-                for d in differences(old.get(k), new.get(k), f"{prefix}{k}.")]
+        return [
+            d
+            for k in sorted(set(old) | set(new), key=str)
+            for d in differences(old.get(k), new.get(k), f"{prefix}{k}.")
+        ]
     return [] if old == new else [f"{prefix.rstrip('.')}: {brief(old)} -> {brief(new)}"]
 
 
@@ -310,8 +325,9 @@ class ShardWriter:
         """Windows written so far."""
         return self._count
 
-    def append(self, features: np.ndarray, record_index: np.ndarray, starts: np.ndarray,
-               labels: np.ndarray | None = None) -> None:
+    def append(
+        self, features: np.ndarray, record_index: np.ndarray, starts: np.ndarray, labels: np.ndarray | None = None
+    ) -> None:
         """Append windows: ``features (w, *window_shape)``, their rows, starts and window labels (``""``: none)."""
         if tuple(features.shape[1:]) != self.window_shape:
             raise ValueError(f"shard {self.index}: windows of shape {features.shape[1:]}, expected {self.window_shape}")

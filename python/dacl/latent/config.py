@@ -20,5 +20,9 @@ class VAESection:
     patience: int = 0  # early stopping on val loss; 0 = off (best-val weights are still kept)
 
     def __post_init__(self) -> None:
-        check_fields(self, "vae", {**TRAINING_RULES, "latent_dim": at_least(1), "beta": NON_NEGATIVE,
-                                   "beta_warmup_epochs": NON_NEGATIVE}, non_empty=("hidden",))
+        check_fields(
+            self,
+            "vae",
+            {**TRAINING_RULES, "latent_dim": at_least(1), "beta": NON_NEGATIVE, "beta_warmup_epochs": NON_NEGATIVE},
+            non_empty=("hidden",),
+        )

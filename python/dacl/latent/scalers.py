@@ -46,8 +46,15 @@ class Standardiser:
     clip: float | None = None
 
     @classmethod
-    def fit(cls, x: np.ndarray | torch.Tensor, *, mode: str = "per_dim", ddof: int = 0, clip: float | None = None,
-            eps: float = 1e-6) -> Standardiser:
+    def fit(
+        cls,
+        x: np.ndarray | torch.Tensor,
+        *,
+        mode: str = "per_dim",
+        ddof: int = 0,
+        clip: float | None = None,
+        eps: float = 1e-6,
+    ) -> Standardiser:
         """Fit on the ``(n, d)`` rows of ``x`` (see the module docstring); ``eps`` floors every scale,
         so a constant dimension maps to 0 instead of dividing by zero."""
         if mode not in MODES:
@@ -103,8 +110,11 @@ class Standardiser:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Standardiser:
         clip = d.get("clip_sigma")
-        return cls(mean=np.asarray(d["mean"], dtype=np.float64), std=np.asarray(d["std"], dtype=np.float64),
-                   clip=None if clip is None else float(clip))
+        return cls(
+            mean=np.asarray(d["mean"], dtype=np.float64),
+            std=np.asarray(d["std"], dtype=np.float64),
+            clip=None if clip is None else float(clip),
+        )
 
 
 def _numpy_stats(x: np.ndarray, mode: str, ddof: int, eps: float) -> tuple[np.ndarray, np.ndarray]:

@@ -221,7 +221,11 @@ def add_powerline(
 
 
 def burst_envelope(
-    n: int, fs: float, rng: np.random.Generator, mean_on_s: float = 0.5, mean_off_s: float = 1.5,
+    n: int,
+    fs: float,
+    rng: np.random.Generator,
+    mean_on_s: float = 0.5,
+    mean_off_s: float = 1.5,
     edge_s: float = 0.05,
 ) -> np.ndarray:
     """A random on/off envelope in [0, 1.5]: alternating exponential on and off durations.
@@ -338,8 +342,18 @@ def add_coloured_noise(signal: np.ndarray, fs: float, snr: float, rng: np.random
 
 #: Every corruption kind, in a fixed order: a kind's position seeds its noise (see
 #: :meth:`Corruption.rng_for`), so new kinds are only ever appended.
-KINDS: tuple[str, ...] = ("clean", "awgn", "wander", "powerline50", "powerline60", "emg", "motion", "steps", "pink",
-                          "brown")
+KINDS: tuple[str, ...] = (
+    "clean",
+    "awgn",
+    "wander",
+    "powerline50",
+    "powerline60",
+    "emg",
+    "motion",
+    "steps",
+    "pink",
+    "brown",
+)
 #: Kinds whose level is an SNR in dB (``wander`` and ``steps``: an amplitude relative to the signal std).
 SNR_KINDS: frozenset[str] = frozenset({"awgn", "powerline50", "powerline60", "emg", "motion", "pink", "brown"})
 #: What ``level`` means for each kind, as written into metrics.json.
@@ -347,20 +361,25 @@ DEFINITIONS: dict[str, str] = {
     "awgn": "white Gaussian noise; level = SNR dB, 10 log10(var(clean) / mean(noise^2)) per record and lead",
     "wander": "sum of 3 sinusoids, 0.1-0.5 Hz; level = wander RMS / signal std",
     "powerline50": "50 Hz mains + harmonics below Nyquist, +-0.2 Hz grid offset, slow frequency wobble and "
-                   "amplitude modulation; level = SNR dB",
+    "amplitude modulation; level = SNR dB",
     "powerline60": "as powerline50 at 60 Hz; level = SNR dB",
     "emg": "20-150 Hz band-limited Gaussian noise x random on/off burst envelope (exp. on 0.5 s / off 1.5 s); "
-           "level = SNR dB over the whole record",
+    "level = SNR dB over the whole record",
     "motion": "electrode-motion transients: N(0,1) jumps at Poisson times (0.2/s) with exponential recovery, "
-              "tau 0.1-0.6 s; level = SNR dB",
+    "tau 0.1-0.6 s; level = SNR dB",
     "steps": "abrupt baseline steps at Poisson times (0.1/s), piecewise constant; level = RMS step height / signal std",
     "pink": "1/f noise; level = SNR dB",
     "brown": "1/f^2 noise; level = SNR dB",
 }
 #: Corruption families for ``dacl evaluate --corruptions`` and the kinds each one runs.
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "awgn": ("awgn",), "wander": ("wander",), "powerline": ("powerline50", "powerline60"), "emg": ("emg",),
-    "motion": ("motion",), "steps": ("steps",), "coloured": ("pink", "brown"),
+    "awgn": ("awgn",),
+    "wander": ("wander",),
+    "powerline": ("powerline50", "powerline60"),
+    "emg": ("emg",),
+    "motion": ("motion",),
+    "steps": ("steps",),
+    "coloured": ("pink", "brown"),
 }
 DEFAULT_FAMILIES: tuple[str, ...] = ("awgn", "wander")
 DEFAULT_SNRS_DB: tuple[float, ...] = (24.0, 18.0, 12.0, 6.0, 0.0)
@@ -379,8 +398,14 @@ DEFAULT_LEVELS: dict[str, tuple[float, ...]] = {
     "pink": (12.0, 6.0, 0.0),
     "brown": (0.0, -6.0, -12.0),
 }
-_LABEL_PREFIX = {"powerline50": "mains 50 Hz", "powerline60": "mains 60 Hz", "emg": "EMG", "motion": "motion",
-                 "pink": "pink", "brown": "brown"}
+_LABEL_PREFIX = {
+    "powerline50": "mains 50 Hz",
+    "powerline60": "mains 60 Hz",
+    "emg": "EMG",
+    "motion": "motion",
+    "pink": "pink",
+    "brown": "brown",
+}
 
 
 @dataclass(frozen=True)
@@ -458,5 +483,6 @@ def corruptions_for(families: Sequence[str] | str = DEFAULT_FAMILIES) -> list[Co
     The default families give :func:`default_corruptions`.
     """
     names = parse_families(families if isinstance(families, str) else ",".join(families))
-    return [Corruption("clean")] + [Corruption(kind, level) for family in names for kind in FAMILIES[family]
-                                    for level in DEFAULT_LEVELS[kind]]
+    return [Corruption("clean")] + [
+        Corruption(kind, level) for family in names for kind in FAMILIES[family] for level in DEFAULT_LEVELS[kind]
+    ]

@@ -111,8 +111,10 @@ class EvalResult:
             "task": self.task,
             "protocol": self.protocol,
             "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
-            "auroc_per_label": {code: {**e.to_dict(), "n_positive": self.label_positives.get(code)}
-                                for code, e in self.label_estimates.items()},
+            "auroc_per_label": {
+                code: {**e.to_dict(), "n_positive": self.label_positives.get(code)}
+                for code, e in self.label_estimates.items()
+            },
             "labels": list(self.labels),
             "labels_not_scored": list(self.macro_skipped),
             "n_records": self.n_records,
@@ -289,8 +291,9 @@ def _probe_windows(fs: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-def _fit_probe(probe: str, seed: int, z_train: np.ndarray, groups: np.ndarray, y_train: np.ndarray,
-               notes: list[str]) -> Pipeline:
+def _fit_probe(
+    probe: str, seed: int, z_train: np.ndarray, groups: np.ndarray, y_train: np.ndarray, notes: list[str]
+) -> Pipeline:
     """The probe fitted on the train windows; convergence trouble and absent classes go into ``notes``."""
     model = make_probe(probe, seed, groups=groups, y=y_train)
     with warnings.catch_warnings(record=True) as caught:
@@ -315,9 +318,11 @@ def evaluate(
     """Fit the probe on train-split windows, score test-split records (see module doc); single-label data
     (multi-label data: :func:`dacl.probe.protocol.evaluate`)."""
     if not is_cinc2017(features):
-        raise ValueError("this probe scores CinC 2017's four classes, one label per record; the dataset "
-                         f"({features.task}, labels {brief_codes(features.vocabulary)}) is scored per label by "
-                         "dacl.probe.protocol.evaluate")
+        raise ValueError(
+            "this probe scores CinC 2017's four classes, one label per record; the dataset "
+            f"({features.task}, labels {brief_codes(features.vocabulary)}) is scored per label by "
+            "dacl.probe.protocol.evaluate"
+        )
     check_splits(features)
     if probe not in PROBES:
         raise ValueError(f"unknown probe {probe!r}; choose one of {PROBES}")
@@ -358,8 +363,9 @@ def evaluate(
     )
 
 
-def _knn_accuracy(fs: FeatureSet, z_train: np.ndarray, train: np.ndarray, test_record_emb: np.ndarray,
-                  y_test: np.ndarray) -> float:
+def _knn_accuracy(
+    fs: FeatureSet, z_train: np.ndarray, train: np.ndarray, test_record_emb: np.ndarray, y_test: np.ndarray
+) -> float:
     """5-NN accuracy of record-mean embeddings, train records -> test records (NaN with < 5 train records)."""
     train_records, train_rec_emb = metrics.aggregate_by_record(z_train, fs.record_index[train])
     if len(train_records) < 5:
@@ -388,8 +394,6 @@ def compare_results(a: EvalResult, b: EvalResult, *, n_boot: int = 1000, seed: i
     if not np.array_equal(a.test_record_ids, b.test_record_ids) or not np.array_equal(a.test_labels, b.test_labels):
         raise ValueError(f"{a.method} and {b.method} were not scored on the same test records; cannot pair them")
     return metrics.paired_difference(a.test_labels, a.test_probs, b.test_probs, n_boot=n_boot, seed=seed)
-
-
 
 
 def format_estimate(e: metrics.Estimate, signed: bool = False) -> str:

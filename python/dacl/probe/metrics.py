@@ -98,9 +98,7 @@ def _check_probs(probs: np.ndarray, n: int, name: str = "probs") -> np.ndarray:
 # ----------------------------------------------------------------- aggregation
 
 
-def aggregate_by_record(
-    window_probs: np.ndarray, record_index: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def aggregate_by_record(window_probs: np.ndarray, record_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Average window class-probabilities per record.
 
     Args:
@@ -116,9 +114,7 @@ def aggregate_by_record(
     if window_probs.ndim != 2:
         raise ValueError(f"window_probs must be 2-D (windows, classes), got shape {window_probs.shape}")
     if record_index.shape != (window_probs.shape[0],):
-        raise ValueError(
-            f"record_index must have shape ({window_probs.shape[0]},), got {record_index.shape}"
-        )
+        raise ValueError(f"record_index must have shape ({window_probs.shape[0]},), got {record_index.shape}")
     if window_probs.shape[0] == 0:
         raise ValueError("no windows to aggregate")
     records, inverse, counts = np.unique(record_index, return_inverse=True, return_counts=True)
@@ -172,9 +168,7 @@ def macro_ovr_auroc(y_true: np.ndarray, probs: np.ndarray) -> MacroAUROC:
             continue
         per_class[name] = float(binary_auroc(positive, probs[:, k]))
     if len(per_class) < 2:
-        raise ValueError(
-            f"macro AUROC needs at least two classes in y_true, found {sorted(per_class) or 'none'}"
-        )
+        raise ValueError(f"macro AUROC needs at least two classes in y_true, found {sorted(per_class) or 'none'}")
     return MacroAUROC(float(np.mean(list(per_class.values()))), per_class, tuple(skipped))
 
 
@@ -249,9 +243,7 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 # ------------------------------------------------------------------- bootstrap
 
 
-def bootstrap_indices(
-    y_true: np.ndarray, n_boot: int, seed: int, max_redraws: int = 1000
-) -> Iterator[np.ndarray]:
+def bootstrap_indices(y_true: np.ndarray, n_boot: int, seed: int, max_redraws: int = 1000) -> Iterator[np.ndarray]:
     """Yield ``n_boot`` resamples (indices with replacement) of the records.
 
     Each resample contains every class present in ``y_true`` (a resample
@@ -369,8 +361,9 @@ def knn_accuracy(
     if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
         raise ValueError(f"embeddings must be (n, d) with equal d, got {xtr.shape} and {xte.shape}")
     if ytr.shape != (xtr.shape[0],) or yte.shape != (xte.shape[0],):
-        raise ValueError(f"labels must be 1-D and match the embeddings: {ytr.shape} vs {xtr.shape}, "
-                         f"{yte.shape} vs {xte.shape}")
+        raise ValueError(
+            f"labels must be 1-D and match the embeddings: {ytr.shape} vs {xtr.shape}, {yte.shape} vs {xte.shape}"
+        )
     if xte.shape[0] == 0:
         raise ValueError("test embeddings are empty")
     if not 1 <= k <= xtr.shape[0]:

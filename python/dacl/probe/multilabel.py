@@ -181,8 +181,10 @@ def evaluate_multilabel(
         raise ValueError(f"the {probe!r} probe is for single-label data; multi-label data use 'logreg'")
     fs = features
     if fs.window_labels is not None:
-        raise ValueError("the dataset labels windows (rhythm annotations of long records); dacl evaluate scores "
-                         "records, and a window-level evaluation is not implemented")
+        raise ValueError(
+            "the dataset labels windows (rhythm annotations of long records); dacl evaluate scores "
+            "records, and a window-level evaluation is not implemented"
+        )
     train, test = fs.window_mask("train"), fs.window_mask("test")
     if not train.any() or not test.any():
         raise ValueError(f"no windows in the {'train' if not train.any() else 'test'} split")

@@ -19,7 +19,7 @@ from dacl.probe.selection import scored_split
 SCORED_ON = {
     "test": "test-split records",
     "val": "val-split records, for model selection: the test records were removed before embedding, and the "
-           "'test' counts and columns of this document are the val records",
+    "'test' counts and columns of this document are the val records",
 }
 
 
@@ -51,7 +51,7 @@ MULTI_LABEL_PROTOCOL = {
     "probe_fit_on": "train-split windows, one logistic regression per label with positive and negative windows",
     "scored_on": "test-split records",
     "ci": "percentile bootstrap over test records; a label without positives or negatives in a resample is "
-          "left out of that resample",
+    "left out of that resample",
     "auroc_macro": "unweighted mean of the per-label AUROCs over labels with positive and negative test records",
     "auroc_per_label": "AUROC of each such label, with its bootstrap CI",
 }

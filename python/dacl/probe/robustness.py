@@ -82,8 +82,9 @@ class RobustnessCurve:
             "n_boot": self.n_boot,
             "snr_definition": "10 log10(var(clean) / mean(noise^2)) per record",
             "wander_definition": "sum of 3 sinusoids, 0.1-0.5 Hz; level = wander RMS / signal std",
-            "definitions": {k: DEFINITIONS[k] for k in dict.fromkeys(p.corruption.kind for p in self.points)
-                            if k in DEFINITIONS},
+            "definitions": {
+                k: DEFINITIONS[k] for k in dict.fromkeys(p.corruption.kind for p in self.points) if k in DEFINITIONS
+            },
             "points": [p.to_dict() for p in self.points],
             "notes": self.notes,
         }
@@ -103,16 +104,20 @@ def corrupt(c: Corruption, signal: np.ndarray, fs: float, rng: np.random.Generat
     return np.stack([c.apply(lead, fs, rng) for lead in x])
 
 
-def _score(model: Any, z: np.ndarray, record_index: np.ndarray, labels: np.ndarray, n_boot: int, seed: int
-           ) -> tuple[np.ndarray, np.ndarray, dict[str, Estimate]]:
+def _score(
+    model: Any, z: np.ndarray, record_index: np.ndarray, labels: np.ndarray, n_boot: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, Estimate]]:
     """``(records, their scores, metrics)`` of the windows' embeddings ``z`` under a fitted probe."""
     if isinstance(model, LabelProbe):
         records, scores = metrics.aggregate_by_record(model.scores(z), record_index)
         macro, _ = score_labels(labels[records], scores, n_boot=n_boot, seed=seed)
         return records, scores, {MACRO: macro}
     records, probs = metrics.aggregate_by_record(predict_proba4(model, z), record_index)
-    return records, probs, metrics.score_records(labels[records], probs, n_boot=n_boot, seed=seed,
-                                                 metrics=ROBUSTNESS_METRICS)
+    return (
+        records,
+        probs,
+        metrics.score_records(labels[records], probs, n_boot=n_boot, seed=seed, metrics=ROBUSTNESS_METRICS),
+    )
 
 
 #: One method to score: ``(fitted probe, the frozen embedder it was fitted on, method name)``.
@@ -178,8 +183,16 @@ def robustness_curve(
     method: str | None = None,
 ) -> RobustnessCurve:
     """The curve of one probe (see :func:`robustness_curves`)."""
-    return robustness_curves([(model, embedder, method or embedder.name)], signals, labels, featurize, fs=fs,
-                             corruptions=corruptions, seed=seed, n_boot=n_boot)[0]
+    return robustness_curves(
+        [(model, embedder, method or embedder.name)],
+        signals,
+        labels,
+        featurize,
+        fs=fs,
+        corruptions=corruptions,
+        seed=seed,
+        n_boot=n_boot,
+    )[0]
 
 
 def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -> None:
@@ -198,11 +211,13 @@ def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -
         if q.probs is None or not np.array_equal(p.records, q.records):
             continue
         if p.y_true.ndim == 2:
-            p.difference = {MACRO: paired_macro_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot,
-                                                           seed=curve.seed)}
+            p.difference = {
+                MACRO: paired_macro_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed)
+            }
         else:
-            p.difference = metrics.paired_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot,
-                                                     seed=curve.seed, metrics=ROBUSTNESS_METRICS)
+            p.difference = metrics.paired_difference(
+                p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed, metrics=ROBUSTNESS_METRICS
+            )
     curve.difference_to = reference.method
 
 
@@ -230,14 +245,16 @@ def curves_for_results(
         if list(r.test_record_ids) != list(first.test_record_ids):
             raise ValueError(f"{r.method} and {first.method} were not scored on the same test records")
     if read_signals is None:
-        read_signals = corpus_reader(corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"),
-                                      features.manifest)
+        read_signals = corpus_reader(
+            corpus or manifest_corpus(features.manifest), features.manifest.get("inputs"), features.manifest
+        )
     signals, fs = read_signals([str(r) for r in first.test_record_ids])
     if featurize is None:
         featurize = dataset_featurizer(features.manifest, fs)
     probes = [(r.model, emb, r.method) for r, emb in zip(results, embedders, strict=True)]
-    return robustness_curves(probes, signals, first.test_labels, featurize, fs=fs, corruptions=corruptions,
-                             seed=seed, n_boot=n_boot)
+    return robustness_curves(
+        probes, signals, first.test_labels, featurize, fs=fs, corruptions=corruptions, seed=seed, n_boot=n_boot
+    )
 
 
 def curve_for_result(
@@ -253,5 +270,14 @@ def curve_for_result(
     corpus: str | None = None,
 ) -> RobustnessCurve:
     """The robustness curve of one result (see :func:`curves_for_results`)."""
-    return curves_for_results([result], [embedder], features, seed=seed, n_boot=n_boot, corruptions=corruptions,
-                              featurize=featurize, read_signals=read_signals, corpus=corpus)[0]
+    return curves_for_results(
+        [result],
+        [embedder],
+        features,
+        seed=seed,
+        n_boot=n_boot,
+        corruptions=corruptions,
+        featurize=featurize,
+        read_signals=read_signals,
+        corpus=corpus,
+    )[0]

@@ -74,8 +74,9 @@ def dacl_latents(parent_run: Path, features: np.ndarray, device: str = "cpu") ->
         return run.latents(x).float().cpu().numpy()
 
 
-def _pick_windows(fs: FeatureSet, split: str, n: int, m: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _pick_windows(
+    fs: FeatureSet, split: str, n: int, m: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` windows from ``n`` distinct records of ``split`` and up to ``m`` other windows of it."""
     in_split = np.flatnonzero(fs.window_mask(split))
     records = np.unique(fs.record_index[in_split])
@@ -94,8 +95,11 @@ def _input_vectors(run_dir: Path, models: DiffAugModels, windows: np.ndarray, de
     if parent is not None:
         return dacl_latents(parent, windows, device), "dimension of the DACL VAE latent (z-scored μ)"
     raw = input_vectors(windows, models.config.diffaug, models.config.context, device)
-    return raw, ("dimension of the contextualised scattering vector" if models.config.diffaug.input == "context"
-                 else "dimension of the VAE latent (μ)")
+    return raw, (
+        "dimension of the contextualised scattering vector"
+        if models.config.diffaug.input == "context"
+        else "dimension of the VAE latent (μ)"
+    )
 
 
 def generate_views(
@@ -125,8 +129,7 @@ def generate_views(
     run_dir = Path(run_dir)
     models = DiffAugModels.load(run_dir, device)
     rng = np.random.default_rng(seed)
-    split = next((s for s in splits if len(np.unique(featureset.record_index[featureset.window_mask(s)])) >= n),
-                 None)
+    split = next((s for s in splits if len(np.unique(featureset.record_index[featureset.window_mask(s)])) >= n), None)
     if split is None:
         raise ValueError(f"no split among {splits} has {n} records with windows")
     picked, others = _pick_windows(featureset, split, n, n_others, rng)
@@ -147,9 +150,12 @@ def generate_views(
     generated = views.float().cpu().numpy().reshape(n, k, dim)
     rec = featureset.record_index[picked]
     return GeneratedViews(
-        originals=x[:n], generated=generated, others=x[n:],
+        originals=x[:n],
+        generated=generated,
+        others=x[n:],
         record_ids=[str(featureset.record_ids[r]) for r in rec],
-        labels=np.asarray(featureset.record_labels[rec]), split=split,
+        labels=np.asarray(featureset.record_labels[rec]),
+        split=split,
         space=f"{space}, scaled (z / {models.scaler.clip:g}σ, clipped to ±1)",
     )
 
@@ -170,5 +176,8 @@ def view_distances(originals: np.ndarray, generated: np.ndarray) -> dict[str, fl
     mask = ~np.eye(n, dtype=bool)
     other = d.transpose(0, 2, 1)[mask]  # (n(n-1), K)
     orig = np.linalg.norm(originals[:, None] - originals[None], axis=-1)[mask]
-    return {"view_to_own": float(own.mean()), "view_to_other": float(other.mean()),
-            "original_to_other": float(orig.mean())}
+    return {
+        "view_to_own": float(own.mean()),
+        "view_to_other": float(other.mean()),
+        "original_to_other": float(orig.mean()),
+    }

@@ -98,22 +98,42 @@ def _multi_label(ms: list[dict[str, Any]]) -> bool:
 
 
 def _results_multilabel(ms: list[dict[str, Any]]) -> list[str]:
-    lines = ["## Results (this implementation)", "",
-             "Per-record scores (mean of window probabilities per label), test split; value [95 % bootstrap CI "
-             "over records]. One logistic-regression probe per label, fitted on train-split windows only. Macro "
-             "AUROC: the mean over the labels with positive and negative test records (the PTB-XL benchmark "
-             "protocol).", "",
-             _row(["method", "probe", "macro AUROC", "labels scored", "test records"]), "|---|---|---|---:|---:|"]
+    lines = [
+        "## Results (this implementation)",
+        "",
+        "Per-record scores (mean of window probabilities per label), test split; value [95 % bootstrap CI "
+        "over records]. One logistic-regression probe per label, fitted on train-split windows only. Macro "
+        "AUROC: the mean over the labels with positive and negative test records (the PTB-XL benchmark "
+        "protocol).",
+        "",
+        _row(["method", "probe", "macro AUROC", "labels scored", "test records"]),
+        "|---|---|---|---:|---:|",
+    ]
     for m in ms:
-        lines.append(_row([m["method"], m["probe"], format_ci(m["metrics"].get("auroc_macro")),
-                           str(len(m.get("auroc_per_label", {}))), str(m["n_records"]["test"])]))
+        lines.append(
+            _row(
+                [
+                    m["method"],
+                    m["probe"],
+                    format_ci(m["metrics"].get("auroc_macro")),
+                    str(len(m.get("auroc_per_label", {}))),
+                    str(m["n_records"]["test"]),
+                ]
+            )
+        )
     codes = list(dict.fromkeys(c for m in ms for c in m.get("auroc_per_label", {})))
     positives = {c: e.get("n_positive") for m in ms for c, e in m.get("auroc_per_label", {}).items()}
-    lines += ["", "Per-label AUROC [95 % CI] (positives among the test records):", "",
-              _row(["label", "positives", *(m["method"] for m in ms)]), "|---|---:|" + "---|" * len(ms)]
+    lines += [
+        "",
+        "Per-label AUROC [95 % CI] (positives among the test records):",
+        "",
+        _row(["label", "positives", *(m["method"] for m in ms)]),
+        "|---|---:|" + "---|" * len(ms),
+    ]
     for c in codes:
-        lines.append(_row([c, str(positives.get(c, "—")), *(format_ci(m.get("auroc_per_label", {}).get(c))
-                                                              for m in ms)]))
+        lines.append(
+            _row([c, str(positives.get(c, "—")), *(format_ci(m.get("auroc_per_label", {}).get(c)) for m in ms)])
+        )
     lines += _differences(ms, ["auroc_macro"])
     notes = [f"- {m['method']}: {n}" for m in ms for n in m.get("notes", [])]
     if notes:
@@ -125,18 +145,35 @@ def _results(ms: list[dict[str, Any]]) -> list[str]:
     if _multi_label(ms):
         return _results_multilabel(ms)
     keys = list(METRIC_LABELS)
-    lines = ["## Results (this implementation)", "",
-             "Per-record scores (mean of window probabilities), test split; value [95 % bootstrap CI "
-             "over records]. Probe fitted on train-split windows only.", "",
-             _row(["method", "probe", *(METRIC_LABELS[k] for k in keys), "5-NN accuracy", "test records"]),
-             "|---|---|" + "---|" * len(keys) + "---:|---:|"]
+    lines = [
+        "## Results (this implementation)",
+        "",
+        "Per-record scores (mean of window probabilities), test split; value [95 % bootstrap CI "
+        "over records]. Probe fitted on train-split windows only.",
+        "",
+        _row(["method", "probe", *(METRIC_LABELS[k] for k in keys), "5-NN accuracy", "test records"]),
+        "|---|---|" + "---|" * len(keys) + "---:|---:|",
+    ]
     for m in ms:
         knn = m.get("knn_accuracy")
-        lines.append(_row([m["method"], m["probe"], *(format_ci(m["metrics"].get(k)) for k in keys),
-                           "—" if knn is None else f"{knn:.4f}", str(m["n_records"]["test"])]))
-    lines += ["", "Per-class one-vs-rest AUROC and F1:", "",
-              _row(["method", *(f"AUROC {c}" for c in CLASSES), *(f"F1 {c}" for c in CLASSES)]),
-              "|---|" + "---:|" * (2 * len(CLASSES))]
+        lines.append(
+            _row(
+                [
+                    m["method"],
+                    m["probe"],
+                    *(format_ci(m["metrics"].get(k)) for k in keys),
+                    "—" if knn is None else f"{knn:.4f}",
+                    str(m["n_records"]["test"]),
+                ]
+            )
+        )
+    lines += [
+        "",
+        "Per-class one-vs-rest AUROC and F1:",
+        "",
+        _row(["method", *(f"AUROC {c}" for c in CLASSES), *(f"F1 {c}" for c in CLASSES)]),
+        "|---|" + "---:|" * (2 * len(CLASSES)),
+    ]
     for m in ms:
         auc = [f"{m['auroc_per_class'][c]:.4f}" if c in m["auroc_per_class"] else "—" for c in CLASSES]
         f1 = [f"{m['f1_per_class'][c]:.4f}" if m["f1_per_class"].get(c) is not None else "—" for c in CLASSES]
@@ -154,10 +191,15 @@ def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
     if not diffs:
         return []
     ref = diffs[0]["difference_to"]["method"]
-    lines = ["", f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
-             "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
-             "of none):", "", _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]),
-             "|---|" + "---|" * len(keys)]
+    lines = [
+        "",
+        f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
+        "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
+        "of none):",
+        "",
+        _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]),
+        "|---|" + "---|" * len(keys),
+    ]
     for m in diffs:
         d = m["difference_to"]
         lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))
@@ -165,11 +207,16 @@ def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
 
 
 def _paper_numbers() -> list[str]:
-    lines = ["## The paper's reported numbers (for reference; not reproduced here)", "",
-             "From arXiv 2509.20048 as far as the sources show (see docs/dacl.md §2 in the dacl repository). "
-             "The paper's task, classes, split and probe are not stated, so these are **not** directly "
-             "comparable to the table above.", "",
-             "| method (paper) | version | reported | context |", "|---|---|---|---|"]
+    lines = [
+        "## The paper's reported numbers (for reference; not reproduced here)",
+        "",
+        "From arXiv 2509.20048 as far as the sources show (see docs/dacl.md §2 in the dacl repository). "
+        "The paper's task, classes, split and probe are not stated, so these are **not** directly "
+        "comparable to the table above.",
+        "",
+        "| method (paper) | version | reported | context |",
+        "|---|---|---|---|",
+    ]
     return lines + [_row(list(row)) for row in PAPER_NUMBERS] + [""]
 
 
@@ -182,13 +229,21 @@ def robustness_metric(curves: list[dict[str, Any]]) -> str:
 def _robustness(curves: list[dict[str, Any]]) -> list[str]:
     key = robustness_metric(curves)
     name = "AUROC AF-vs-rest" if key == "auroc_af" else "Macro AUROC over labels"
-    lines = ["## Robustness (clean-trained probe, corrupted test records)", "",
-             f"{name} [95 % CI]. White noise SNR per record (and lead) against the clean signal variance; "
-             "baseline wander = three 0.1–0.5 Hz sinusoids, RMS relative to the signal std.", ""]
+    lines = [
+        "## Robustness (clean-trained probe, corrupted test records)",
+        "",
+        f"{name} [95 % CI]. White noise SNR per record (and lead) against the clean signal variance; "
+        "baseline wander = three 0.1–0.5 Hz sinusoids, RMS relative to the signal std.",
+        "",
+    ]
     definitions = {k: v for c in curves for k, v in (c.get("definitions") or {}).items()}
     if set(definitions) - {"awgn", "wander"}:
-        lines += ["Corruptions (models in dacl.probe.corruptions):", "",
-                  *(f"- `{kind}`: {text}" for kind, text in definitions.items()), ""]
+        lines += [
+            "Corruptions (models in dacl.probe.corruptions):",
+            "",
+            *(f"- `{kind}`: {text}" for kind, text in definitions.items()),
+            "",
+        ]
     labels = [p["label"] for p in curves[0]["points"]]
     header = [_row(["method", *labels]), "|---|" + "---|" * len(labels)]
     lines += header
@@ -199,8 +254,12 @@ def _robustness(curves: list[dict[str, Any]]) -> list[str]:
     paired = [c for c in curves if c.get("difference_to")]
     if paired:
         what = "AUROC AF-vs-rest" if key == "auroc_af" else "macro AUROC"
-        lines += [f"Difference in {what} to {paired[0]['difference_to']} under each corruption "
-                  "(paired bootstrap over the same corrupted test records):", "", *header]
+        lines += [
+            f"Difference in {what} to {paired[0]['difference_to']} under each corruption "
+            "(paired bootstrap over the same corrupted test records):",
+            "",
+            *header,
+        ]
         for c in paired:
             by = {p["label"]: (p.get("difference") or {}).get(key) for p in c["points"]}
             lines.append(_row([c["method"], *(format_ci(by.get(lab), signed=True) for lab in labels)]))
@@ -208,8 +267,9 @@ def _robustness(curves: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _embedding_entries(methods: list[tuple[Path, dict[str, Any]]]
-                       ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[str]]:
+def _embedding_entries(
+    methods: list[tuple[Path, dict[str, Any]]],
+) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[str]]:
     """``(method, record embeddings, class of each record)`` of every method whose embeddings file is there, and
     the class names: CinC 2017's classes, or for multi-label records the most frequent test label each has."""
     entries, names = [], list(CLASSES)
@@ -265,12 +325,18 @@ def write_report(out_dir: str | os.PathLike[str], metrics_paths: list[str | os.P
     out.mkdir(parents=True, exist_ok=True)
     doc, methods = load_metrics([Path(p) for p in (metrics_paths or [out])])
     ms = [m for _, m in methods]
-    lines = ["# dacl evaluation report", "",
-             f"Created {doc.get('created', '?')} by dacl {doc.get('dacl_version', '?')}; "
-             f"features: `{doc.get('features')}`.", ""]
+    lines = [
+        "# dacl evaluation report",
+        "",
+        f"Created {doc.get('created', '?')} by dacl {doc.get('dacl_version', '?')}; features: `{doc.get('features')}`.",
+        "",
+    ]
     if doc.get("scored_split") == "val":
-        lines += ["**Scored on the val split, for model selection**: the test records were removed before "
-                  "anything was embedded, and every 'test' below means the val records.", ""]
+        lines += [
+            "**Scored on the val split, for model selection**: the test records were removed before "
+            "anything was embedded, and every 'test' below means the val records.",
+            "",
+        ]
     lines += _data_split(doc) + _results(ms) + ([] if _multi_label(ms) else _paper_numbers())
     figures = _draw_figures(out, doc, methods)
     if doc["robustness"]:

@@ -44,7 +44,6 @@ def save_png(fig: Figure, path: Path) -> None:
         fig.savefig(f, format="png", dpi=130, bbox_inches="tight")
 
 
-
 # --------------------------------------------------------------------- plots
 
 
@@ -54,10 +53,19 @@ def plot_roc(methods: list[dict[str, Any]], path: Path) -> None:
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1, label="chance")
     for m in methods:
         auc = m["metrics"]["auroc_af"]
-        ax.plot(m["roc_af"]["fpr"], m["roc_af"]["tpr"], lw=1.8,
-                label=f"{m['method']}  {auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
-           title="AF vs rest, per record (AUROC, 95% CI)")
+        ax.plot(
+            m["roc_af"]["fpr"],
+            m["roc_af"]["tpr"],
+            lw=1.8,
+            label=f"{m['method']}  {auc['value']:.3f} [{auc['low']:.3f}, {auc['high']:.3f}]",
+        )
+    ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        title="AF vs rest, per record (AUROC, 95% CI)",
+    )
     ax.set_aspect("equal")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=7)
@@ -65,10 +73,17 @@ def plot_roc(methods: list[dict[str, Any]], path: Path) -> None:
 
 
 #: Panel titles of the corruption kinds (dacl.probe.corruptions.KINDS) in the robustness figure.
-KIND_TITLES = {"awgn": "White Gaussian noise", "wander": "Baseline wander (0.1-0.5 Hz)",
-               "powerline50": "Mains 50 Hz + harmonics", "powerline60": "Mains 60 Hz + harmonics",
-               "emg": "EMG bursts (20-150 Hz)", "motion": "Electrode-motion transients",
-               "steps": "Baseline steps", "pink": "Pink (1/f) noise", "brown": "Brown (1/f^2) noise"}
+KIND_TITLES = {
+    "awgn": "White Gaussian noise",
+    "wander": "Baseline wander (0.1-0.5 Hz)",
+    "powerline50": "Mains 50 Hz + harmonics",
+    "powerline60": "Mains 60 Hz + harmonics",
+    "emg": "EMG bursts (20-150 Hz)",
+    "motion": "Electrode-motion transients",
+    "steps": "Baseline steps",
+    "pink": "Pink (1/f) noise",
+    "brown": "Brown (1/f^2) noise",
+}
 
 
 def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "auroc_af") -> None:
@@ -103,7 +118,7 @@ def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "aur
         if snr:
             ax.invert_xaxis()  # noisier to the right
         ax.grid(alpha=0.3)
-    for ax in axes[len(kinds):]:
+    for ax in axes[len(kinds) :]:
         ax.set_visible(False)
     axes[0].set_ylabel({**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric))
     axes[0].legend(fontsize=7, loc="lower left")
@@ -124,8 +139,17 @@ def plot_label_auroc(methods: list[dict[str, Any]], path: Path) -> None:
         value = np.array([per[codes[k]]["value"] for k in have])
         low = np.array([per[codes[k]]["low"] for k in have])
         high = np.array([per[codes[k]]["high"] for k in have])
-        ax.errorbar(value, y[have], xerr=[value - low, high - value], fmt="o", ms=3.5, capsize=2, lw=1,
-                    label=f"{m['method']} (macro {m['metrics']['auroc_macro']['value']:.3f})", color=f"C{i}")
+        ax.errorbar(
+            value,
+            y[have],
+            xerr=[value - low, high - value],
+            fmt="o",
+            ms=3.5,
+            capsize=2,
+            lw=1,
+            label=f"{m['method']} (macro {m['metrics']['auroc_macro']['value']:.3f})",
+            color=f"C{i}",
+        )
     ax.axvline(0.5, color="0.6", ls="--", lw=1)
     ax.set_yticks(rows, codes, fontsize=7)
     ax.invert_yaxis()
@@ -135,8 +159,9 @@ def plot_label_auroc(methods: list[dict[str, Any]], path: Path) -> None:
     save_png(fig, path)
 
 
-def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: Path,
-                       names: list[str] | None = None, seed: int = 0) -> None:
+def plot_embedding_map(
+    entries: list[tuple[str, np.ndarray, np.ndarray]], path: Path, names: list[str] | None = None, seed: int = 0
+) -> None:
     """2-D PCA of standardised record embeddings, one panel per method; records coloured by their class, an
     index into ``names`` (default: CinC 2017's classes; ``-1``: none)."""
     names = list(CLASSES) if names is None else names
@@ -160,8 +185,15 @@ def plot_embedding_map(entries: list[tuple[str, np.ndarray, np.ndarray]], path: 
             if sel.any():
                 cls = names[c] if c >= 0 else "none of these"
                 colour = "0.75" if c < 0 else CLASS_COLOURS.get(cls, f"C{c % 10}")
-                ax.scatter(xy[sel, 0], xy[sel, 1], s=9, alpha=0.7, color=colour, label=f"{cls} ({sel.sum()})",
-                           edgecolors="none")
+                ax.scatter(
+                    xy[sel, 0],
+                    xy[sel, 1],
+                    s=9,
+                    alpha=0.7,
+                    color=colour,
+                    label=f"{cls} ({sel.sum()})",
+                    edgecolors="none",
+                )
         ax.set(title=name, xlabel="PC 1", ylabel="PC 2")
         ax.legend(fontsize=7, markerscale=1.5)
     for ax in axes[n:]:
@@ -179,16 +211,19 @@ def plot_tmax(methods: list[dict[str, Any]], path: Path, metric: str = "auroc_af
     err = np.array([[p[1]["value"] - p[1]["low"], p[1]["high"] - p[1]["value"]] for p in pts]).T
     ax.errorbar(x, v, yerr=err, fmt="o-", capsize=3)
     name = {**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric)
-    ax.set(xlabel="t_max (largest diffusion step of the views)", ylabel=name,
-           title="AUROC vs diffusion t_max (95% CI)")
+    ax.set(xlabel="t_max (largest diffusion step of the views)", ylabel=name, title="AUROC vs diffusion t_max (95% CI)")
     if x.min() > 0 and x.max() / x.min() > 20:
         ax.set_xscale("log")
     ax.grid(alpha=0.3)
     save_png(fig, path)
 
 
-def plot_af_by_split(series: dict[str, list[tuple[int, dict[str, float]]]], n_test: Sequence[int], path: Path,
-                     paper_af: float | None = None) -> None:
+def plot_af_by_split(
+    series: dict[str, list[tuple[int, dict[str, float]]]],
+    n_test: Sequence[int],
+    path: Path,
+    paper_af: float | None = None,
+) -> None:
     """AF-vs-rest AUROC with its 95 % CI per split seed: one series per method (``label -> [(seed, estimate)]``),
     side by side, and the paper's figure as a dashed line when given."""
     fig = Figure(figsize=(6.4, 3.8))
@@ -197,14 +232,18 @@ def plot_af_by_split(series: dict[str, list[tuple[int, dict[str, float]]]], n_te
         offset = (i - (len(series) - 1) / 2) * 0.24
         e = [est for _, est in points]
         yerr = [[v["value"] - v["low"] for v in e], [v["high"] - v["value"] for v in e]]
-        ax.errorbar([seed + offset for seed, _ in points], [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3,
-                    label=name)
+        ax.errorbar(
+            [seed + offset for seed, _ in points], [v["value"] for v in e], yerr=yerr, fmt="o", capsize=3, label=name
+        )
     if paper_af is not None:
         ax.axhline(paper_af, ls="--", color="0.4", lw=1, label=f"paper v3 ({paper_af})")
     counts = sorted(set(n_test))
     each = f"; {counts[0]:,} test records each" if len(counts) == 1 else ""
-    ax.set(xlabel=f"split seed (record-level, stratified{each})", ylabel="AUROC AF vs rest",
-           title="Test AUROC on different splits of the same records (95% CI)")
+    ax.set(
+        xlabel=f"split seed (record-level, stratified{each})",
+        ylabel="AUROC AF vs rest",
+        title="Test AUROC on different splits of the same records (95% CI)",
+    )
     ax.set_xticks(sorted({seed for points in series.values() for seed, _ in points}))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3)
@@ -250,8 +289,12 @@ def plot_generated_views(
 
 
 def _check_views(originals: np.ndarray, generated: np.ndarray, others: np.ndarray, labels: list[str] | None) -> None:
-    if originals.ndim != 2 or generated.ndim != 3 or generated.shape[0] != originals.shape[0] \
-            or generated.shape[2] != originals.shape[1]:
+    if (
+        originals.ndim != 2
+        or generated.ndim != 3
+        or generated.shape[0] != originals.shape[0]
+        or generated.shape[2] != originals.shape[1]
+    ):
         raise ValueError(f"expected originals (n, D) and generated (n, K, D); got {originals.shape}, {generated.shape}")
     if others.ndim != 2 or others.shape[1] != originals.shape[1]:
         raise ValueError(f"others must be (m, {originals.shape[1]}), got {others.shape}")
@@ -259,8 +302,15 @@ def _check_views(originals: np.ndarray, generated: np.ndarray, others: np.ndarra
         raise ValueError(f"labels has {len(labels)} entries for {generated.shape[0]} samples")
 
 
-def _plot_view_lines(fig: Figure, grid: Any, originals: np.ndarray, generated: np.ndarray, names: list[str],
-                     xlabel: str, dim_groups: list[tuple[int, str]]) -> None:
+def _plot_view_lines(
+    fig: Figure,
+    grid: Any,
+    originals: np.ndarray,
+    generated: np.ndarray,
+    names: list[str],
+    xlabel: str,
+    dim_groups: list[tuple[int, str]],
+) -> None:
     """One panel per sample: its views (colour) and the original (black) as lines over the dimensions."""
     rows, k, dim = generated.shape
     dims = np.arange(dim)
@@ -270,8 +320,9 @@ def _plot_view_lines(fig: Figure, grid: Any, originals: np.ndarray, generated: n
         ax = fig.add_subplot(grid[i, 0])
         colour = f"C{i}"
         for j in range(k):
-            ax.plot(dims, generated[i, j], color=colour, lw=0.6, alpha=0.45,
-                    label="generated views" if j == 0 else None)
+            ax.plot(
+                dims, generated[i, j], color=colour, lw=0.6, alpha=0.45, label="generated views" if j == 0 else None
+            )
         ax.plot(dims, originals[i], color="black", lw=1.0, label="original")
         for start, name in dim_groups:
             if start > 0:
@@ -290,8 +341,7 @@ def _plot_view_lines(fig: Figure, grid: Any, originals: np.ndarray, generated: n
             ax.set_xlabel(xlabel, fontsize=8)
 
 
-def _plot_view_map(ax: Any, originals: np.ndarray, generated: np.ndarray, others: np.ndarray,
-                   names: list[str]) -> None:
+def _plot_view_map(ax: Any, originals: np.ndarray, generated: np.ndarray, others: np.ndarray, names: list[str]) -> None:
     """A 2-D PCA (fitted on originals + others): the others in grey, each original and its views joined."""
     from sklearn.decomposition import PCA
 
@@ -313,11 +363,23 @@ def _plot_view_map(ax: Any, originals: np.ndarray, generated: np.ndarray, others
         for j in range(k):
             ax.plot([xo[i, 0], xg[i, j, 0]], [xo[i, 1], xg[i, j, 1]], color=colour, lw=0.5, alpha=0.5)
         ax.scatter(xg[i, :, 0], xg[i, :, 1], s=14, color=colour, edgecolors="none", alpha=0.9)
-        ax.scatter(xo[i, 0], xo[i, 1], s=110, marker="*", color=colour, edgecolors="black", linewidths=0.7,
-                   label=names[i], zorder=3)
+        ax.scatter(
+            xo[i, 0],
+            xo[i, 1],
+            s=110,
+            marker="*",
+            color=colour,
+            edgecolors="black",
+            linewidths=0.7,
+            label=names[i],
+            zorder=3,
+        )
     ratio = pca.explained_variance_ratio_
-    ax.set(xlabel=f"PC 1 ({ratio[0]:.0%} var.)", ylabel=f"PC 2 ({ratio[1]:.0%} var.)" if len(ratio) > 1 else "PC 2",
-           title="PCA (fitted on originals + others); ★ original, • its views")
+    ax.set(
+        xlabel=f"PC 1 ({ratio[0]:.0%} var.)",
+        ylabel=f"PC 2 ({ratio[1]:.0%} var.)" if len(ratio) > 1 else "PC 2",
+        title="PCA (fitted on originals + others); ★ original, • its views",
+    )
     ax.title.set_fontsize(9)
     ax.grid(alpha=0.25)
     ax.legend(fontsize=7, loc="best", markerscale=0.8)

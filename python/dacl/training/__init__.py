@@ -54,5 +54,6 @@ def train(
     """
     from dacl.training.runner import run  # torch and the trainers: imported when a run starts
 
-    return run(config, features, out_dir, resume=resume, progress=progress, extra_views=extra_views,
-               on_epoch_end=on_epoch_end)
+    return run(
+        config, features, out_dir, resume=resume, progress=progress, extra_views=extra_views, on_epoch_end=on_epoch_end
+    )

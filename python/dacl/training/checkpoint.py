@@ -28,8 +28,18 @@ from dacl.training.config import Config, config_from_dict
 #: The files training adds to a run directory (``model.pt`` and ``embedder.json`` are the embedding
 #: stage's, re-exported here so that every file name of a run is found in one place).
 CHECKPOINT, HISTORY, CONFIG_TOML = "checkpoint.pt", "history.json", "config.toml"
-__all__ = ["CHECKPOINT", "CONFIG_TOML", "EMBEDDER_JSON", "HISTORY", "MODEL", "check_resumable", "check_same_dataset",
-           "dataset_identity", "refuse_existing_run", "resume_state"]
+__all__ = [
+    "CHECKPOINT",
+    "CONFIG_TOML",
+    "EMBEDDER_JSON",
+    "HISTORY",
+    "MODEL",
+    "check_resumable",
+    "check_same_dataset",
+    "dataset_identity",
+    "refuse_existing_run",
+    "resume_state",
+]
 #: Config fields that may change between an interrupted run and its ``--resume``.
 RESUMABLE_CHANGES = {"epochs", "patience", "device", "amp", "threads", "features"}
 
@@ -40,8 +50,7 @@ def refuse_existing_run(out_dir: Path) -> None:
         raise FileExistsError(f"{out_dir} already holds a run ({CHECKPOINT}); pass --resume or another --out")
 
 
-def resume_state(path: Path, config: Config, dataset: dict[str, Any] | None,
-                 device: torch.device) -> dict[str, Any]:
+def resume_state(path: Path, config: Config, dataset: dict[str, Any] | None, device: torch.device) -> dict[str, Any]:
     """The checkpoint at ``path``, after checking that it is this run's: the same config (but for
     :data:`RESUMABLE_CHANGES`) and the same data."""
     state = load_torch(path, device)
@@ -68,8 +77,16 @@ def check_resumable(current: Config, saved: Config, path: Path) -> None:
 
 
 #: Manifest entries that say which data a dataset holds (the rest are timings, paths, status, split).
-DATASET_MANIFEST_KEYS = ("format", "format_version", "params", "inputs", "n_records", "n_records_ok", "n_windows",
-                         "scattering")
+DATASET_MANIFEST_KEYS = (
+    "format",
+    "format_version",
+    "params",
+    "inputs",
+    "n_records",
+    "n_records_ok",
+    "n_windows",
+    "scattering",
+)
 
 
 def dataset_identity(features: FeatureSet, config: Config) -> dict[str, Any]:
@@ -117,8 +134,11 @@ def check_same_dataset(saved: Any, current: dict[str, Any] | None, path: Path) -
         raise ValueError(f"cannot resume {path}: it does not record which dataset it was trained on; {RETRAIN}")
     if current is None:
         raise ValueError(f"cannot resume {path}: it was trained on a dataset, this run names none")
-    diffs = [f"{label} {_show(saved.get(key))} -> {_show(current.get(key))}"
-             for key, label in _IDENTITY_LABELS.items() if saved.get(key) != current.get(key)]
+    diffs = [
+        f"{label} {_show(saved.get(key))} -> {_show(current.get(key))}"
+        for key, label in _IDENTITY_LABELS.items()
+        if saved.get(key) != current.get(key)
+    ]
     if diffs:
         raise ValueError(
             f"cannot resume {path}: it was trained on other data ({'; '.join(diffs)}); "

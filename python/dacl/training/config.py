@@ -39,16 +39,18 @@ class TrainSection:
 
     def __post_init__(self) -> None:
         # Seeds feed numpy's SeedSequence (non-negative) and torch (64-bit, after ``seed * 1009 + k``).
-        check_fields(self, "train", {"seed": within(0, 2**32 - 1), "threads": NON_NEGATIVE},
-                     choices={"method": tuple(METHODS)})
+        check_fields(
+            self, "train", {"seed": within(0, 2**32 - 1), "threads": NON_NEGATIVE}, choices={"method": tuple(METHODS)}
+        )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"train.device must be auto, cpu or cuda, got {self.device!r}")
 
 
 @dataclass(frozen=True)
 class DataSection:
-    features: str = option("", "dataset directory written by `dacl preprocess`", "--features",
-                           metavar="DATASET_DIR", default_text="none")
+    features: str = option(
+        "", "dataset directory written by `dacl preprocess`", "--features", metavar="DATASET_DIR", default_text="none"
+    )
     train_split: str = "train"
     val_split: str = "val"  # model selection / early stopping only
 
@@ -71,8 +73,10 @@ class Config:
             raise ValueError("diffusion.n_views = 0 needs signal-space views (signal_views.n_views >= 1)")
         method = METHODS[self.train.method]
         if self.signal_views.n_views and not (method.trainer == "stages" and "encoder" in method.stages):
-            raise ValueError(f"signal_views.n_views = {self.signal_views.n_views} feeds the SupCon encoder of the "
-                             f"stage trainer; method {method.name!r} has none (set signal_views.n_views = 0)")
+            raise ValueError(
+                f"signal_views.n_views = {self.signal_views.n_views} feeds the SupCon encoder of the "
+                f"stage trainer; method {method.name!r} has none (set signal_views.n_views = 0)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -58,7 +58,7 @@ from dacl.training.loop import Stage, StageLoop
 from dacl.training.methods import Method, ViewKind
 from dacl.training.precision import Precision
 from dacl.training.signal_views import SignalViewSource
-from dacl.views.diffusion import alphas_cumprod, diffusion_views
+from dacl.views.diffusion import ScheduleKind, alphas_cumprod, diffusion_views
 from dacl.views.gaussian import gaussian_views
 
 #: ``extra_views(z0 (B, D), labels (B,)) -> (B, K2, D)`` more views for the SupCon encoder.
@@ -74,7 +74,8 @@ VAEViews = Callable[[str, torch.Tensor, int], torch.Tensor | None]
 
 def _diffusion_sampler(config: Config, device: torch.device) -> ViewSampler:
     d = config.diffusion
-    abar = alphas_cumprod(d.schedule, d.timesteps, device, **d.schedule_params)
+    kind: ScheduleKind = d.schedule  # type: ignore[assignment]  # a str checked against the choices when loaded
+    abar = alphas_cumprod(kind, d.timesteps, device, **d.schedule_params)
     return lambda z0, generator: diffusion_views(z0, d.n_views, d.t_max, abar, generator)
 
 
@@ -99,12 +100,22 @@ class EncoderViews:
     """The views of a batch of latents for the encoder: the method's own, then (optionally) the clean
     latent before them, extra views (DiffAug's generated ones) and signal-space views after them."""
 
-    def __init__(self, sample: ViewSampler | None, include_clean: bool, extra: ExtraViews | None,
-                 window_views: WindowViews | None = None) -> None:
+    def __init__(
+        self,
+        sample: ViewSampler | None,
+        include_clean: bool,
+        extra: ExtraViews | None,
+        window_views: WindowViews | None = None,
+    ) -> None:
         self.sample, self.include_clean, self.extra, self.window_views = sample, include_clean, extra, window_views
 
-    def __call__(self, z0: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
-                 at: tuple[str, torch.Tensor, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self,
+        z0: torch.Tensor,
+        y: torch.Tensor,
+        generator: torch.Generator,
+        at: tuple[str, torch.Tensor, int] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(views (B, V, D), t (B, V))``; t = 0 marks a clean, signal-space or extra view.
 
         ``at = (split, index, epoch)`` places the batch for :attr:`window_views`.
@@ -119,8 +130,9 @@ class EncoderViews:
         if self.extra is not None:
             extra = self.extra(z0, y)
             if extra.ndim != 3 or extra.shape[0] != z0.shape[0] or extra.shape[2] != z0.shape[1]:
-                raise ValueError(f"extra_views returned shape {tuple(extra.shape)}, "
-                                 f"expected ({len(z0)}, K2, {z0.shape[1]})")
+                raise ValueError(
+                    f"extra_views returned shape {tuple(extra.shape)}, expected ({len(z0)}, K2, {z0.shape[1]})"
+                )
             parts.append(extra.to(z0.dtype))
             ts.append(torch.zeros(extra.shape[:2], dtype=torch.long, device=z0.device))
         if self.window_views is not None:
@@ -128,8 +140,9 @@ class EncoderViews:
                 raise ValueError("signal-space views need the batch's split, window positions and epoch")
             signal = self.window_views(*at)
             if signal.ndim != 3 or signal.shape[0] != z0.shape[0] or signal.shape[2] != z0.shape[1]:
-                raise ValueError(f"window views have shape {tuple(signal.shape)}, "
-                                 f"expected ({len(z0)}, K, {z0.shape[1]})")
+                raise ValueError(
+                    f"window views have shape {tuple(signal.shape)}, expected ({len(z0)}, K, {z0.shape[1]})"
+                )
             parts.append(signal.to(z0.dtype))
             ts.append(torch.zeros(signal.shape[:2], dtype=torch.long, device=z0.device))
         return torch.cat(parts, dim=1), torch.cat(ts, dim=1)
@@ -148,8 +161,15 @@ class SupConLoss:
     projections gathered from every rank.
     """
 
-    def __init__(self, encoder: nn.Module, precision: Precision, temperature: float, labelled: bool,
-                 time_conditioning: bool, dist: Distributed = SINGLE) -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        precision: Precision,
+        temperature: float,
+        labelled: bool,
+        time_conditioning: bool,
+        dist: Distributed = SINGLE,
+    ) -> None:
         self.encoder, self.precision, self.temperature, self.labelled = encoder, precision, temperature, labelled
         self.time_conditioning, self.dist = time_conditioning, dist
 
@@ -163,8 +183,15 @@ class SupConLoss:
         return supcon_loss(projections, y if self.labelled else None, self.temperature)
 
 
-def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, more: VAEViews | None = None,
-              dist: Distributed = SINGLE, net: nn.Module | None = None) -> Stage:
+def vae_stage(
+    vae: VAE,
+    inputs: Inputs,
+    cfg: VAESection,
+    precision: Precision,
+    more: VAEViews | None = None,
+    dist: Distributed = SINGLE,
+    net: nn.Module | None = None,
+) -> Stage:
     """The VAE on the standardised vectors: β-VAE loss with an optional linear KL warm-up.
 
     ``more`` adds inputs to each batch (noisy views of its windows); ``net``: the module a training step runs
@@ -211,9 +238,15 @@ def vae_stage(vae: VAE, inputs: Inputs, cfg: VAESection, precision: Precision, m
     return Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
 
-def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], views: EncoderViews,
-                  loss: tuple[SupConLoss, SupConLoss], cfg: EncoderSection, val_seed: int,
-                  world_size: int = 1) -> Stage:
+def encoder_stage(
+    encoder: UNet1DEncoder,
+    latents: tuple[torch.Tensor, ...],
+    views: EncoderViews,
+    loss: tuple[SupConLoss, SupConLoss],
+    cfg: EncoderSection,
+    val_seed: int,
+    world_size: int = 1,
+) -> Stage:
     """The SupCon encoder on views of the standardised latents ``(z_train, y_train, z_val, y_val)``.
 
     ``loss``: the training loss (DDP-wrapped encoder, gathered over the ranks) and the val loss (the
@@ -240,12 +273,20 @@ def encoder_stage(encoder: UNet1DEncoder, latents: tuple[torch.Tensor, ...], vie
                 total += val_loss(v, t, yb).item() * len(zb)
         return total / len(z_val)
 
-    return Stage("encoder", encoder, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size,
-                 len(z_train), step, val)
+    return Stage(
+        "encoder", encoder, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(z_train), step, val
+    )
 
 
-def dae_stage(dae: DenoisingAutoencoder, inputs: Inputs, cfg: DAESection, precision: Precision,
-              val_seed: int, dist: Distributed = SINGLE, net: nn.Module | None = None) -> Stage:
+def dae_stage(
+    dae: DenoisingAutoencoder,
+    inputs: Inputs,
+    cfg: DAESection,
+    precision: Precision,
+    val_seed: int,
+    dist: Distributed = SINGLE,
+    net: nn.Module | None = None,
+) -> Stage:
     """The denoising autoencoder: reconstruct the standardised vectors from ``x + noise_sigma * N(0, I)``.
 
     ``net``: the module a training step runs (``dae`` under DDP); ``dist``: the ranks sharing each batch.
@@ -278,9 +319,19 @@ class Trainer:
     Use :func:`train_stages`; the class exists to share state between stages.
     """
 
-    def __init__(self, config: Config, features: FeatureSet, out_dir: Path, *, method: Method, resume: bool = False,
-                 progress: bool = True, extra_views: ExtraViews | None = None,
-                 on_epoch_end: Callable[[str, int, float], None] | None = None, dist: Distributed = SINGLE) -> None:
+    def __init__(
+        self,
+        config: Config,
+        features: FeatureSet,
+        out_dir: Path,
+        *,
+        method: Method,
+        resume: bool = False,
+        progress: bool = True,
+        extra_views: ExtraViews | None = None,
+        on_epoch_end: Callable[[str, int, float], None] | None = None,
+        dist: Distributed = SINGLE,
+    ) -> None:
         self.config, self.method, self.extra_views, self.dist = config, method, extra_views, dist
         #: Signal-space views (``[signal_views]``), set by :func:`train_stages` before the VAE trains.
         self.signal_views: SignalViewSource | None = None
@@ -303,12 +354,14 @@ class Trainer:
             "n_val": int(len(self.inputs.x_val)),
             "dataset": self.dataset,
             "world_size": dist.world_size,
-            "global_batch_size": {stage: getattr(config, stage).batch_size * dist.world_size
-                                  for stage in method.stages},
+            "global_batch_size": {
+                stage: getattr(config, stage).batch_size * dist.world_size for stage in method.stages
+            },
             "stages": {},
         }
-        self.loop = StageLoop(out_dir, device, precision, self._provenance(), history, progress and dist.is_main,
-                              on_epoch_end, dist=dist)
+        self.loop = StageLoop(
+            out_dir, device, precision, self._provenance(), history, progress and dist.is_main, on_epoch_end, dist=dist
+        )
         if resume and (out_dir / CHECKPOINT).is_file():
             self._resume()
         elif not resume:
@@ -345,8 +398,10 @@ class Trainer:
         vae = VAE.from_section(self.config.vae, self.inputs.x_train.shape[1]).to(self.device)
         if "vae" not in self.loop.done:
             more = self.signal_views.vae_inputs if self.signal_views is not None else None
-            self.loop.fit(vae_stage(vae, self.inputs, self.config.vae, self.loop.precision, more, self.dist,
-                                    self.dist.wrap(vae)), seed)
+            self.loop.fit(
+                vae_stage(vae, self.inputs, self.config.vae, self.loop.precision, more, self.dist, self.dist.wrap(vae)),
+                seed,
+            )
         vae.load_state_dict(self.loop.done["vae"])
         vae.eval().requires_grad_(False)
         return vae
@@ -374,12 +429,23 @@ class Trainer:
         if "encoder" not in self.loop.done:
             labelled = self.method.reads_labels and self.config.encoder.supervised
             temperature, conditioned = self.config.encoder.temperature, encoder.time_conditioning
-            losses = (SupConLoss(self.dist.wrap(encoder), self.loop.precision, temperature, labelled, conditioned,
-                                 self.dist),
-                      SupConLoss(encoder, self.loop.precision, temperature, labelled, conditioned))
+            losses = (
+                SupConLoss(self.dist.wrap(encoder), self.loop.precision, temperature, labelled, conditioned, self.dist),
+                SupConLoss(encoder, self.loop.precision, temperature, labelled, conditioned),
+            )
             latents = (z_train, self.inputs.y_train, z_val, self.inputs.y_val)
-            self.loop.fit(encoder_stage(encoder, latents, views, losses, self.config.encoder,
-                                        self.config.train.seed + VAL_SEED_OFFSET, self.dist.world_size), seed)
+            self.loop.fit(
+                encoder_stage(
+                    encoder,
+                    latents,
+                    views,
+                    losses,
+                    self.config.encoder,
+                    self.config.train.seed + VAL_SEED_OFFSET,
+                    self.dist.world_size,
+                ),
+                seed,
+            )
         encoder.load_state_dict(self.loop.done["encoder"])
         return encoder.eval()
 
@@ -387,8 +453,18 @@ class Trainer:
         seed = self._begin_stage("dae")
         dae = DenoisingAutoencoder.from_section(self.config.dae, self.inputs.x_train.shape[1]).to(self.device)
         if "dae" not in self.loop.done:
-            self.loop.fit(dae_stage(dae, self.inputs, self.config.dae, self.loop.precision,
-                                    self.config.train.seed + VAL_SEED_OFFSET, self.dist, self.dist.wrap(dae)), seed)
+            self.loop.fit(
+                dae_stage(
+                    dae,
+                    self.inputs,
+                    self.config.dae,
+                    self.loop.precision,
+                    self.config.train.seed + VAL_SEED_OFFSET,
+                    self.dist,
+                    self.dist.wrap(dae),
+                ),
+                seed,
+            )
         dae.load_state_dict(self.loop.done["dae"])
         return dae.eval()
 
@@ -427,13 +503,31 @@ def _cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.cpu() for k, v in state.items()}
 
 
-def train_stages(config: Config, features: FeatureSet, out: Path, *, method: Method, resume: bool = False,
-                 progress: bool = True, extra_views: ExtraViews | None = None,
-                 on_epoch_end: Callable[[str, int, float], None] | None = None, dist: Distributed = SINGLE) -> Path:
+def train_stages(
+    config: Config,
+    features: FeatureSet,
+    out: Path,
+    *,
+    method: Method,
+    resume: bool = False,
+    progress: bool = True,
+    extra_views: ExtraViews | None = None,
+    on_epoch_end: Callable[[str, int, float], None] | None = None,
+    dist: Distributed = SINGLE,
+) -> Path:
     """Train a stage method into ``out`` (the caller holds its writer lock; under torchrun, rank 0
     writes and the other ranks only train); returns ``out``."""
-    trainer = Trainer(config, features, out, method=method, resume=resume, progress=progress,
-                      extra_views=extra_views, on_epoch_end=on_epoch_end, dist=dist)
+    trainer = Trainer(
+        config,
+        features,
+        out,
+        method=method,
+        resume=resume,
+        progress=progress,
+        extra_views=extra_views,
+        on_epoch_end=on_epoch_end,
+        dist=dist,
+    )
     if dist.is_main:  # only now: a refused resume leaves the run as it was
         write_text(out / CONFIG_TOML, to_toml(config))
     if config.signal_views.n_views and "encoder" in method.stages:

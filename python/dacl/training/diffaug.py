@@ -20,7 +20,6 @@ No labels are read. Everything is seeded per epoch, so a resumed run repeats
 the uninterrupted one.
 """
 
-
 from __future__ import annotations
 
 import contextlib
@@ -29,7 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -61,7 +60,7 @@ from dacl.training.ema import EMA
 from dacl.training.loop import batches
 from dacl.training.methods import METHODS, Method
 from dacl.training.precision import Precision
-from dacl.views.diffusion import GaussianDiffusion
+from dacl.views.diffusion import Denoiser, GaussianDiffusion
 from dacl.views.generated import ViewGenerator, make_view_generator
 
 METHOD = METHODS["diffaug"]
@@ -125,8 +124,12 @@ class DiffAugModels:
         encoder = SemanticEncoder.from_section(d, dim)
         head = ProjectionHead.from_section(d)
         denoiser = ConditionalDenoiser.from_section(d, dim)
-        diffusion = GaussianDiffusion.from_native(d.schedule, d.timesteps, d.variance,  # type: ignore[arg-type]
-                                                  **d.schedule_params)
+        diffusion = GaussianDiffusion.from_native(
+            d.schedule,  # type: ignore[arg-type]  # a str checked against the choices when loaded
+            d.timesteps,
+            d.variance,  # type: ignore[arg-type]
+            **d.schedule_params,
+        )
         return cls(encoder, head, denoiser, EMA(denoiser, d.ema_decay, warmup=d.ema_warmup), diffusion, scaler, config)
 
     def to(self, device: torch.device) -> DiffAugModels:
@@ -181,13 +184,14 @@ class DiffAugModels:
         """Scaled samples from the EMA generator, one per condition row, with the configured sampler."""
         d = self.config.diffaug
         clip = d.clip_x0 if d.clip_x0 > 0 else None
+        denoiser = cast(Denoiser, self.ema.model)  # the EMA copy of the ConditionalDenoiser
         out = []
         for i in range(0, cond.shape[0], batch_size):
             c = cond[i : i + batch_size]
             if d.sampler == "ddpm":
-                out.append(self.diffusion.sample_ddpm(self.ema.model, c, clip=clip, generator=generator))
+                out.append(self.diffusion.sample_ddpm(denoiser, c, clip=clip, generator=generator))
             else:
-                out.append(self.diffusion.sample_ddim(self.ema.model, c, d.sample_steps, d.eta, clip, generator))
+                out.append(self.diffusion.sample_ddim(denoiser, c, d.sample_steps, d.eta, clip, generator))
         return torch.cat(out)
 
 
@@ -206,8 +210,9 @@ class _Fit:
     and head outputs of the whole global batch. Every rank regenerates the whole positives buffer.
     """
 
-    def __init__(self, config: Config, models: DiffAugModels, x: torch.Tensor, neighbours: np.ndarray,
-                 dist: Distributed = SINGLE) -> None:
+    def __init__(
+        self, config: Config, models: DiffAugModels, x: torch.Tensor, neighbours: np.ndarray, dist: Distributed = SINGLE
+    ) -> None:
         d = config.diffaug
         self.config, self.models, self.x, self.neighbours, self.dist = config, models, x, neighbours, dist
         self.device = x.device
@@ -310,8 +315,9 @@ class _Fit:
             "config": self.config.to_dict(),
             "dataset": dataset,
             "epoch": epoch,
-            "models": {k: v for k, v in self.models.state_dict().items()
-                       if k in ("encoder", "head", "denoiser", "ema")},
+            "models": {
+                k: v for k, v in self.models.state_dict().items() if k in ("encoder", "head", "denoiser", "ema")
+            },
             "opt_e": self.opt_e.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "precision": {kind: p.state_dict() for kind, p in self.precision.items()},
@@ -354,11 +360,22 @@ def fit_diffaug(
     if dist.is_main:  # only now: a refused resume leaves the run as it was
         write_text(run_dir / CONFIG_TOML, to_toml(config))
     # str(): a TorchVersion in a checkpoint would not load weights-only.
-    meta = {"method": METHOD.name, "device": str(dev), "torch": str(torch.__version__),
-            "amp": fit.precision["E"].label, "dataset": dataset, "world_size": dist.world_size,
-            "global_batch_size": config.diffaug.batch_size * dist.world_size}
-    bar = tqdm(range(fit.start, fit.n_epochs), desc="diffaug", unit="epoch", disable=not (progress and dist.is_main),
-               leave=False)
+    meta = {
+        "method": METHOD.name,
+        "device": str(dev),
+        "torch": str(torch.__version__),
+        "amp": fit.precision["E"].label,
+        "dataset": dataset,
+        "world_size": dist.world_size,
+        "global_batch_size": config.diffaug.batch_size * dist.world_size,
+    }
+    bar = tqdm(
+        range(fit.start, fit.n_epochs),
+        desc="diffaug",
+        unit="epoch",
+        disable=not (progress and dist.is_main),
+        leave=False,
+    )
     for epoch in bar:
         fit.history.append(fit.epoch(epoch))
         bar.set_postfix(phase=fit.history[-1]["kind"], loss=f"{fit.history[-1]['loss']:.4g}")
@@ -384,8 +401,9 @@ def _start(raw: np.ndarray, config: Config, device: torch.device, dist: Distribu
     return _Fit(config, DiffAugModels.build(config, scaler).to(device), x, neighbours, dist)
 
 
-def _resume_checkpoint(path: Path, config: Config, dataset: dict[str, Any] | None,
-                       device: torch.device) -> dict[str, Any]:
+def _resume_checkpoint(
+    path: Path, config: Config, dataset: dict[str, Any] | None, device: torch.device
+) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}")
     return resume_state(path, config, dataset, device)
@@ -411,21 +429,46 @@ def train_diffaug(
         return _train(featureset, config, Path(run_dir), resolve_device(str(device)), resume, progress)
 
 
-def train_run(config: Config, features: FeatureSet, out: Path, *, method: Method, resume: bool = False,
-              progress: bool = True, dist: Distributed = SINGLE, **_: Any) -> Path:
+def train_run(
+    config: Config,
+    features: FeatureSet,
+    out: Path,
+    *,
+    method: Method,
+    resume: bool = False,
+    progress: bool = True,
+    dist: Distributed = SINGLE,
+    **_: Any,
+) -> Path:
     """The ``diffaug`` method for :func:`dacl.training.train` (which holds the run directory's lock)."""
     return _train(features, config, out, resolve_device(config.train.device), resume, progress, dist)
 
 
-def _train(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.device, resume: bool,
-           progress: bool, dist: Distributed = SINGLE) -> Path:
+def _train(
+    featureset: FeatureSet,
+    config: Config,
+    run_dir: Path,
+    device: torch.device,
+    resume: bool,
+    progress: bool,
+    dist: Distributed = SINGLE,
+) -> Path:
     """:func:`train_diffaug` for a caller that holds the run directory's lock."""
     mask = featureset.window_mask(config.data.train_split)
     if not mask.any():
         raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
     raw = input_vectors(featureset.features[mask], config.diffaug, config.context, device=str(device))
-    fit_diffaug(raw, config, run_dir, device, resume=resume, progress=progress,
-                dataset=dataset_identity(featureset, config), leads=featureset.leads, dist=dist)
+    fit_diffaug(
+        raw,
+        config,
+        run_dir,
+        device,
+        resume=resume,
+        progress=progress,
+        dataset=dataset_identity(featureset, config),
+        leads=featureset.leads,
+        dist=dist,
+    )
     if not dist.is_main:
         return run_dir
     d = config.diffaug
@@ -434,8 +477,14 @@ def _train(featureset: FeatureSet, config: Config, run_dir: Path, device: torch.
     return run_dir
 
 
-def diffaug_view_generator(config: Config, z0_train: torch.Tensor, device: torch.device, out_dir: Path,
-                           dataset: dict[str, Any] | None = None, dist: Distributed = SINGLE) -> ViewGenerator:
+def diffaug_view_generator(
+    config: Config,
+    z0_train: torch.Tensor,
+    device: torch.device,
+    out_dir: Path,
+    dataset: dict[str, Any] | None = None,
+    dist: Distributed = SINGLE,
+) -> ViewGenerator:
     """``dacl+diffaug``: train DiffAug on DACL's frozen train latents z0 (labels unused), in ``out_dir/diffaug``,
     and return its view generator.
 
@@ -448,6 +497,14 @@ def diffaug_view_generator(config: Config, z0_train: torch.Tensor, device: torch
         models = DiffAugModels.load(sub, device)
     else:
         with WriterLock(sub, "run directory") if dist.is_main else contextlib.nullcontext():
-            models = fit_diffaug(z0_train.detach().float().cpu().numpy(), config, sub, device,
-                                 resume=(sub / CHECKPOINT).is_file(), progress=True, dataset=dataset, dist=dist)
+            models = fit_diffaug(
+                z0_train.detach().float().cpu().numpy(),
+                config,
+                sub,
+                device,
+                resume=(sub / CHECKPOINT).is_file(),
+                progress=True,
+                dataset=dataset,
+                dist=dist,
+            )
     return make_view_generator(models, seed=config.train.seed)

@@ -52,8 +52,9 @@ def contextualised_windows(features: FeatureSet, mask: np.ndarray, config: Conte
         return out
     out = np.concatenate([out, np.empty((len(index) - len(out), out.shape[1]), np.float32)])
     for lo in range(config.chunk, len(index), config.chunk):
-        out[lo : lo + config.chunk] = contextualise(np.asarray(features.features[index[lo : lo + config.chunk]]),
-                                                    config)
+        out[lo : lo + config.chunk] = contextualise(
+            np.asarray(features.features[index[lo : lo + config.chunk]]), config
+        )
     return out
 
 
@@ -79,8 +80,9 @@ def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -
     return Inputs(
         x_train=to_dev(standardiser.transform(x_train), torch.float32),
         y_train=to_dev(labels[train_mask], label_dtype),
-        x_val=to_dev(standardiser.transform(x_val) if x_val is not None else np.empty((0, d), np.float32),
-                     torch.float32),
+        x_val=to_dev(
+            standardiser.transform(x_val) if x_val is not None else np.empty((0, d), np.float32), torch.float32
+        ),
         y_val=to_dev(labels[val_mask], label_dtype),
         standardiser=standardiser,
         feature_shape=(int(n_leads), int(n_paths), int(n_frames)),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -29,7 +30,7 @@ from dacl.training.checkpoint import CHECKPOINT, HISTORY
 from dacl.training.distributed import SINGLE, Distributed
 from dacl.training.precision import Precision
 
-Order = TypeVar("Order", torch.Tensor, Sequence[Any])
+Order = TypeVar("Order", torch.Tensor, np.ndarray, Sequence[Any])
 
 
 def batches(order: Order, batch_size: int, min_last: int = 2) -> list[Order]:
@@ -47,7 +48,7 @@ def batches(order: Order, batch_size: int, min_last: int = 2) -> list[Order]:
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     """torch's global RNG states and ``generator``'s, for a checkpoint."""
-    state = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "generator": generator.get_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -123,8 +124,9 @@ class StageLoop:
         optimiser = torch.optim.AdamW(stage.model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
         state = self._restore(stage, optimiser, generator)
         self.history["stages"][stage.name] = state.rows
-        bar = tqdm(range(state.start, stage.epochs), desc=stage.name, unit="epoch", disable=not self.progress,
-                   leave=False)
+        bar = tqdm(
+            range(state.start, stage.epochs), desc=stage.name, unit="epoch", disable=not self.progress, leave=False
+        )
         for epoch in bar:
             train_loss, count, wall, vl = self._epoch(stage, epoch, optimiser, generator)
             state.rows.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": vl, "time_s": wall})
@@ -133,8 +135,11 @@ class StageLoop:
                 state.bad = 0
             elif vl is not None:
                 state.bad += 1
-            bar.set_postfix(loss=f"{train_loss:.4f}", val=f"{vl:.4f}" if vl is not None else "-",
-                            it_s=f"{count / max(wall, 1e-9):.0f}")
+            bar.set_postfix(
+                loss=f"{train_loss:.4f}",
+                val=f"{vl:.4f}" if vl is not None else "-",
+                it_s=f"{count / max(wall, 1e-9):.0f}",
+            )
             self._save_epoch(stage, epoch + 1, optimiser, generator, state)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(stage.name, epoch + 1, train_loss)
@@ -153,11 +158,16 @@ class StageLoop:
             optimiser.load_state_dict(rs["optimiser"])
             self.precision.load_state_dict(rs["scaler"])
             set_rng_state(rs["rng"], generator)
-            return _Progress(list(self.history["stages"].get(stage.name, [])), dict(rs["best"]),
-                             int(rs["bad_epochs"]), int(rs["epoch"]))
+            return _Progress(
+                list(self.history["stages"].get(stage.name, [])),
+                dict(rs["best"]),
+                int(rs["bad_epochs"]),
+                int(rs["epoch"]),
+            )
 
-    def _epoch(self, stage: Stage, epoch: int, optimiser: torch.optim.Optimizer,
-               generator: torch.Generator) -> tuple[float, int, float, float | None]:
+    def _epoch(
+        self, stage: Stage, epoch: int, optimiser: torch.optim.Optimizer, generator: torch.Generator
+    ) -> tuple[float, int, float, float | None]:
         """One epoch: ``(train loss, samples seen, seconds, val loss)``."""
         stage.model.train()
         t0 = time.perf_counter()
@@ -179,23 +189,27 @@ class StageLoop:
             vl = stage.val_loss()  # the same on every rank: each computes it on the whole val split
         return self.dist.mean(total) / max(count, 1), count, time.perf_counter() - t0, vl
 
-    def _save_epoch(self, stage: Stage, epoch: int, optimiser: torch.optim.Optimizer, generator: torch.Generator,
-                    state: _Progress) -> None:
+    def _save_epoch(
+        self, stage: Stage, epoch: int, optimiser: torch.optim.Optimizer, generator: torch.Generator, state: _Progress
+    ) -> None:
         if not self.dist.is_main:
             return
-        torch_save({
-            **self.provenance,
-            "stage": stage.name,
-            "epoch": epoch,
-            "bad_epochs": state.bad,
-            "model": stage.model.state_dict(),
-            "optimiser": optimiser.state_dict(),
-            "scaler": self.precision.state_dict(),
-            "rng": rng_state(generator),
-            "best": state.best,
-            "done": self.done,
-            "history": self.history,
-        }, self.checkpoint_path)
+        torch_save(
+            {
+                **self.provenance,
+                "stage": stage.name,
+                "epoch": epoch,
+                "bad_epochs": state.bad,
+                "model": stage.model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "scaler": self.precision.state_dict(),
+                "rng": rng_state(generator),
+                "best": state.best,
+                "done": self.done,
+                "history": self.history,
+            },
+            self.checkpoint_path,
+        )
         self.write_history()
 
     def _finish(self, stage: Stage, state: _Progress) -> None:
@@ -204,12 +218,14 @@ class StageLoop:
             stage.model.load_state_dict(state.best["state"])
         self.done[stage.name] = copy.deepcopy(stage.model.state_dict())
         self.history.setdefault("best_epoch", {})[stage.name] = (
-            state.best["epoch"] if state.best["state"] is not None else len(state.rows))
+            state.best["epoch"] if state.best["state"] is not None else len(state.rows)
+        )
         self.resume = None
         # Stage finished (also by early stopping): a resume must not train it further.
         if self.dist.is_main:
-            torch_save({**self.provenance, "stage": None, "done": self.done, "history": self.history},
-                       self.checkpoint_path)
+            torch_save(
+                {**self.provenance, "stage": None, "done": self.done, "history": self.history}, self.checkpoint_path
+            )
 
     def write_history(self) -> None:
         if self.dist.is_main:

@@ -39,17 +39,55 @@ class Method:
         return self.views == "diffusion"
 
 
-METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("dacl", "VAE latents -> forward-diffusion views -> supervised contrastive U-Net encoder",
-           "stages", ("vae", "encoder"), "torch", reads_labels=True, views="diffusion"),
-    Method("vae", "the VAE alone; the embedding is its posterior mean",
-           "stages", ("vae",), "torch", reads_labels=False),
-    Method("gauss-contrastive", "the DACL encoder on Gaussian views z0 + sigma N(0, I)",
-           "stages", ("vae", "encoder"), "torch", reads_labels=True, views="gaussian"),
-    Method("dae", "a denoising autoencoder; the embedding is its bottleneck",
-           "stages", ("dae",), "torch", reads_labels=False),
-    Method("diffaug", "DiffAug: semantic encoder and conditional generator trained in turn, unsupervised",
-           "diffaug", ("diffaug",), "diffaug", reads_labels=False),
-    Method("dacl+diffaug", "DACL with DiffAug-generated views of the latents added",
-           "stages", ("vae", "encoder"), "torch", reads_labels=True, views="diffusion", generated_views=True),
-)}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "dacl",
+            "VAE latents -> forward-diffusion views -> supervised contrastive U-Net encoder",
+            "stages",
+            ("vae", "encoder"),
+            "torch",
+            reads_labels=True,
+            views="diffusion",
+        ),
+        Method(
+            "vae", "the VAE alone; the embedding is its posterior mean", "stages", ("vae",), "torch", reads_labels=False
+        ),
+        Method(
+            "gauss-contrastive",
+            "the DACL encoder on Gaussian views z0 + sigma N(0, I)",
+            "stages",
+            ("vae", "encoder"),
+            "torch",
+            reads_labels=True,
+            views="gaussian",
+        ),
+        Method(
+            "dae",
+            "a denoising autoencoder; the embedding is its bottleneck",
+            "stages",
+            ("dae",),
+            "torch",
+            reads_labels=False,
+        ),
+        Method(
+            "diffaug",
+            "DiffAug: semantic encoder and conditional generator trained in turn, unsupervised",
+            "diffaug",
+            ("diffaug",),
+            "diffaug",
+            reads_labels=False,
+        ),
+        Method(
+            "dacl+diffaug",
+            "DACL with DiffAug-generated views of the latents added",
+            "stages",
+            ("vae", "encoder"),
+            "torch",
+            reads_labels=True,
+            views="diffusion",
+            generated_views=True,
+        ),
+    )
+}

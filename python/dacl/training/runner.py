@@ -51,9 +51,17 @@ def run(
                 out = Path(out_dir)
                 if dist.is_main:
                     out.mkdir(parents=True, exist_ok=True)
-                result = TRAINERS[method.trainer](config, features, out, method=method, resume=resume,
-                                                  progress=progress, extra_views=extra_views,
-                                                  on_epoch_end=on_epoch_end, dist=dist)
+                result = TRAINERS[method.trainer](
+                    config,
+                    features,
+                    out,
+                    method=method,
+                    resume=resume,
+                    progress=progress,
+                    extra_views=extra_views,
+                    on_epoch_end=on_epoch_end,
+                    dist=dist,
+                )
                 finished = True
                 return result
             finally:

@@ -35,8 +35,12 @@ class DiffusionSection:
         norm = self.normalise_latents
         if isinstance(norm, bool):
             object.__setattr__(self, "normalise_latents", "per_dim" if norm else "none")
-        check_fields(self, "diffusion", {"timesteps": at_least(2), "n_views": NON_NEGATIVE},
-                     choices={"normalise_latents": LATENT_NORMS})
+        check_fields(
+            self,
+            "diffusion",
+            {"timesteps": at_least(2), "n_views": NON_NEGATIVE},
+            choices={"normalise_latents": LATENT_NORMS},
+        )
         if not 1 <= self.t_max <= self.timesteps:
             raise ValueError(f"diffusion.t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
 
@@ -73,17 +77,29 @@ class SignalViewsSection:
     threads: int = 1  # Rust featuriser threads (the views do not depend on it)
 
     def __post_init__(self) -> None:
-        check_fields(self, "signal_views", {"n_views": NON_NEGATIVE, "timesteps": at_least(2),
-                                            "bank_size": NON_NEGATIVE, "vae_views": NON_NEGATIVE,
-                                            "threads": at_least(1)},
-                     choices={"placement": PLACEMENTS, "levels": LEVEL_KINDS})
+        check_fields(
+            self,
+            "signal_views",
+            {
+                "n_views": NON_NEGATIVE,
+                "timesteps": at_least(2),
+                "bank_size": NON_NEGATIVE,
+                "vae_views": NON_NEGATIVE,
+                "threads": at_least(1),
+            },
+            choices={"placement": PLACEMENTS, "levels": LEVEL_KINDS},
+        )
         if not 1 <= self.t_max <= self.timesteps:
             raise ValueError(f"signal_views.t_max must be in [1, timesteps={self.timesteps}], got {self.t_max}")
         if self.snr_low > self.snr_high:
             raise ValueError(f"signal_views.snr_low must be <= snr_high, got {self.snr_low} > {self.snr_high}")
         if self.vae_views and not self.bank_size:
-            raise ValueError("signal_views.vae_views needs a view bank (bank_size >= 1): new views for every "
-                             "VAE epoch would featurise the train split once per epoch")
+            raise ValueError(
+                "signal_views.vae_views needs a view bank (bank_size >= 1): new views for every "
+                "VAE epoch would featurise the train split once per epoch"
+            )
         if self.bank_size and max(self.n_views, self.vae_views) > self.bank_size:
-            raise ValueError(f"signal_views: cannot draw {max(self.n_views, self.vae_views)} distinct views per "
-                             f"window from a bank of {self.bank_size}")
+            raise ValueError(
+                f"signal_views: cannot draw {max(self.n_views, self.vae_views)} distinct views per "
+                f"window from a bank of {self.bank_size}"
+            )

@@ -106,8 +106,12 @@ class GaussianDiffusion(nn.Module):
     DiffAug code) or ``"fixed_small"`` (σ²_t = β̃_t, the posterior variance).
     """
 
-    def __init__(self, betas: np.ndarray, alphas_cumprod: np.ndarray,
-                 variance: Literal["fixed_large", "fixed_small"] = "fixed_large") -> None:
+    def __init__(
+        self,
+        betas: np.ndarray,
+        alphas_cumprod: np.ndarray,
+        variance: Literal["fixed_large", "fixed_small"] = "fixed_large",
+    ) -> None:
         super().__init__()
         betas = np.asarray(betas, dtype=np.float64)
         abar = np.asarray(alphas_cumprod, dtype=np.float64)
@@ -134,8 +138,11 @@ class GaussianDiffusion(nn.Module):
         posterior_var = betas * (1.0 - abar_prev) / (1.0 - abar)
         sigma2 = np.append(posterior_var[1], betas[1:]) if variance == "fixed_large" else posterior_var
         for name, arr in {
-            "betas": betas, "alphas_cumprod": abar, "alphas_cumprod_prev": abar_prev,
-            "sqrt_abar": np.sqrt(abar), "sqrt_one_minus_abar": np.sqrt(1.0 - abar),
+            "betas": betas,
+            "alphas_cumprod": abar,
+            "alphas_cumprod_prev": abar_prev,
+            "sqrt_abar": np.sqrt(abar),
+            "sqrt_one_minus_abar": np.sqrt(1.0 - abar),
             # posterior mean q(x_{t-1} | x_t, x0) = c0 x0 + ct x_t (Ho et al. eq. 7)
             "post_c0": np.sqrt(abar_prev) * betas / (1.0 - abar),
             "post_ct": np.sqrt(1.0 - betas) * (1.0 - abar_prev) / (1.0 - abar),
@@ -144,9 +151,13 @@ class GaussianDiffusion(nn.Module):
             self.register_buffer(name, torch.as_tensor(arr, dtype=torch.float32), persistent=False)
 
     @classmethod
-    def from_native(cls, kind: ScheduleKind = "linear", timesteps: int = 1000,
-                    variance: Literal["fixed_large", "fixed_small"] = "fixed_large",
-                    **params: float) -> GaussianDiffusion:
+    def from_native(
+        cls,
+        kind: ScheduleKind = "linear",
+        timesteps: int = 1000,
+        variance: Literal["fixed_large", "fixed_small"] = "fixed_large",
+        **params: float,
+    ) -> GaussianDiffusion:
         """Build from ``dacl._native.NoiseSchedule(kind, timesteps, **params)``."""
         s = NoiseSchedule(kind, timesteps, **params)
         return cls(np.asarray(s.betas), np.asarray(s.alphas_cumprod), variance=variance)
@@ -155,15 +166,21 @@ class GaussianDiffusion(nn.Module):
         """``x_t = sqrt(ᾱ_t) x0 + sqrt(1 - ᾱ_t) ε`` (Ho et al. eq. 4), through the module's :func:`q_sample`."""
         return q_sample(x0, t, self.alphas_cumprod, noise)
 
-    def draw(self, n: int, like: torch.Tensor,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw(
+        self, n: int, like: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(t, ε)`` for ``n`` rows shaped like those of ``like``: ``t ~ U{0..T-1}`` per row, ε standard normal."""
         t = torch.randint(0, self.timesteps, (n,), device=like.device, generator=generator)
         return t, torch.randn((n, *like.shape[1:]), device=like.device, dtype=like.dtype, generator=generator)
 
-    def loss(self, model: nn.Module, x0: torch.Tensor, cond: torch.Tensor,
-             generator: torch.Generator | None = None,
-             draws: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        model: nn.Module,
+        x0: torch.Tensor,
+        cond: torch.Tensor,
+        generator: torch.Generator | None = None,
+        draws: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """ε-prediction MSE with ``t ~ U{0..T-1}`` (Ho et al. Alg. 1). ``cond`` should be detached;
         ``draws``: the ``(t, ε)`` of :meth:`draw`, default drawn here from ``generator``."""
         t, noise = self.draw(len(x0), x0, generator) if draws is None else draws
@@ -175,8 +192,9 @@ class GaussianDiffusion(nn.Module):
         return x0.clamp(-clip, clip) if clip is not None else x0
 
     @torch.no_grad()
-    def sample_ddpm(self, model: Denoiser, cond: torch.Tensor, clip: float | None = 1.0,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_ddpm(
+        self, model: Denoiser, cond: torch.Tensor, clip: float | None = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Ancestral sampling from pure noise through all T steps (Ho et al. Alg. 2).
 
         The mean uses the (optionally clipped) x̂0 through the posterior
@@ -193,8 +211,15 @@ class GaussianDiffusion(nn.Module):
         return x
 
     @torch.no_grad()
-    def sample_ddim(self, model: Denoiser, cond: torch.Tensor, steps: int = 50, eta: float = 0.0,
-                    clip: float | None = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_ddim(
+        self,
+        model: Denoiser,
+        cond: torch.Tensor,
+        steps: int = 50,
+        eta: float = 0.0,
+        clip: float | None = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Fast sampler of Song et al. 2021 (DDIM, eq. 12 and 16) on ``steps`` evenly spaced timesteps.
 
         ``eta = 0`` is deterministic DDIM; ``eta = 1`` with ``steps = T`` is

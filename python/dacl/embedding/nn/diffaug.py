@@ -49,8 +49,9 @@ class SemanticEncoder(nn.Module):
     denoiser's condition.
     """
 
-    def __init__(self, in_dim: int, hidden: tuple[int, ...] = (500, 500, 500), code_dim: int = 50,
-                 negative_slope: float = 0.1) -> None:
+    def __init__(
+        self, in_dim: int, hidden: tuple[int, ...] = (500, 500, 500), code_dim: int = 50, negative_slope: float = 0.1
+    ) -> None:
         super().__init__()
         if in_dim < 1 or code_dim < 1:
             raise ValueError(f"in_dim and code_dim must be >= 1, got {in_dim}, {code_dim}")
@@ -79,8 +80,9 @@ class ProjectionHead(nn.Module):
     configs/diffaug.toml for the default we use and why.
     """
 
-    def __init__(self, code_dim: int = 50, hidden: tuple[int, ...] = (500, 500), out_dim: int = 2,
-                 negative_slope: float = 0.1) -> None:
+    def __init__(
+        self, code_dim: int = 50, hidden: tuple[int, ...] = (500, 500), out_dim: int = 2, negative_slope: float = 0.1
+    ) -> None:
         super().__init__()
         self.out_dim = out_dim
         self.net = _mlp_blocks([code_dim, *hidden, out_dim], final_activation=False, negative_slope=negative_slope)
@@ -131,10 +133,17 @@ class ConditionalDenoiser(nn.Module):
       outputs plus the mirrored encoder output (dec2 <- enc_{n-1}, ...).
     """
 
-    def __init__(self, dim: int, code_dim: int = 50, timesteps: int = 1000, hidden: int = 2000,
-                 n_blocks: int = 4, cond_hidden: int = 200,
-                 time_embedding: Literal["sinusoidal", "learned"] = "sinusoidal",
-                 negative_slope: float = 0.1) -> None:
+    def __init__(
+        self,
+        dim: int,
+        code_dim: int = 50,
+        timesteps: int = 1000,
+        hidden: int = 2000,
+        n_blocks: int = 4,
+        cond_hidden: int = 200,
+        time_embedding: Literal["sinusoidal", "learned"] = "sinusoidal",
+        negative_slope: float = 0.1,
+    ) -> None:
         super().__init__()
         if n_blocks < 1:
             raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
@@ -148,7 +157,10 @@ class ConditionalDenoiser(nn.Module):
         else:
             self.time_emb = nn.Sequential(nn.Linear(dim, cond_hidden), act, nn.Linear(cond_hidden, dim))
         self.cond_emb = nn.Sequential(
-            nn.Linear(code_dim, cond_hidden), act, nn.Linear(cond_hidden, cond_hidden), act,
+            nn.Linear(code_dim, cond_hidden),
+            act,
+            nn.Linear(cond_hidden, cond_hidden),
+            act,
             nn.Linear(cond_hidden, dim),
         )
         self.enc = nn.ModuleList(_ResBlock(dim, hidden, i > 0, negative_slope) for i in range(n_blocks))
@@ -159,8 +171,15 @@ class ConditionalDenoiser(nn.Module):
 
     @classmethod
     def from_section(cls, section: DiffAugSection, dim: int) -> ConditionalDenoiser:
-        return cls(dim, section.code_dim, section.timesteps, section.den_hidden, section.den_blocks,
-                   section.cond_hidden, section.time_embedding)  # type: ignore[arg-type]
+        return cls(
+            dim,
+            section.code_dim,
+            section.timesteps,
+            section.den_hidden,
+            section.den_blocks,
+            section.cond_hidden,
+            section.time_embedding,  # type: ignore[arg-type]  # a str checked against the choices when loaded
+        )
 
     def embed_time(self, t: torch.Tensor) -> torch.Tensor:
         if self.time_embedding == "learned":

@@ -81,9 +81,7 @@ class UNet1DEncoder(nn.Module):
         self.embed_dim, self.proj_dim, self.time_conditioning = embed_dim, proj_dim, time_conditioning
         time_dim = 4 * channels[0] if time_conditioning else None
         if time_dim:
-            self.time_mlp = nn.Sequential(
-                nn.Linear(channels[0], time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim)
-            )
+            self.time_mlp = nn.Sequential(nn.Linear(channels[0], time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
         self.stem = nn.Conv1d(1, channels[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -107,8 +105,14 @@ class UNet1DEncoder(nn.Module):
     @classmethod
     def from_section(cls, section: EncoderSection, latent_dim: int) -> UNet1DEncoder:
         """The encoder an ``[encoder]`` section describes, over ``latent_dim``-d latents."""
-        return cls(latent_dim, section.channels, section.embed_dim, section.proj_dim, section.time_conditioning,
-                   section.readout)  # type: ignore[arg-type]
+        return cls(
+            latent_dim,
+            section.channels,
+            section.embed_dim,
+            section.proj_dim,
+            section.time_conditioning,
+            section.readout,  # type: ignore[arg-type]  # a str checked against the choices when loaded
+        )
 
     def embed(self, z: torch.Tensor, t: torch.Tensor | None = None) -> torch.Tensor:
         """Pre-head embedding ``(B, D) -> (B, embed_dim)``; ``t=None`` means clean (t = 0)."""
