@@ -6,7 +6,8 @@ reports the peak during training and its increment over the loaded features.
 
 Example (the development corpus and its 8-fold copy from benches/replicate_dataset.py)::
 
-    .venv/bin/python benches/train_rss.py runs/dev runs/dev-x8
+    .venv/bin/python benches/train_rss.py DEV_DATASET    # one process per dataset: a process's
+    .venv/bin/python benches/train_rss.py DEV_X8         # peak never comes down
 """
 
 from __future__ import annotations
