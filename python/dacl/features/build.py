@@ -394,13 +394,11 @@ class _Job:
         self.finish(target, manifest, n_chunks)
         return True
 
-    def write_shards(self, shards_root: Path, todo: list[int], done: set[int], manifest: dict[str, Any]) -> int:
-        """Featurize and write the chunks ``todo``, reading each next chunk while this one is computed
-        (the native code releases the GIL); returns how many shards were written."""
+    def _progress(self, done: set[int]) -> Any:
+        """The records bar, started at the records of the shards already ``done``."""
         from tqdm.auto import tqdm
 
-        identity = identity_of(manifest)
-        bar = tqdm(
+        return tqdm(
             total=len(self.corpus.names),
             initial=sum(len(self.chunk(k)) for k in done),
             unit="rec",
@@ -408,6 +406,12 @@ class _Job:
             disable=not self.options.progress,
             file=sys.stderr,
         )
+
+    def write_shards(self, shards_root: Path, todo: list[int], done: set[int], manifest: dict[str, Any]) -> int:
+        """Featurize and write the chunks ``todo``, reading each next chunk while this one is computed
+        (the native code releases the GIL); returns how many shards were written."""
+        identity = identity_of(manifest)
+        bar = self._progress(done)
         written = 0
         with ThreadPoolExecutor(max_workers=self.options.read_threads) as pool:
 
@@ -432,8 +436,6 @@ class _Job:
         """Compute the chunks ``todo`` as tasks of the executor (:func:`build_shard`, one per shard), each
         written by its worker; returns how many shards were written. The first failure cancels the rest
         (the shards already written stay, for the next run)."""
-        from tqdm.auto import tqdm
-
         assert self.executor is not None
         plan = ShardTask(
             self.source,
@@ -448,14 +450,7 @@ class _Job:
             self.window_shape,
             k=-1,
         )
-        bar = tqdm(
-            total=len(self.corpus.names),
-            initial=sum(len(self.chunk(k)) for k in done),
-            unit="rec",
-            desc="preprocess",
-            disable=not self.options.progress,
-            file=sys.stderr,
-        )
+        bar = self._progress(done)
         futures = [self.executor.submit(build_shard, replace(plan, k=k)) for k in todo]
         try:
             for future in as_completed(futures):
