@@ -73,12 +73,16 @@ class Standardiser:
     def scale(self) -> Any:
         return self.std if self.clip is None else self.clip * self.std
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Standardised ``(n, d)`` rows as float32 (computed in float64)."""
+    def transform(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Standardised ``(n, d)`` rows as float32 (computed in float64), into ``out`` if given: a float32
+        array of ``x``'s shape, which may be ``x`` itself (a large split then needs no second copy)."""
         if x.ndim != 2 or x.shape[1] != len(self.mean):
             raise ValueError(f"expected (n, {len(self.mean)}) input, got shape {x.shape}")
         mean, scale = np.asarray(self.mean), np.asarray(self.scale)
-        out = np.empty(x.shape, np.float32)
+        if out is None:
+            out = np.empty(x.shape, np.float32)
+        elif out.shape != x.shape or out.dtype != np.float32:
+            raise ValueError(f"out must be float32 of shape {x.shape}, got {out.dtype} {out.shape}")
         for lo in range(0, len(x), ROWS_PER_BLOCK):  # row by row arithmetic: blocks give the numbers of one pass
             y = (x[lo : lo + ROWS_PER_BLOCK] - mean) / scale
             out[lo : lo + ROWS_PER_BLOCK] = y if self.clip is None else np.clip(y, -1.0, 1.0)

@@ -78,10 +78,11 @@ def prepare_inputs(config: Config, features: FeatureSet, device: torch.device) -
     d = x_train.shape[1]
     _, n_leads, n_paths, n_frames = features.features.shape
     return Inputs(
-        x_train=to_dev(standardiser.transform(x_train), torch.float32),
+        x_train=to_dev(standardiser.transform(x_train, out=x_train), torch.float32),  # in place: one copy
         y_train=to_dev(labels[train_mask], label_dtype),
         x_val=to_dev(
-            standardiser.transform(x_val) if x_val is not None else np.empty((0, d), np.float32), torch.float32
+            standardiser.transform(x_val, out=x_val) if x_val is not None else np.empty((0, d), np.float32),
+            torch.float32,
         ),
         y_val=to_dev(labels[val_mask], label_dtype),
         standardiser=standardiser,
