@@ -82,3 +82,14 @@ def test_numpy_fit_and_transform_by_blocks_give_the_numbers_of_one_pass(
         assert np.array_equal(s.transform(x), one_pass)
     with pytest.raises(ValueError, match="NaN or inf"):
         Standardiser.fit(np.concatenate([x, np.full((1, 12), np.nan, np.float32)]))
+
+
+def test_transform_in_place_gives_the_numbers_of_a_new_array() -> None:
+    x = np.random.default_rng(3).normal(2.0, 3.0, size=(50, 7)).astype(np.float32)
+    s = Standardiser.fit(x, clip=2.5)
+    expected = s.transform(x)
+    y = x.copy()
+    assert s.transform(y, out=y) is y
+    np.testing.assert_array_equal(y, expected)
+    with pytest.raises(ValueError, match="out must be float32"):
+        s.transform(x, out=np.empty(x.shape, np.float64))
