@@ -195,15 +195,24 @@ def check_segmentation(config: PreprocessConfig, num_threads: int | None = None)
     """Run the native segmentation once on a silent probe at ``config.fs``, so that settings it
     refuses (band edges, filter order, thread count, ...) fail before anything is written."""
     probe = np.zeros(max(config.window, 1024), np.float32)
-    segment(
-        [probe],
-        config.fs,
+    _segment([probe], config.fs, config, num_threads)
+
+
+def _segment(
+    signals: Sequence[np.ndarray], fs: float, config: PreprocessConfig, num_threads: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The native ``segment`` of 1-D ``signals`` at ``fs`` Hz with ``config``'s windows, band and z-scoring,
+    resampled to ``config.fs`` when ``fs`` differs."""
+    return segment(
+        signals,
+        fs,
         config.window,
         config.hop,
         tail=config.tail,
         band=config.band,
         band_order=config.band_order,
         zscore=config.zscore,
+        target_fs=None if fs == config.fs else config.fs,
         num_threads=num_threads,
     )
 
@@ -293,18 +302,7 @@ def segment_records(
     """
     fs, n_leads = records[0].fs, records[0].signal.shape[0]
     signals = [np.ascontiguousarray(r.signal[lead]) for r in records for lead in range(n_leads)]
-    windows, signal_index, starts = segment(
-        signals,
-        fs,
-        config.window,
-        config.hop,
-        tail=config.tail,
-        band=config.band,
-        band_order=config.band_order,
-        zscore=config.zscore,
-        target_fs=None if fs == config.fs else config.fs,
-        num_threads=num_threads,
-    )
+    windows, signal_index, starts = _segment(signals, fs, config, num_threads)
     if n_leads == 1:
         return windows, signal_index, starts
     # The native call returns each signal's windows in turn; put the leads of one time step together.
