@@ -23,6 +23,21 @@ BOMB_BYTES = 128 << 20
 RSS_ALLOWANCE = 48 << 20
 #: Longest message a bad input may produce (the CLI cuts at 1000; ours must be far shorter).
 SHORT = 400
+#: Small, quick `dacl preprocess` settings: one shard for the 40 sample records, no split.
+FAST_ARGS = [
+    "--window",
+    "512",
+    "--hop",
+    "512",
+    "-J",
+    "4",
+    "-Q",
+    "2",
+    "--chunk-records",
+    "40",
+    "--no-progress",
+    "--no-split",
+]
 
 
 @pytest.fixture
@@ -104,29 +119,7 @@ def test_a_bomb_record_is_a_bad_record_not_a_failed_run(sample_dir: Path, tmp_pa
     name = _names(sample_dir)[2]
     bomb = _zip(sample_dir, tmp_path / "bomb.zip", {f"{name}.mat": BOMB_BYTES})
     out = tmp_path / "ds"
-    assert (
-        cli_main(
-            [
-                "preprocess",
-                str(bomb),
-                "--out",
-                str(out),
-                "--window",
-                "512",
-                "--hop",
-                "512",
-                "-J",
-                "4",
-                "-Q",
-                "2",
-                "--chunk-records",
-                "40",
-                "--no-progress",
-                "--no-split",
-            ]
-        )
-        == 0
-    )
+    assert cli_main(["preprocess", str(bomb), "--out", str(out), *FAST_ARGS]) == 0
     assert f"skipped {name}: signal file {name}.mat is larger than its header declares" in capsys.readouterr().out
 
 
@@ -222,29 +215,7 @@ def test_symlinks_out_of_the_corpus_are_refused(sample_dir: Path, tmp_path: Path
         assert SECRET not in str(info.value)
     # And nothing of the outside file reaches the dataset.
     out = tmp_path / "ds"
-    assert (
-        cli_main(
-            [
-                "preprocess",
-                str(sample_dir),
-                "--out",
-                str(out),
-                "--window",
-                "512",
-                "--hop",
-                "512",
-                "-J",
-                "4",
-                "-Q",
-                "2",
-                "--chunk-records",
-                "40",
-                "--no-progress",
-                "--no-split",
-            ]
-        )
-        == 0
-    )
+    assert cli_main(["preprocess", str(sample_dir), "--out", str(out), *FAST_ARGS]) == 0
     for f in out.rglob("*"):
         if f.is_file():
             assert SECRET.encode() not in f.read_bytes(), f
