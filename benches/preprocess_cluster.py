@@ -14,7 +14,7 @@ efficiency printed is a configuration's records/s (start-up excluded) over those
 executor costs: a task reads its records, then computes them, where the in-process build reads the next
 shard while computing this one). The output datasets are checked to be identical, bit for bit. Records
 are read by dacl's corpus layer (``open_corpus``, each worker opening the folder itself), or with
-``--reader wfdb`` by ``wfdb.rdrecord`` (``WfdbCorpus`` of ``preprocess_multilead.py``).
+``--reader wfdb`` by ``wfdb.rdrecord`` (``bench_parts.WfdbCorpus``).
 
 Example (the table in the README)::
 
@@ -46,7 +46,7 @@ def options_for(config: str, cores: int) -> dict[str, Any]:
 
 def child(folder: Path, out: Path, config: str, cores: int, chunk_records: int, reader: str) -> None:
     """One run (in the child process): build the dataset, print its timing as JSON."""
-    from preprocess_multilead import WfdbCorpus
+    from bench_parts import WfdbCorpus
 
     from dacl.features.build import BuildOptions, build
     from dacl.features.executors import open_executor

@@ -33,7 +33,6 @@ Example (the table in the README)::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import resource
 import shutil
@@ -44,62 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_parts import KymatioScatter, replicated
+from bench_parts import KymatioScatter, WfdbCorpus, replicated
 
-from dacl.corpus.records import Record, RecordError, RecordInfo, signal_sha256
-
-
-class WfdbCorpus:
-    """A folder of WFDB records read with ``wfdb.rdrecord``, with the corpus interface the pipeline uses
-    (labels from ``# Dx:`` header comments, lead names as the headers write them, standard leads canonical)."""
-
-    layout, layout_reason, task, vocabulary = "wfdb", "benchmark reader: wfdb.rdrecord", "multi-label", None
-
-    def __init__(self, folder: Path, names: list[str] | None = None) -> None:
-        self.folder = folder
-        self.names = names if names is not None else sorted(p.stem for p in folder.glob("*.hea"))
-        digest = hashlib.sha256("\n".join(self.names).encode()).hexdigest()
-        self.fingerprint = {"names_sha256": digest, "reader": "wfdb.rdrecord"}
-
-    def __repr__(self) -> str:
-        return f"WfdbCorpus({self.folder}, {len(self.names)} records)"
-
-    def _path(self, name: str) -> str:
-        return str(self.folder / name.split("@", 1)[0])
-
-    def info(self, name: str) -> RecordInfo:
-        import wfdb
-
-        from dacl.features.leads import canonical
-
-        h = wfdb.rdheader(self._path(name))
-        return RecordInfo(name, int(h.sig_len), float(h.fs), tuple(canonical(n) for n in h.sig_name), tuple(h.units))
-
-    def read(self, name: str, min_samples: int = 1, sampfrom: int = 0, sampto: int | None = None) -> Record:
-        import wfdb
-
-        from dacl.features.leads import canonical
-
-        try:
-            rec = wfdb.rdrecord(self._path(name), sampfrom=sampfrom, sampto=sampto)
-        except Exception as err:  # noqa: BLE001 (a benchmark reader: any failure is this record's)
-            raise RecordError(name, f"unreadable ({type(err).__name__})") from err
-        signal = np.ascontiguousarray(rec.p_signal.T)
-        comments = dict(c.split(":", 1) for c in rec.comments if ":" in c)
-        labels = tuple(c.strip() for c in comments.get("Dx", "").split(",") if c.strip())
-        return Record(
-            name,
-            signal,
-            tuple(canonical(n) for n in rec.sig_name),
-            float(rec.fs),
-            labels,
-            signal_sha256(signal),
-            {},
-            sampfrom,
-        )
-
-    def annotations(self, name: str) -> None:
-        return None
+from dacl.corpus.records import Record, RecordInfo, signal_sha256
 
 
 class LongRecordCorpus:
