@@ -11,7 +11,7 @@ fingerprint of the inputs. Any object with these members can be preprocessed
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dacl.corpus import open_corpus
@@ -36,21 +36,15 @@ class CorpusReader(Protocol):
     def annotations(self, name: str) -> Sequence[Any] | None: ...  # (start, end, label) intervals
 
 
-#: The ``open_corpus`` option each corpus field of :class:`PreprocessConfig` sets, and that option's default.
-CORPUS_OPTIONS: Mapping[str, Any] = {
-    "layout": "auto",
-    "label_map": None,
-    "scp_level": "all",
-    "scp_threshold": 0.0,
-    "labels": None,
-}
-
-
 def corpus_options(config: PreprocessConfig) -> dict[str, Any]:
-    """The ``open_corpus`` options ``config`` sets to something else than their defaults."""
-    given = {key: getattr(config, key) for key in CORPUS_OPTIONS}
-    given["labels"] = given["labels"] or None
-    return {key: value for key, value in given.items() if value != CORPUS_OPTIONS[key]}
+    """The :func:`~dacl.corpus.open_corpus` options that ``config``'s corpus fields set."""
+    return {
+        "layout": config.layout,
+        "labels": config.labels or None,  # "" on the command line: no labels file
+        "label_map": config.label_map,
+        "scp_level": config.scp_level,
+        "scp_threshold": config.scp_threshold,
+    }
 
 
 def open_source(source: str | os.PathLike[str] | CorpusReader, config: PreprocessConfig) -> CorpusReader:
