@@ -331,6 +331,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
         "--features",
         str(ds),
         "--baseline-scattering",
+        "--baseline-scattering-noise",
         "--robustness",
         "--n-boot",
         "20",
@@ -341,7 +342,7 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
     ]
     assert cli.main(argv) == 0
     doc = json.loads((out / "metrics.json").read_text())
-    curve, other = doc["robustness"]
+    curve, noisy, other = doc["robustness"]
     clean = next(p for p in curve["points"] if p["kind"] == "clean")
     assert clean["metrics"]["auroc_af"] == doc["methods"][0]["metrics"]["auroc_af"]
     assert clean["n_records"] == test_rows.size
@@ -350,9 +351,27 @@ def test_dataset_featurizer_reproduces_the_dataset_and_cli_robustness(tmp_path, 
         d = p["difference"]["auroc_macro_ovr"]
         this, ref = p["metrics"]["auroc_macro_ovr"]["value"], q["metrics"]["auroc_macro_ovr"]["value"]
         assert d["value"] == pytest.approx(this - ref)
+        assert p["paired"]["scattering-pool"] == p["difference"]
+    # The run is also paired with the noise-augmented baseline (the bar of every table), which is not the reference.
+    assert "difference_to" not in noisy or noisy["difference_to"] == "scattering-pool"
+    for p, q in zip(other["points"], noisy["points"], strict=True):
+        d = p["paired"]["scattering-pool + noise-aug"]["auroc_macro_ovr"]
+        assert d["value"] == pytest.approx(
+            p["metrics"]["auroc_macro_ovr"]["value"] - q["metrics"]["auroc_macro_ovr"]["value"]
+        )
+    assert all(set(p["paired"]) == {"scattering-pool"} for p in noisy["points"])
+    run = doc["methods"][2]
+    assert set(run["paired"]) == {"scattering-pool", "scattering-pool + noise-aug"}
+    assert run["difference_to"] == run["paired"]["scattering-pool"]
     assert (out / "robustness.png").is_file()
     report = (out / "report.md").read_text()
     assert "Difference in AUROC AF-vs-rest to scattering-pool under each corruption" in report
+    assert "Difference in AUROC AF-vs-rest to scattering-pool + noise-aug under each corruption" in report
+    assert "Difference to scattering-pool + noise-aug (method" in report
+    from dacl.report import summaries
+
+    seed, diffs = summaries.robustness_differences(out, "bands", "scattering-pool + noise-aug")
+    assert diffs == {p["label"]: p["paired"]["scattering-pool + noise-aug"]["auroc_af"] for p in other["points"]}
 
 
 def test_wrong_corpus_is_refused() -> None:

@@ -117,6 +117,10 @@ def test_split_scores_read_both_methods_and_the_stored_paired_difference(tmp_pat
     assert summaries.split_scores(out, "absent").method is None  # the baseline alone
     with pytest.raises(ValueError, match="has no paired difference to mean"):  # the baseline must come first
         summaries.split_scores(out, "scattering-pool", baseline="mean")
+    assert other["paired"] == {"scattering-pool": other["difference_to"]}
+    del other["paired"]
+    (second / "metrics.json").write_text(json.dumps(doc))
+    assert summaries.split_scores(second, "mean").difference == row.difference  # files from before `paired`
     doc["methods"] = doc["methods"][1:]
     (second / "metrics.json").write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="no scattering-pool row"):

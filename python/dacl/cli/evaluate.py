@@ -170,16 +170,32 @@ def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
     return line if diff is not None else f"{line}  5-NN acc {r.knn_accuracy:.4f}"
 
 
+def _references(methods: list[str]) -> list[int]:
+    """Indices of the methods the others are paired with: the first, and the noise-augmented baseline.
+
+    Every table carries the noise-augmented baseline because it is the bar a noise-robust representation
+    has to clear (augmentation plus a linear probe); the first method stays the report's reference.
+    """
+    return [0, *(i for i, m in enumerate(methods) if i > 0 and m == NOISE_BASELINE)]
+
+
 def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
-    """Each result's paired difference to the first (the baseline when it is evaluated)."""
+    """Each result's paired difference to the first (the baseline when it is evaluated) and to the
+    noise-augmented baseline when that is evaluated too."""
     from dacl.probe.protocol import compare
 
-    reference = results[0]
-    print(f"difference to {reference.method} (paired bootstrap over the same test records):")
-    for r in results[1:]:
-        diff = compare(r, reference, n_boot=settings.n_boot, seed=settings.seed)
-        r.extra["difference_to"] = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
-        print(f"  {r.method}: {_summary(r, diff)}", flush=True)
+    for i in _references([r.method for r in results]):
+        reference = results[i]
+        print(f"difference to {reference.method} (paired bootstrap over the same test records):")
+        for r in results[1:]:
+            if r is reference:
+                continue
+            diff = compare(r, reference, n_boot=settings.n_boot, seed=settings.seed)
+            stored = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
+            r.extra.setdefault("paired", {})[reference.method] = stored
+            if i == 0:
+                r.extra["difference_to"] = stored
+            print(f"  {r.method}: {_summary(r, diff)}", flush=True)
 
 
 def _robustness(
@@ -209,12 +225,16 @@ def _pair_curves(curves: list[RobustnessCurve]) -> None:
 
     key = "auroc_af" if "auroc_af" in curves[0].points[0].metrics else "auroc_macro"
     name = "AF AUROC" if key == "auroc_af" else "macro AUROC"
-    print(f"robustness, {name} difference to {curves[0].method} (paired over the same corrupted records):")
-    for curve in curves[1:]:
-        add_paired_differences(curve, curves[0])
-        cells = [
-            f"{p.corruption.label} {format_estimate(p.difference[key], signed=True)}"
-            for p in curve.points
-            if p.difference is not None
-        ]
-        print(f"  {curve.method}: " + "; ".join(cells), flush=True)
+    for i in _references([c.method for c in curves]):
+        reference = curves[i]
+        print(f"robustness, {name} difference to {reference.method} (paired over the same corrupted records):")
+        for curve in curves[1:]:
+            if curve is reference:
+                continue
+            add_paired_differences(curve, reference, primary=i == 0)
+            cells = [
+                f"{p.corruption.label} {format_estimate(p.paired[reference.method][key], signed=True)}"
+                for p in curve.points
+                if reference.method in p.paired
+            ]
+            print(f"  {curve.method}: " + "; ".join(cells), flush=True)

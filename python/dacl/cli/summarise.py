@@ -27,14 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "splits",
         help="a method against the baseline on several splits",
         description="One `dacl evaluate` folder per record-level split, each scoring the "
-        "baseline first: both scores and the paired difference per split, the "
+        "baseline first (or with the noise-augmented baseline): both scores and the paired difference per split, the "
         "mean and range over splits, and the differences under each corruption "
         "when evaluated with --robustness.",
     )
     splits.add_argument("evaluations", type=Path, nargs="+", metavar="EVAL_DIR")
     splits.add_argument("--method", default="dacl", help="the method compared with the baseline (default dacl)")
     splits.add_argument(
-        "--baseline", default="scattering-pool", help="the method each folder evaluated first (default scattering-pool)"
+        "--baseline",
+        default="scattering-pool",
+        help="the method compared against: the one each folder evaluated first, or the noise-augmented baseline "
+        "'scattering-pool + noise-aug' when it was evaluated too (default scattering-pool)",
     )
     splits.add_argument("--png", type=Path, metavar="PATH", help="also draw AF AUROC per split to this PNG")
 

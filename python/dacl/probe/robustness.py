@@ -51,6 +51,8 @@ class RobustnessPoint:
     probs: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: ``this - reference`` per metric, paired over the same corrupted records (see :func:`add_paired_differences`).
     difference: dict[str, Estimate] | None = None
+    #: The same against every reference the point was paired with, by the reference's method (the first included).
+    paired: dict[str, dict[str, Estimate]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = {
@@ -62,6 +64,8 @@ class RobustnessPoint:
         }
         if self.difference is not None:
             d["difference"] = {k: v.to_dict() for k, v in self.difference.items()}
+        if self.paired:
+            d["paired"] = {ref: {k: v.to_dict() for k, v in diff.items()} for ref, diff in self.paired.items()}
         return d
 
 
@@ -195,13 +199,15 @@ def robustness_curve(
     )[0]
 
 
-def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -> None:
-    """Set each point's ``difference``: ``curve - reference`` with a paired bootstrap CI.
+def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve, primary: bool = True) -> None:
+    """Set each point's ``curve - reference`` with a paired bootstrap CI, under ``paired[reference.method]``.
 
     The corruptions are seeded per record (:meth:`Corruption.rng_for`), so two methods
     scored on the same test records see the same corrupted signals; the bootstrap then
     resamples those records once for both, as :func:`dacl.probe.metrics.paired_difference` does
     for the clean scores. A point left without the same records on both sides is skipped.
+    The ``primary`` reference (the one the report's difference table is taken against) also
+    fills ``difference`` and the curve's ``difference_to``; a curve can be paired with others too.
     """
     ref_points = {p.corruption.label: p for p in reference.points}
     for p in curve.points:
@@ -211,14 +217,16 @@ def add_paired_differences(curve: RobustnessCurve, reference: RobustnessCurve) -
         if q.probs is None or not np.array_equal(p.records, q.records):
             continue
         if p.y_true.ndim == 2:
-            p.difference = {
-                MACRO: paired_macro_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed)
-            }
+            diff = {MACRO: paired_macro_difference(p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed)}
         else:
-            p.difference = metrics.paired_difference(
+            diff = metrics.paired_difference(
                 p.y_true, p.probs, q.probs, n_boot=curve.n_boot, seed=curve.seed, metrics=ROBUSTNESS_METRICS
             )
-    curve.difference_to = reference.method
+        p.paired[reference.method] = diff
+        if primary:
+            p.difference = diff
+    if primary:
+        curve.difference_to = reference.method
 
 
 def curves_for_results(

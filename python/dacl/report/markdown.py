@@ -185,24 +185,30 @@ def _results(ms: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def paired_differences(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A method's paired differences by reference method (files from before ``paired`` hold ``difference_to`` only)."""
+    if "paired" in m:
+        return dict(m["paired"])
+    return {m["difference_to"]["method"]: m["difference_to"]} if "difference_to" in m else {}
+
+
 def _differences(ms: list[dict[str, Any]], keys: list[str]) -> list[str]:
-    """The table of each method's paired difference to the reference, for the metrics ``keys``."""
-    diffs = [m for m in ms if "difference_to" in m]
-    if not diffs:
-        return []
-    ref = diffs[0]["difference_to"]["method"]
-    lines = [
-        "",
-        f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
-        "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
-        "of none):",
-        "",
-        _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]),
-        "|---|" + "---|" * len(keys),
-    ]
-    for m in diffs:
-        d = m["difference_to"]
-        lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))
+    """A table of each method's paired difference to each reference, for the metrics ``keys``."""
+    lines: list[str] = []
+    for ref in dict.fromkeys(r for m in ms for r in paired_differences(m)):
+        lines += [
+            "",
+            f"Difference to {ref} (method − {ref}; paired bootstrap over the same test records — "
+            "an interval that excludes 0 is a real difference, overlapping per-method CIs are not evidence "
+            "of none):",
+            "",
+            _row(["method", *(f"Δ {ALL_LABELS.get(k, k)}" for k in keys)]),
+            "|---|" + "---|" * len(keys),
+        ]
+        for m in ms:
+            d = paired_differences(m).get(ref)
+            if d is not None:
+                lines.append(_row([m["method"], *(format_ci(d.get(k), signed=True) for k in keys)]))
     return lines
 
 
@@ -251,20 +257,27 @@ def _robustness(curves: list[dict[str, Any]]) -> list[str]:
         by = {p["label"]: p["metrics"][key] for p in c["points"]}
         lines.append(_row([c["method"], *(format_ci(by.get(lab)) for lab in labels)]))
     lines += [""]
-    paired = [c for c in curves if c.get("difference_to")]
-    if paired:
-        what = "AUROC AF-vs-rest" if key == "auroc_af" else "macro AUROC"
+    what = "AUROC AF-vs-rest" if key == "auroc_af" else "macro AUROC"
+    for ref in dict.fromkeys(r for c in curves for p in c["points"] for r in point_differences(c, p)):
         lines += [
-            f"Difference in {what} to {paired[0]['difference_to']} under each corruption "
+            f"Difference in {what} to {ref} under each corruption "
             "(paired bootstrap over the same corrupted test records):",
             "",
             *header,
         ]
-        for c in paired:
-            by = {p["label"]: (p.get("difference") or {}).get(key) for p in c["points"]}
-            lines.append(_row([c["method"], *(format_ci(by.get(lab), signed=True) for lab in labels)]))
+        for c in curves:
+            by = {p["label"]: point_differences(c, p).get(ref, {}).get(key) for p in c["points"]}
+            if any(v is not None for v in by.values()):
+                lines.append(_row([c["method"], *(format_ci(by.get(lab), signed=True) for lab in labels)]))
         lines += [""]
     return lines
+
+
+def point_differences(curve: dict[str, Any], point: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A robustness point's paired differences by reference method (older files: ``difference`` only)."""
+    if "paired" in point:
+        return dict(point["paired"])
+    return {curve["difference_to"]: point["difference"]} if "difference" in point and curve.get("difference_to") else {}
 
 
 def _embedding_entries(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dacl.io.documents import read_json_object
-from dacl.report.markdown import PAPER_AF_AUROC, format_ci, read_metrics
+from dacl.report.markdown import PAPER_AF_AUROC, format_ci, paired_differences, point_differences, read_metrics
 from dacl.report.plots import plot_af_by_split
 from dacl.training.checkpoint import HISTORY
 
@@ -142,8 +142,8 @@ def _split_scores(folder: Path, doc: dict[str, Any], method: str, baseline: str)
     other = _named(doc["methods"], method)
     if other is None:
         return scores
-    diff = other.get("difference_to")
-    if diff is None or diff.get("method") != base["method"]:
+    diff = paired_differences(other).get(base["method"])
+    if diff is None:
         raise ValueError(f"{folder}: {method} has no paired difference to {baseline} (evaluate {baseline} first)")
     return SplitScores(
         seed,
@@ -197,22 +197,27 @@ def plot_splits(rows: Sequence[SplitScores], method: str, path: Path, baseline: 
     plot_af_by_split(series, [r.n_test for r in rows], Path(path), paper_af=PAPER_AF_AUROC)
 
 
-def robustness_differences(evaluation: Path, method: str) -> tuple[int, dict[str, dict[str, float]]] | None:
-    """(split seed, {corruption: paired AF difference}) of ``method``'s robustness curve, if it has one."""
+def robustness_differences(
+    evaluation: Path, method: str, baseline: str = SCATTERING
+) -> tuple[int, dict[str, dict[str, float]]] | None:
+    """(split seed, {corruption: paired AF difference to ``baseline``}) of ``method``'s robustness curve, if any."""
     folder, doc = read_metrics(Path(evaluation))
     with _parsing(folder / "metrics.json", "a dacl evaluate result"):
-        for curve in doc.get("robustness") or []:
-            if _named([curve], method) is not None and curve.get("difference_to"):
-                return int(doc["split"]["seed"]), {
-                    p["label"]: p["difference"]["auroc_af"] for p in curve["points"] if "difference" in p
-                }
+        curves = doc.get("robustness") or []
+        base = _named(curves, baseline)
+        for curve in curves:
+            if base is not None and _named([curve], method) is not None:
+                diffs = {p["label"]: point_differences(curve, p).get(base["method"]) for p in curve["points"]}
+                if any(d is not None for d in diffs.values()):
+                    return int(doc["split"]["seed"]), {k: d["auroc_af"] for k, d in diffs.items() if d is not None}
     return None
 
 
 def robustness_table(evaluations: Sequence[Path], method: str, baseline: str = SCATTERING) -> str:
     """Per split, ``method``'s paired AF difference to the baseline under each corruption ("" without curves)."""
     found = sorted(
-        (r for r in (robustness_differences(e, method) for e in evaluations) if r is not None), key=lambda r: r[0]
+        (r for r in (robustness_differences(e, method, baseline) for e in evaluations) if r is not None),
+        key=lambda r: r[0],
     )
     if not found:
         return ""
