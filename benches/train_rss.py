@@ -1,8 +1,9 @@
 """Peak RSS of ``dacl train``'s own part, apart from loading the features.
 
 Loads a features dataset, notes the peak and current RSS, resets the kernel's peak
-(``/proc/self/clear_refs`` 5, Linux), then trains the tiny VAE (``--epochs`` epochs, CPU) and
-reports the peak during training and its increment over the loaded features.
+(``/proc/self/clear_refs`` 5, Linux), then trains a method with the tiny config (``--epochs`` epochs of
+each stage, CPU; default DACL: VAE, the pass encoding every window, the SupCon encoder) and reports the
+peak during training and its increment over the loaded features.
 
 Example (the development corpus and its 8-fold copy from benches/replicate_dataset.py)::
 
@@ -34,11 +35,16 @@ def rss_mb(key: str) -> float:
     raise ValueError(f"no {key} in /proc/self/status")
 
 
-def measure(dataset: Path, epochs: int) -> dict[str, object]:
+def measure(dataset: Path, epochs: int, method: str) -> dict[str, object]:
     features = load_features(dataset)
     load_peak, after_load = rss_mb("VmHWM"), rss_mb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from the current RSS
-    config = load_config(CONFIG).replace(train={"method": "vae", "device": "cpu"}, vae={"epochs": epochs})
+    config = load_config(CONFIG).replace(
+        train={"method": method, "device": "cpu"},
+        vae={"epochs": epochs},
+        encoder={"epochs": epochs},
+        dae={"epochs": epochs},
+    )
     out = Path(tempfile.mkdtemp(prefix="train-rss-"))
     t0 = time.perf_counter()
     try:
@@ -55,17 +61,19 @@ def measure(dataset: Path, epochs: int) -> dict[str, object]:
         "train_peak_mb": round(peak),
         "train_increment_mb": round(peak - after_load),
         "train_s": round(time.perf_counter() - t0, 1),
-        "epoch_s": [round(row["time_s"], 2) for row in history["stages"]["vae"]],
+        "method": method,
+        "epoch_s": {stage: [round(row["time_s"], 2) for row in rows] for stage, rows in history["stages"].items()},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", type=Path, nargs="+")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs of each stage (default 2)")
+    parser.add_argument("--method", default="dacl", help="the method trained (default dacl)")
     args = parser.parse_args()
     for dataset in args.datasets:  # one process each would be cleaner; the peak is reset before each training
-        print(json.dumps(measure(dataset, args.epochs)))
+        print(json.dumps(measure(dataset, args.epochs, args.method)))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from dacl.training.inputs import prepare_inputs
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def test_leads_enter_as_blocks_of_one_vector_and_labels_as_multi_hot_rows():
+def test_leads_enter_as_blocks_of_one_vector_and_labels_as_multi_hot_rows(tmp_path: Path):
     fs = multilabel_featureset(n_leads=3)
     config = load_config(TINY).replace(train={"device": "cpu"})
-    inputs = prepare_inputs(config, fs, torch.device("cpu"))
+    inputs = prepare_inputs(config, fs, torch.device("cpu"), tmp_path / "inputs")
     train_mask = fs.window_mask("train")
     x = fs.features[train_mask]
     per_lead = [contextualise(x[:, lead], config.context) for lead in range(3)]

@@ -28,6 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from dacl.features.sharded import ShardedArray
+
 Mode = Literal["per_dim", "global", "none"]
 MODES: tuple[str, ...] = ("per_dim", "global", "none")
 #: Rows converted to float64 at a time (fitting and transforming numpy rows): memory stays that of ``x``.
@@ -48,7 +50,7 @@ class Standardiser:
     @classmethod
     def fit(
         cls,
-        x: np.ndarray | torch.Tensor,
+        x: np.ndarray | ShardedArray | torch.Tensor,
         *,
         mode: str = "per_dim",
         ddof: int = 0,
@@ -56,7 +58,8 @@ class Standardiser:
         eps: float = 1e-6,
     ) -> Standardiser:
         """Fit on the ``(n, d)`` rows of ``x`` (see the module docstring); ``eps`` floors every scale,
-        so a constant dimension maps to 0 instead of dividing by zero."""
+        so a constant dimension maps to 0 instead of dividing by zero. Numpy rows are read a block at a time,
+        so ``x`` may be a :class:`~dacl.features.sharded.ShardedArray` on disk."""
         if mode not in MODES:
             raise ValueError(f"Standardiser mode must be 'per_dim', 'global' or 'none', got {mode!r}")
         if clip is not None and not clip > 0:
@@ -65,7 +68,7 @@ class Standardiser:
         if isinstance(x, torch.Tensor):
             stats = _torch_stats(x, mode, ddof, eps)
         else:
-            stats = _numpy_stats(np.asarray(x), mode, ddof, eps)
+            stats = _numpy_stats(x if isinstance(x, ShardedArray) else np.asarray(x), mode, ddof, eps)
         mean, std = stats
         return cls(mean=mean, std=std, clip=None if clip is None else float(clip))
 
@@ -121,7 +124,7 @@ class Standardiser:
         )
 
 
-def _numpy_stats(x: np.ndarray, mode: str, ddof: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+def _numpy_stats(x: np.ndarray | ShardedArray, mode: str, ddof: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 2 or x.shape[0] < 1 + ddof:
         raise ValueError(f"Standardiser.fit needs a non-empty (n, d) array, got shape {x.shape}")
     if not all(np.isfinite(block).all() for block in _blocks(x)):
@@ -144,7 +147,7 @@ def _numpy_stats(x: np.ndarray, mode: str, ddof: int, eps: float) -> tuple[np.nd
     return mean, np.maximum(std, eps)
 
 
-def _blocks(x: np.ndarray) -> Iterator[np.ndarray]:
+def _blocks(x: np.ndarray | ShardedArray) -> Iterator[np.ndarray]:
     """The rows of ``x`` as float64, :data:`ROWS_PER_BLOCK` at a time."""
     for lo in range(0, len(x), ROWS_PER_BLOCK):
         yield x[lo : lo + ROWS_PER_BLOCK].astype(np.float64)

@@ -21,6 +21,7 @@ stopping. Test labels are never read. The loop and its checkpoints are
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +54,7 @@ from dacl.training.checkpoint import (
 from dacl.training.config import Config, to_toml
 from dacl.training.diffaug import diffaug_view_generator
 from dacl.training.distributed import SINGLE, Distributed, gather_rows
-from dacl.training.inputs import Inputs, prepare_inputs
+from dacl.training.inputs import INPUTS_DIR, Inputs, prepare_inputs
 from dacl.training.loop import Stage, StageLoop
 from dacl.training.methods import Method, ViewKind
 from dacl.training.precision import Precision
@@ -229,11 +230,15 @@ def vae_stage(
         return dist.share(vae_loss(mine, out, beta_at(epoch))[0], len(idx))
 
     def val() -> float | None:
-        # Deterministic: decode μ (no sampling), full β.
+        # Deterministic: decode μ (no sampling), full β; the mean over every val row, a batch of rows at a time.
         if not len(x_val):
             return None
-        xb = batch("val", x_val, torch.arange(len(x_val), device=x_val.device), 0)
-        return vae_loss(xb, vae(xb, sample=False), cfg.beta)[0].item()
+        total, rows = 0.0, 0
+        for index, xv in x_val.batches():
+            xb = batch("val", xv, index, 0)
+            total += vae_loss(xb, vae(xb, sample=False), cfg.beta)[0].item() * len(xb)
+            rows += len(xb)
+        return total / rows
 
     return Stage("vae", vae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
@@ -307,8 +312,11 @@ def dae_stage(
         if not len(x_val):
             return None
         g = torch.Generator(device=x_val.device).manual_seed(val_seed)
-        noisy = x_val + cfg.noise_sigma * torch.randn(x_val.shape, generator=g, device=x_val.device)
-        return F.mse_loss(dae(noisy), x_val).item()
+        total = 0.0
+        for _, xv in x_val.batches():  # the mean over every val row, a batch of rows at a time
+            noisy = xv + cfg.noise_sigma * torch.randn(xv.shape, generator=g, device=x_val.device)
+            total += F.mse_loss(dae(noisy), xv).item() * len(xv)
+        return total / len(x_val)
 
     return Stage("dae", dae, cfg.lr, cfg.weight_decay, cfg.epochs, cfg.patience, cfg.batch_size, len(x), step, val)
 
@@ -342,30 +350,49 @@ class Trainer:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
         torch.manual_seed(config.train.seed)
-        self.inputs = prepare_inputs(config, features, device)
+        if not resume:
+            refuse_existing_run(out_dir)  # before anything is written into the folder
         self.dataset = dataset_identity(features, config)
-        history = {
-            "method": config.train.method,
-            "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-            "torch": str(torch.__version__),  # a TorchVersion would not load weights-only
-            "amp": precision.label,
-            "n_train": int(len(self.inputs.x_train)),
-            "n_val": int(len(self.inputs.x_val)),
-            "dataset": self.dataset,
-            "world_size": dist.world_size,
-            "global_batch_size": {
-                stage: getattr(config, stage).batch_size * dist.world_size for stage in method.stages
-            },
-            "stages": {},
-        }
-        self.loop = StageLoop(
-            out_dir, device, precision, self._provenance(), history, progress and dist.is_main, on_epoch_end, dist=dist
-        )
-        if resume and (out_dir / CHECKPOINT).is_file():
-            self._resume()
-        elif not resume:
-            refuse_existing_run(out_dir)
+        # Each rank's split vectors, on disk for the length of the run (removed by `close`).
+        self._inputs_dir = out_dir / INPUTS_DIR
+        self.inputs = prepare_inputs(config, features, device, self._inputs_dir / f"rank{dist.rank}")
+        try:
+            history = {
+                "method": config.train.method,
+                "device": str(device),
+                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+                "torch": str(torch.__version__),  # a TorchVersion would not load weights-only
+                "amp": precision.label,
+                "n_train": int(len(self.inputs.x_train)),
+                "n_val": int(len(self.inputs.x_val)),
+                "dataset": self.dataset,
+                "world_size": dist.world_size,
+                "global_batch_size": {
+                    stage: getattr(config, stage).batch_size * dist.world_size for stage in method.stages
+                },
+                "stages": {},
+            }
+            self.loop = StageLoop(
+                out_dir,
+                device,
+                precision,
+                self._provenance(),
+                history,
+                progress and dist.is_main,
+                on_epoch_end,
+                dist=dist,
+            )
+            if resume and (out_dir / CHECKPOINT).is_file():
+                self._resume()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Remove what the run keeps only while it trains (the split vectors)."""
+        self.inputs.remove()
+        with contextlib.suppress(OSError):  # left alone while another rank's vectors are in it
+            self._inputs_dir.rmdir()
 
     @property
     def device(self) -> torch.device:
@@ -409,9 +436,9 @@ class Trainer:
     def clean_latents(self, vae: VAE) -> tuple[torch.Tensor, torch.Tensor, Standardiser]:
         """``(z_train, z_val, standardiser)``: the frozen VAE's μ, standardised with train
         statistics as ``diffusion.normalise_latents`` says."""
-        with torch.no_grad():
-            z_train = vae.encode(self.inputs.x_train)[0]
-            z_val = vae.encode(self.inputs.x_val)[0] if len(self.inputs.x_val) else z_train[:0]
+        with torch.no_grad():  # a batch of windows at a time: memory of a batch, not of the split
+            z_train = torch.cat([vae.encode(xb)[0] for _, xb in self.inputs.x_train.batches()])
+            z_val = torch.cat([vae.encode(xb)[0] for _, xb in self.inputs.x_val.batches()] or [z_train[:0]])
         norm = Standardiser.fit(z_train, mode=str(self.config.diffusion.normalise_latents), ddof=1)
         return norm.transform_torch(z_train), norm.transform_torch(z_val), norm
 
@@ -528,13 +555,16 @@ def train_stages(
         on_epoch_end=on_epoch_end,
         dist=dist,
     )
-    if dist.is_main:  # only now: a refused resume leaves the run as it was
-        write_text(out / CONFIG_TOML, to_toml(config))
-    if config.signal_views.n_views and "encoder" in method.stages:
-        trainer.signal_views = SignalViewSource(config, features, trainer.inputs.standardiser, trainer.device)
-        trainer.loop.history["signal_views"] = trainer.signal_views.info
-    if method.generated_views and extra_views is None:
-        # The generator learns the frozen VAE latents of the train split: train the VAE first.
-        z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
-        trainer.extra_views = diffaug_view_generator(config, z_train, trainer.device, out, trainer.dataset, dist)
-    return trainer.run()
+    try:
+        if dist.is_main:  # only now: a refused resume leaves the run as it was
+            write_text(out / CONFIG_TOML, to_toml(config))
+        if config.signal_views.n_views and "encoder" in method.stages:
+            trainer.signal_views = SignalViewSource(config, features, trainer.inputs.standardiser, trainer.device)
+            trainer.loop.history["signal_views"] = trainer.signal_views.info
+        if method.generated_views and extra_views is None:
+            # The generator learns the frozen VAE latents of the train split: train the VAE first.
+            z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
+            trainer.extra_views = diffaug_view_generator(config, z_train, trainer.device, out, trainer.dataset, dist)
+        return trainer.run()
+    finally:
+        trainer.close()

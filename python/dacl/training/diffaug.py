@@ -57,6 +57,7 @@ from dacl.training.checkpoint import (
 from dacl.training.config import Config, config_from_dict, to_toml
 from dacl.training.distributed import SINGLE, Distributed, gather_rows
 from dacl.training.ema import EMA
+from dacl.training.inputs import contextualised_blocks
 from dacl.training.loop import batches
 from dacl.training.methods import METHODS, Method
 from dacl.training.precision import Precision
@@ -457,7 +458,10 @@ def _train(
     mask = featureset.window_mask(config.data.train_split)
     if not mask.any():
         raise ValueError(f"featureset has no windows in split {config.data.train_split!r}")
-    raw = input_vectors(featureset.features[mask], config.diffaug, config.context, device=str(device))
+    if config.diffaug.input == "context":  # the windows' features read a block at a time, only the vectors kept
+        raw = np.concatenate(list(contextualised_blocks(featureset, mask, config.context)))
+    else:
+        raw = input_vectors(featureset.features[mask], config.diffaug, config.context, device=str(device))
     fit_diffaug(
         raw,
         config,
