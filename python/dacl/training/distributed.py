@@ -43,7 +43,8 @@ class Distributed:
 
     @property
     def is_main(self) -> bool:
-        """Rank 0 writes the run directory (and holds its lock); the other ranks write nothing."""
+        """Rank 0 writes the run directory (and holds its lock); the other ranks write only their own training
+        vectors (``inputs/rankN``, removed when the run ends)."""
         return self.rank == 0
 
     def bounds(self, n: int, rank: int | None = None) -> tuple[int, int]:
