@@ -143,6 +143,13 @@ def test_summarise_splits_table_plot_and_robustness(tmp_path: Path, monkeypatch,
     assert f"{other['difference_to']['auroc_af']['value']:+.4f}" in rows[0]
     value = other["metrics"]["auroc_af"]["value"]
     assert f"- mean, auroc_af: mean {value:.4f} over 2 splits, range {value:.4f} … {value:.4f}" in lines
+    d = other["difference_to"]["auroc_af"]
+    above, below = 2 * (d["low"] > 0), 2 * (d["high"] < 0)  # the same evaluation twice
+    assert any(
+        line.startswith("- Δ mean − scattering + LR, auroc_af:")
+        and line.endswith(f"above 0 on {above}, below 0 on {below}")
+        for line in lines
+    )
     assert png.read_bytes().startswith(b"\x89PNG")
     assert not any("under each corruption" in line for line in lines)  # no robustness curves evaluated
     # With robustness curves (as `dacl evaluate --robustness` writes them): one row of differences per split.
@@ -159,7 +166,9 @@ def test_summarise_splits_table_plot_and_robustness(tmp_path: Path, monkeypatch,
     assert summaries.robustness_differences(second, "mean") == (7, {"12 dB": diff})
     assert summaries.robustness_differences(out, "mean") is None
     assert cli.main(["summarise", "splits", str(second), str(out), "--method", "mean"]) == 0
-    assert "| 7 | -0.0415 [-0.0700, -0.0131] |" in capsys.readouterr().out.splitlines()
+    out_lines = capsys.readouterr().out.splitlines()
+    assert "| 7 | -0.0415 [-0.0700, -0.0131] |" in out_lines
+    assert "| 12 dB | -0.0415 | -0.0415 … -0.0415 | 0 of 1 | 1 of 1 |" in out_lines  # the tally over splits
 
 
 def test_summarise_splits_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:

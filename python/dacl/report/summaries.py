@@ -181,10 +181,15 @@ def splits_table(rows: Sequence[SplitScores], method: str, baseline: str = SCATT
         for metric in SPLIT_METRICS[:2]:
             values = [h[metric]["value"] for h in have]
             if values:
-                lines.append(
+                line = (
                     f"- {name}, {metric}: mean {statistics.fmean(values):{f}} over {len(values)} splits, "
                     f"range {min(values):{f}} … {max(values):{f}}"
                 )
+                if column == "difference":
+                    above = sum(h[metric]["low"] > 0 for h in have)
+                    below = sum(h[metric]["high"] < 0 for h in have)
+                    line += f"; 95 % CI above 0 on {above}, below 0 on {below}"
+                lines.append(line)
     return "\n".join(lines)
 
 
@@ -233,4 +238,24 @@ def robustness_table(evaluations: Sequence[Path], method: str, baseline: str = S
         f"| {seed} | " + " | ".join(format_ci(diffs.get(c), signed=True) for c in corruptions) + " |"
         for seed, diffs in found
     ]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *_tally(found, corruptions)])
+
+
+def _tally(found: list[tuple[int, dict[str, dict[str, float]]]], corruptions: list[str]) -> list[str]:
+    """Per corruption over the splits: the mean and range of the difference, and on how many splits its 95 % CI
+    lies above 0 (significantly better) or below 0 (significantly worse)."""
+    lines = [
+        "Over the splits:",
+        "",
+        "| corruption | mean Δ | range | CI above 0 | CI below 0 |",
+        "|---|---|---|---|---|",
+    ]
+    for c in corruptions:
+        diffs = [d[c] for _, d in found if c in d]
+        values = [d["value"] for d in diffs]
+        above, below = sum(d["low"] > 0 for d in diffs), sum(d["high"] < 0 for d in diffs)
+        lines.append(
+            f"| {c} | {statistics.fmean(values):+.4f} | {min(values):+.4f} … {max(values):+.4f} | "
+            f"{above} of {len(diffs)} | {below} of {len(diffs)} |"
+        )
+    return lines
