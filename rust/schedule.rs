@@ -295,29 +295,84 @@ impl NoiseSchedule {
                 index: i % dim,
             });
         }
-        if rows == 0 || dim == 0 {
-            return Ok(());
-        }
-        z_out
-            .par_chunks_mut(dim)
-            .zip(eps_out.par_chunks_mut(dim))
-            .enumerate()
-            .for_each_init(
-                || vec![0.0f64; dim],
-                |noise, (r, (z_row, eps_row))| {
-                    let step = t[r] as usize;
-                    let (a, c) = (self.sqrt_abar[step], self.sqrt_one_minus_abar[step]);
-                    let x_row = &z0[(r / views) * dim..(r / views + 1) * dim];
-                    fill_standard_normal(seed, offset.wrapping_add((r as u64).wrapping_mul(dim as u64)), noise);
-                    for j in 0..dim {
-                        let e = T::narrow(noise[j]);
-                        eps_row[j] = e;
-                        z_row[j] = T::narrow(a * x_row[j].widen() + c * e.widen());
-                    }
-                },
-            );
+        let (root_abar, root_rest) = (&self.sqrt_abar, &self.sqrt_one_minus_abar);
+        let coeffs = |r: usize| (root_abar[t[r] as usize], root_rest[t[r] as usize]);
+        noise_rows(z0, dim, views, coeffs, seed, offset, z_out, eps_out);
         Ok(())
     }
+}
+
+/// Forward noising with a level of its own per row: x_t = sqrt(ᾱ) x0 + sqrt(1 - ᾱ) ε.
+///
+/// `x0` is `(rows, dim)` row-major and `abar[r]` (in [0, 1]) row `r`'s ᾱ; the
+/// noise is [`NoiseSchedule::q_sample`]'s (ε of element `(r, j)` at stream
+/// position `offset + r * dim + j` of `seed`, rounded to `T`, x_t computed in
+/// `f64`), so a row noised at ᾱ = ᾱ_t of a schedule is exactly that
+/// schedule's `q_sample` at step `t`. For levels that are no schedule step
+/// (an SNR drawn in dB, say).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_noise<T: Real>(
+    x0: &[T],
+    rows: usize,
+    dim: usize,
+    abar: &[f64],
+    seed: u64,
+    offset: u64,
+    x_out: &mut [T],
+    eps_out: &mut [T],
+) -> Result<()> {
+    let n = product("forward_noise's output", &[rows, dim])?;
+    if x0.len() != n || abar.len() != rows || x_out.len() != n || eps_out.len() != n {
+        return Err(DaclError::invalid("forward_noise: inconsistent array sizes"));
+    }
+    if let Some(r) = abar.iter().position(|a| !(0.0..=1.0).contains(a)) {
+        return Err(DaclError::invalid(format!("abar[{r}] = {} is outside [0, 1]", abar[r])));
+    }
+    if let Some(i) = x0.iter().position(|v| !v.widen().is_finite()) {
+        return Err(DaclError::NonFinite {
+            what: format!("x0 row {}", i / dim),
+            index: i % dim,
+        });
+    }
+    let coeffs = |r: usize| (abar[r].sqrt(), (1.0 - abar[r]).sqrt());
+    noise_rows(x0, dim, 1, coeffs, seed, offset, x_out, eps_out);
+    Ok(())
+}
+
+/// `out[r] = a_r x0[r / views] + c_r ε_r` with `(a_r, c_r) = coeffs(r)` and ε_r
+/// the standard normals at stream positions `offset + r * dim ..` of `seed`
+/// (rounded to `T` first, the sum taken in `f64`); rows in parallel.
+#[allow(clippy::too_many_arguments)]
+fn noise_rows<T: Real>(
+    x0: &[T],
+    dim: usize,
+    views: usize,
+    coeffs: impl Fn(usize) -> (f64, f64) + Sync,
+    seed: u64,
+    offset: u64,
+    z_out: &mut [T],
+    eps_out: &mut [T],
+) {
+    if z_out.is_empty() || dim == 0 {
+        return;
+    }
+    z_out
+        .par_chunks_mut(dim)
+        .zip(eps_out.par_chunks_mut(dim))
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f64; dim],
+            |noise, (r, (z_row, eps_row))| {
+                let (a, c) = coeffs(r);
+                let x_row = &x0[(r / views) * dim..(r / views + 1) * dim];
+                fill_standard_normal(seed, offset.wrapping_add((r as u64).wrapping_mul(dim as u64)), noise);
+                for j in 0..dim {
+                    let e = T::narrow(noise[j]);
+                    eps_row[j] = e;
+                    z_row[j] = T::narrow(a * x_row[j].widen() + c * e.widen());
+                }
+            },
+        );
 }
 
 #[cfg(test)]
@@ -493,6 +548,41 @@ mod tests {
             DaclError::NonFinite {
                 what: "z0 row 1".into(),
                 index: 3
+            }
+        );
+    }
+
+    #[test]
+    fn forward_noise_at_a_schedule_level_is_q_sample() {
+        let sched = NoiseSchedule::new(ScheduleKind::Cosine, 50, &[]).unwrap();
+        let (rows, dim) = (6usize, 5usize);
+        let x0: Vec<f32> = (0..rows * dim).map(|i| (i as f32 * 0.61).cos()).collect();
+        let t: Vec<i64> = (0..rows).map(|r| (r * 9 % 50) as i64).collect();
+        let abar: Vec<f64> = t.iter().map(|&s| sched.alphas_cumprod[s as usize]).collect();
+        let (mut z, mut e) = (vec![0.0f32; rows * dim], vec![0.0f32; rows * dim]);
+        let (mut x, mut n) = (vec![0.0f32; rows * dim], vec![0.0f32; rows * dim]);
+        sched.q_sample(&x0, rows, dim, &t, 1, 7, 3, &mut z, &mut e).unwrap();
+        forward_noise(&x0, rows, dim, &abar, 7, 3, &mut x, &mut n).unwrap();
+        assert_eq!(x, z);
+        assert_eq!(n, e);
+        // The ends of the range: ᾱ = 1 keeps x0, ᾱ = 0 is the noise alone.
+        let (mut x1, mut n1) = (vec![0.0f32; 2 * dim], vec![0.0f32; 2 * dim]);
+        forward_noise(&x0[..2 * dim], 2, dim, &[1.0, 0.0], 7, 0, &mut x1, &mut n1).unwrap();
+        assert_eq!(&x1[..dim], &x0[..dim]);
+        assert_eq!(&x1[dim..], &n1[dim..]);
+        // A level outside [0, 1] or NaN, and a non-finite x0, are errors naming the row.
+        for bad in [1.5, -0.1, f64::NAN] {
+            let err = forward_noise(&x0[..2 * dim], 2, dim, &[0.5, bad], 7, 0, &mut x1, &mut n1).unwrap_err();
+            assert!(err.to_string().contains("abar[1]"), "{err}");
+        }
+        let mut poisoned = x0[..2 * dim].to_vec();
+        poisoned[dim + 1] = f32::NAN;
+        let err = forward_noise(&poisoned, 2, dim, &[0.5, 0.5], 7, 0, &mut x1, &mut n1).unwrap_err();
+        assert_eq!(
+            err,
+            DaclError::NonFinite {
+                what: "x0 row 1".into(),
+                index: 1
             }
         );
     }

@@ -28,6 +28,7 @@ __all__ = [
     "segment",
     "segment_flat",
     "NoiseSchedule",
+    "forward_noise",
     "standard_normal",
     "linear_betas",
     "cosine_betas",
@@ -213,6 +214,27 @@ class NoiseSchedule:
         ``t`` outside ``[0, timesteps)`` or a NaN/inf in ``z0`` raises
         ``ValueError``; outputs that cannot be allocated ``MemoryError``.
         """
+
+def forward_noise(
+    x0: npt.NDArray[np.floating],
+    abar: npt.NDArray[np.float64],
+    seed: int,
+    offset: int = 0,
+    num_threads: int | None = None,
+) -> tuple[npt.NDArray[np.floating], npt.NDArray[np.floating]]:
+    """``x_t = sqrt(abar[r]) x0[r] + sqrt(1 - abar[r]) ε``, each row ``r`` at its own level; returns ``(x_t, eps)``.
+
+    ``NoiseSchedule.q_sample``'s noising for levels that are not steps of a
+    schedule (an SNR drawn in dB, say): ``x0`` float32/float64 ``(B, D)``
+    C-contiguous, ``abar`` float64 ``(B,)`` in ``[0, 1]``; outputs have x0's
+    dtype and shape. ε is q_sample's (element ``i`` of the flattened output
+    at Philox stream position ``offset + i`` of ``seed``, rounded to x0's
+    dtype, x_t computed in float64), so a row at ``abar = alphas_cumprod[t]``
+    equals ``q_sample`` at step ``t``; results do not depend on threads. A
+    level outside ``[0, 1]`` (or NaN), a NaN/inf in ``x0`` or a length
+    mismatch raises ``ValueError``; outputs that cannot be allocated
+    ``MemoryError``.
+    """
 
 def standard_normal(shape_or_n: int | tuple[int, ...], seed: int, offset: int = 0) -> npt.NDArray[np.float64]:
     """Standard normals at Philox4x32-10 stream positions ``offset + i``

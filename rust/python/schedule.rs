@@ -1,6 +1,6 @@
 //! Bindings for [`crate::schedule`] and [`crate::rng`]: the schedule
-//! functions, the `NoiseSchedule` class with `q_sample`, and
-//! `standard_normal`.
+//! functions, the `NoiseSchedule` class with `q_sample`, `forward_noise`
+//! (the same noising at a level per row) and `standard_normal`.
 
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{
@@ -16,7 +16,9 @@ use super::{run_detached, without_panics};
 use crate::memory::{check_array_shape, product, try_zeros};
 use crate::real::Real;
 use crate::rng::standard_normals;
-use crate::schedule::{cosine_betas, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind};
+use crate::schedule::{
+    cosine_betas, forward_noise as schedule_forward_noise, linear_betas, sigmoid_betas, NoiseSchedule, ScheduleKind,
+};
 
 fn offset_arg(obj: &Bound<'_, PyAny>) -> PyResult<u64> {
     u64_arg(obj, "offset")
@@ -37,31 +39,33 @@ struct PyNoiseSchedule {
     inner: NoiseSchedule,
 }
 
-fn check_z0(z0: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let py = z0.py();
-    let arr = z0
+/// Whether the `(B, D)` rows `obj` (called `name` in messages) are float64 (else float32); any other
+/// type, rank or layout is an error.
+fn check_rows(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    let py = obj.py();
+    let arr = obj
         .cast::<PyUntypedArray>()
-        .map_err(|_| PyTypeError::new_err("z0 must be a numpy.ndarray"))?;
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a numpy.ndarray")))?;
     let is_f64 = if arr.dtype().is_equiv_to(&dtype::<f64>(py)) {
         true
     } else if arr.dtype().is_equiv_to(&dtype::<f32>(py)) {
         false
     } else {
         return Err(PyTypeError::new_err(format!(
-            "z0 must have dtype float32 or float64, got {}",
+            "{name} must have dtype float32 or float64, got {}",
             arr.dtype()
         )));
     };
     if arr.ndim() != 2 {
         return Err(PyValueError::new_err(format!(
-            "z0 must be 2-D (B, D), got ndim={}",
+            "{name} must be 2-D (B, D), got ndim={}",
             arr.ndim()
         )));
     }
     if !arr.is_c_contiguous() {
-        return Err(PyValueError::new_err(
-            "z0 is not C-contiguous (pass numpy.ascontiguousarray(z0))",
-        ));
+        return Err(PyValueError::new_err(format!(
+            "{name} is not C-contiguous (pass numpy.ascontiguousarray({name}))"
+        )));
     }
     Ok(is_f64)
 }
@@ -191,7 +195,7 @@ impl PyNoiseSchedule {
         #[pyo3(from_py_with = offset_arg)] offset: u64,
         num_threads: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let is_f64 = check_z0(z0)?;
+        let is_f64 = check_rows(z0, "z0")?;
         let seed = u64_arg(seed, "seed")?;
         let threads = threads_arg(num_threads.as_ref())?;
         let t_arr = t
@@ -269,6 +273,73 @@ fn standard_normal<'py>(
         .into_any())
 }
 
+/// Forward noising at a level of its own per row: `x_t = sqrt(ᾱ) x0 + sqrt(1 - ᾱ) ε`. Returns `(x_t, eps)`.
+#[pyfunction]
+#[pyo3(signature = (x0, abar, seed, offset=0, num_threads=None))]
+fn forward_noise<'py>(
+    py: Python<'py>,
+    x0: &Bound<'py, PyAny>,
+    abar: &Bound<'py, PyAny>,
+    seed: &Bound<'py, PyAny>,
+    #[pyo3(from_py_with = offset_arg)] offset: u64,
+    num_threads: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let is_f64 = check_rows(x0, "x0")?;
+    let seed = u64_arg(seed, "seed")?;
+    let threads = threads_arg(num_threads.as_ref())?;
+    let levels = abar
+        .cast::<PyArray1<f64>>()
+        .map_err(|_| PyTypeError::new_err("abar must be a 1-D numpy.ndarray of float64"))?
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("abar cannot be borrowed: {e}")))?;
+    let levels = levels
+        .as_slice()
+        .map_err(|e| PyValueError::new_err(format!("abar: {e}")))?;
+    if is_f64 {
+        forward_noise_typed::<f64>(py, x0, levels, seed, offset, threads)
+    } else {
+        forward_noise_typed::<f32>(py, x0, levels, seed, offset, threads)
+    }
+}
+
+fn forward_noise_typed<'py, T: Real + Element>(
+    py: Python<'py>,
+    x0: &Bound<'py, PyAny>,
+    abar: &[f64],
+    seed: u64,
+    offset: u64,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let arr = x0
+        .cast::<PyArray2<T>>()
+        .map_err(|_| PyTypeError::new_err("x0 has an unexpected dtype"))?;
+    let ro = arr
+        .try_readonly()
+        .map_err(|e| PyValueError::new_err(format!("x0 cannot be borrowed: {e}")))?;
+    let (rows, dim) = (ro.shape()[0], ro.shape()[1]);
+    if abar.len() != rows {
+        return Err(PyValueError::new_err(format!(
+            "abar has {} levels but x0 has {rows} rows",
+            abar.len()
+        )));
+    }
+    let x = ro.as_slice().map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let what = format!("forward_noise's outputs ({rows} × {dim} values each)");
+    let n = product(&what, &[rows, dim])?;
+    let mut out = try_zeros::<T>(&what, n)?;
+    let mut eps = try_zeros::<T>(&what, n)?;
+    run_detached(py, threads, || {
+        schedule_forward_noise(x, rows, dim, abar, seed, offset, &mut out, &mut eps)
+    })?;
+    let to_arr = |v: Vec<T>| -> PyResult<Bound<'py, PyAny>> {
+        Ok(ArrayD::from_shape_vec(IxDyn(&[rows, dim]), v)
+            .map_err(|e| PyValueError::new_err(format!("internal shape error: {e}")))?
+            .into_pyarray(py)
+            .into_any())
+    };
+    PyTuple::new(py, [to_arr(out)?, to_arr(eps)?])
+}
+
 fn betas_array<'py>(
     py: Python<'py>,
     betas: impl FnOnce() -> crate::Result<Vec<f64>>,
@@ -325,6 +396,7 @@ fn py_sigmoid_betas<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyNoiseSchedule>()?;
     m.add_function(wrap_pyfunction!(standard_normal, m)?)?;
+    m.add_function(wrap_pyfunction!(forward_noise, m)?)?;
     m.add_function(wrap_pyfunction!(py_linear_betas, m)?)?;
     m.add_function(wrap_pyfunction!(py_cosine_betas, m)?)?;
     m.add_function(wrap_pyfunction!(py_sigmoid_betas, m)?)?;

@@ -164,7 +164,7 @@ import sys
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 from dacl._native import (
-    NoiseSchedule, Scattering1D, cosine_betas, linear_betas, segment, segment_flat, sigmoid_betas,
+    NoiseSchedule, Scattering1D, cosine_betas, forward_noise, linear_betas, segment, segment_flat, sigmoid_betas,
     standard_normal,
 )
 
@@ -252,6 +252,8 @@ def schedules(timesteps, b, d, k, contiguous, kind):
     if z0.size <= 10**6:
         z0 = np.ascontiguousarray(z0)
     call(sched.q_sample, z0, t, seed=0)
+    abar = np.broadcast_to(np.float64(0.5), (b,))
+    call(forward_noise, z0, abar if b > 10**6 else np.ascontiguousarray(abar), 0)
 
 
 @run

@@ -1,11 +1,11 @@
-"""dacl.NoiseSchedule, the schedule functions and standard_normal."""
+"""dacl.NoiseSchedule, the schedule functions, forward_noise and standard_normal."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dacl import NoiseSchedule, cosine_betas, linear_betas, sigmoid_betas, standard_normal
+from dacl import NoiseSchedule, cosine_betas, forward_noise, linear_betas, sigmoid_betas, standard_normal
 
 # ---------------------------------------------------------------- closed forms (numpy, written here)
 
@@ -213,6 +213,50 @@ def test_q_sample_rejects_non_finite_z0(sched, bad, dtype, views):
     t = np.zeros(3 if views is None else (3, views), np.int64)
     with pytest.raises(ValueError, match=r"z0 row 1 contains a non-finite value \(NaN or inf\) at index 2"):
         sched.q_sample(z0, t, seed=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [None, 1, 3])
+def test_forward_noise_at_schedule_levels_is_q_sample(sched, dtype, threads):
+    x0 = np.random.default_rng(3).standard_normal((5, 33)).astype(dtype)
+    t = np.array([0, 7, 7, 50, 99], np.int64)
+    want = sched.q_sample(x0, t, seed=9, offset=123)
+    got = forward_noise(x0, sched.alphas_cumprod[t], 9, 123, num_threads=threads)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == dtype and g.shape == x0.shape
+        np.testing.assert_array_equal(g, w)
+    # A batch cut in two with the offset of its second part's first element reproduces the whole.
+    tail = forward_noise(x0[3:], sched.alphas_cumprod[t[3:]], 9, 123 + 3 * 33)
+    np.testing.assert_array_equal(tail[0], got[0][3:])
+
+
+def test_forward_noise_levels_between_steps_and_at_the_ends():
+    x0 = np.linspace(-1, 1, 12).reshape(3, 4)
+    abar = np.array([1.0, 0.25, 0.0])
+    x_t, eps = forward_noise(x0, abar, 5)
+    np.testing.assert_array_equal(eps.ravel(), standard_normal(12, 5))
+    np.testing.assert_array_equal(x_t[0], x0[0])  # no noise
+    np.testing.assert_array_equal(x_t[2], eps[2])  # noise alone
+    np.testing.assert_allclose(x_t[1], 0.5 * x0[1] + np.sqrt(0.75) * eps[1], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "x0, abar, error, message",
+    [
+        (np.zeros((2, 3)), np.array([0.5, 1.5]), ValueError, r"abar\[1\] = 1.5 is outside \[0, 1\]"),
+        (np.zeros((2, 3)), np.array([np.nan, 0.5]), ValueError, r"abar\[0\] = NaN is outside"),
+        (np.zeros((2, 3)), np.array([0.5]), ValueError, "abar has 1 levels but x0 has 2 rows"),
+        (np.zeros((2, 3)), np.array([0.5, 0.5], np.float32), TypeError, "abar must be a 1-D numpy.ndarray of float64"),
+        (np.zeros((2, 3)), [0.5, 0.5], TypeError, "abar must be a 1-D numpy.ndarray of float64"),
+        (np.zeros((2, 3), np.int64), np.array([0.5, 0.5]), TypeError, "x0 must have dtype float32 or float64"),
+        (np.zeros(3), np.array([0.5]), ValueError, r"x0 must be 2-D \(B, D\), got ndim=1"),
+        (np.zeros((3, 2)).T, np.array([0.5, 0.5]), ValueError, "x0 is not C-contiguous"),
+        (np.array([[0.0, np.inf]]), np.array([0.5]), ValueError, r"x0 row 0 contains a non-finite value"),
+    ],
+)
+def test_forward_noise_rejects_bad_input(x0, abar, error, message):
+    with pytest.raises(error, match=message):
+        forward_noise(x0, abar, 0)
 
 
 def test_torch_can_consume_the_schedule(sched):

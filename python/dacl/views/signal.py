@@ -29,12 +29,12 @@ on a :class:`dacl._native.NoiseSchedule` and ``abar = abar_t``; or ``"snr"``,
 
 Randomness is counter-based, so a view is a pure function of ``(seed, view,
 record or window)`` whatever the thread count, the chunking or the order records
-are visited in: ``eps`` is the Rust Philox stream (:func:`dacl._native.standard_normal`,
-the stream of :meth:`~dacl._native.NoiseSchedule.q_sample`) at the key of
-``(seed, view)`` and a position fixed by the record's dataset row (record
-placement) or the window's dataset index (window placement); the levels are one
-draw per dataset row or window from a generator keyed by ``(seed, view)``. The
-formula and ``abar`` are ``NoiseSchedule.q_sample``'s (tested equal).
+are visited in: the Rust core noises the signal (:func:`dacl._native.forward_noise`,
+:meth:`~dacl._native.NoiseSchedule.q_sample`'s formula and Philox noise at a level
+per row) with the key of ``(seed, view)`` and a stream position fixed by the
+record's dataset row (record placement) or the window's dataset index (window
+placement); the levels are one draw per dataset row or window from a generator
+keyed by ``(seed, view)``.
 
 :class:`SignalViews` makes views of the windows of chosen records;
 :class:`ViewBank` keeps ``B`` of them per window, made once per seed, so that
@@ -128,10 +128,13 @@ class NoiseLevels:
         return float(high), float(low)
 
 
-def forward_noise(x0: np.ndarray, abar: float | np.ndarray, eps: np.ndarray) -> np.ndarray:
-    """``sqrt(abar) x0 + sqrt(1 - abar) eps`` in float64 (the formula of ``NoiseSchedule.q_sample``)."""
-    a = np.asarray(abar, dtype=np.float64)
-    return np.sqrt(a) * np.asarray(x0, np.float64) + np.sqrt(1.0 - a) * np.asarray(eps, np.float64)
+def noised(x0: np.ndarray, abar: float, key: int, offset: int, num_threads: int | None = None) -> np.ndarray:
+    """The ``(L, n)`` float64 leads ``x0`` forward-noised at level ``abar`` by the Rust core (q_sample's noise:
+    Philox stream ``key`` from position ``offset``, one flat index per sample)."""
+    from dacl._native import forward_noise
+
+    x0 = np.ascontiguousarray(x0, dtype=np.float64)
+    return forward_noise(x0, np.full(len(x0), abar), key, offset, num_threads=num_threads)[0]
 
 
 def zscore_leads(x: np.ndarray) -> np.ndarray:
@@ -140,12 +143,6 @@ def zscore_leads(x: np.ndarray) -> np.ndarray:
     centred = x - x.mean(axis=1, keepdims=True)
     std = x.std(axis=1, keepdims=True)
     return np.divide(centred, std, out=centred.copy(), where=std > 0)
-
-
-def _eps(shape: tuple[int, ...], key: int, offset: int) -> np.ndarray:
-    from dacl._native import standard_normal
-
-    return np.asarray(standard_normal(int(np.prod(shape)), key, offset), dtype=np.float64).reshape(shape)
 
 
 @dataclass
@@ -291,7 +288,7 @@ class SignalViews:
         for i in chunk:
             x0 = zscore_leads(signals[i])
             row = int(self.rows[i])
-            noisy.append(forward_noise(x0, abar[row], _eps(x0.shape, key, row * RECORD_STRIDE)))
+            noisy.append(noised(x0, abar[row], key, row * RECORD_STRIDE, self.num_threads))
         t1 = time.perf_counter()
         result = featurize(noisy)
         self.timing.noise += t1 - t0
@@ -330,7 +327,7 @@ class SignalViews:
         noisy = windows.astype(np.float64).reshape(len(starts), n_leads, width)
         for j, g in enumerate(global_index):
             if g >= 0:
-                noisy[j] = forward_noise(noisy[j], abar[g], _eps((n_leads, width), key, g * n_leads * width))
+                noisy[j] = noised(noisy[j], abar[g], key, g * n_leads * width, self.num_threads)
         t1 = time.perf_counter()
         scatter = default_scatter(config, self.num_threads)
         order = np.asarray(manifest["scattering"]["order"])
