@@ -18,6 +18,7 @@ def test_readme_python_example_runs():
     assert ns["Sx"].shape == (W, 234, 11) and ns["Sx"].dtype == np.float64
     assert sorted(set(ns["order"].tolist())) == [0, 1, 2]
     assert ns["z_t"].shape == ns["eps"].shape == (16, 4, 32)
+    assert ns["x_t"].shape == ns["noise"].shape == (16, 32)
     assert ns["fs"].features.shape[1:] == (1, 234, ns["fs"].features.shape[3]) and ns["fs"].leads == ("I",)
     assert len(ns["fs"].record_ids) == 40
 
