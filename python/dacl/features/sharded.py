@@ -154,19 +154,19 @@ class ShardedArray:
         for shard in np.unique(shard_of):
             here = np.flatnonzero(shard_of == shard)
             local = unique[here] - self._bounds[shard]
-            breaks = np.flatnonzero(np.diff(local) != 1) + 1
+            starts = np.flatnonzero(np.diff(local, prepend=-2) != 1)  # each run of consecutive rows
+            ends = np.append(starts[1:], len(local))
+            first, data = here[0], self._data_offsets[shard]
             fd = os.open(self._files[shard], os.O_RDONLY)
             try:
-                for run in np.split(np.arange(len(local)), breaks):
-                    lo, n = int(local[run[0]]), len(run)
-                    target = flat[here[run[0]] : here[run[0]] + n]
-                    self._pread(fd, target, self._data_offsets[shard] + lo * self._row_bytes, shard)
+                for a, b, row in zip(starts.tolist(), ends.tolist(), local[starts].tolist(), strict=True):
+                    view = flat[first + a : first + b].data.cast("B")
+                    self._pread(fd, view, data + row * self._row_bytes, shard)
             finally:
                 os.close(fd)
 
-    def _pread(self, fd: int, target: np.ndarray, offset: int, shard: int) -> None:
-        view = target.data.cast("B")
-        done = 0
+    def _pread(self, fd: int, view: memoryview, offset: int, shard: int) -> None:
+        done = os.preadv(fd, [view], offset)  # one call but for a signal or a short read
         while done < len(view):
             got = os.preadv(fd, [view[done:]], offset + done)
             if got == 0:
