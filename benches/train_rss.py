@@ -35,11 +35,11 @@ def rss_mb(key: str) -> float:
     raise ValueError(f"no {key} in /proc/self/status")
 
 
-def measure(dataset: Path, epochs: int, method: str) -> dict[str, object]:
+def measure(dataset: Path, epochs: int, method: str, config_path: Path = CONFIG) -> dict[str, object]:
     features = load_features(dataset)
     load_peak, after_load = rss_mb("VmHWM"), rss_mb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from the current RSS
-    config = load_config(CONFIG).replace(
+    config = load_config(config_path).replace(
         train={"method": method, "device": "cpu"},
         vae={"epochs": epochs},
         encoder={"epochs": epochs},
@@ -71,9 +71,10 @@ def main() -> None:
     parser.add_argument("datasets", type=Path, nargs="+")
     parser.add_argument("--epochs", type=int, default=2, help="epochs of each stage (default 2)")
     parser.add_argument("--method", default="dacl", help="the method trained (default dacl)")
+    parser.add_argument("--config", type=Path, default=CONFIG, help="the experiment config (default configs/tiny.toml)")
     args = parser.parse_args()
     for dataset in args.datasets:  # one process each would be cleaner; the peak is reset before each training
-        print(json.dumps(measure(dataset, args.epochs, args.method)))
+        print(json.dumps(measure(dataset, args.epochs, args.method, args.config)))
 
 
 if __name__ == "__main__":
