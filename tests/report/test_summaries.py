@@ -166,9 +166,32 @@ def test_summarise_splits_table_plot_and_robustness(tmp_path: Path, monkeypatch,
     assert summaries.robustness_differences(second, "mean") == (7, {"12 dB": diff})
     assert summaries.robustness_differences(out, "mean") is None
     assert cli.main(["summarise", "splits", str(second), str(out), "--method", "mean"]) == 0
+    robustness_png = tmp_path / "robustness.png"
+    argv = ["summarise", "splits", str(second), str(out), "--method", "mean", "--robustness-png", str(robustness_png)]
+    assert cli.main(argv) == 2  # only one of the two folders has curves: no method is scored by both
+    assert "none of the evaluations has robustness curves" in capsys.readouterr().err
+    doc["robustness"][0]["points"] = [
+        {"kind": "awgn", "level": 12.0, "label": "12 dB", "metrics": {"auroc_af": {"value": v, "low": 0, "high": 1}}}
+        for v in (0.8,)
+    ]
+    doc["robustness"][1]["points"][0].update(kind="awgn", level=12.0, metrics={"auroc_af": {"value": 0.9}})
+    (second / "metrics.json").write_text(json.dumps(doc))
+    doc["split"]["seed"] = 8
+    for curve, value in zip(doc["robustness"], (0.6, 0.7), strict=True):
+        curve["points"][0]["metrics"]["auroc_af"]["value"] = value
+    (tmp_path / "split8").mkdir()
+    (tmp_path / "split8" / "metrics.json").write_text(json.dumps(doc))
+    curves = summaries.mean_robustness_curves([second, tmp_path / "split8"])
+    assert [c["method"] for c in curves] == ["scattering + LR", "mean"]
+    assert curves[0]["points"][0]["metrics"]["auroc_af"] == pytest.approx({"value": 0.7, "low": 0.6, "high": 0.8})
+    assert curves[1]["points"][0]["metrics"]["auroc_af"] == pytest.approx({"value": 0.8, "low": 0.7, "high": 0.9})
+    argv[2:4] = [str(second), str(tmp_path / "split8")]
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert robustness_png.read_bytes().startswith(b"\x89PNG")
     out_lines = capsys.readouterr().out.splitlines()
     assert "| 7 | -0.0415 [-0.0700, -0.0131] |" in out_lines
-    assert "| 12 dB | -0.0415 | -0.0415 … -0.0415 | 0 of 1 | 1 of 1 |" in out_lines  # the tally over splits
+    assert "| 12 dB | -0.0415 | -0.0415 … -0.0415 | 0 of 2 | 2 of 2 |" in out_lines  # the tally over splits
 
 
 def test_summarise_splits_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:

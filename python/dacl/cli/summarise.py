@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'scattering-pool + noise-aug' when it was evaluated too (default scattering-pool)",
     )
     splits.add_argument("--png", type=Path, metavar="PATH", help="also draw AF AUROC per split to this PNG")
+    splits.add_argument(
+        "--robustness-png",
+        type=Path,
+        metavar="PATH",
+        help="also draw every method's AF AUROC under each corruption, mean and range over the splits, to this PNG",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,4 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.png is not None:
         summaries.plot_splits(rows, args.method, args.png, args.baseline)
         print(f"wrote {args.png}")
+    if args.robustness_png is not None:
+        summaries.plot_robustness_over_splits(args.evaluations, args.robustness_png)
+        print(f"wrote {args.robustness_png}")
     return 0

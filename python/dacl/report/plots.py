@@ -86,14 +86,21 @@ KIND_TITLES = {
 }
 
 
-def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "auroc_af") -> None:
-    """One panel per corruption kind (in the curves' order): each method's metric against the level."""
+def plot_robustness(
+    curves: list[dict[str, Any]],
+    path: Path,
+    metric: str = "auroc_af",
+    title: str = "Clean-trained probe on corrupted test records (dotted: clean; band: 95% CI)",
+) -> None:
+    """One panel per corruption kind (in the curves' order): each method's metric against the level, its
+    ``low``-``high`` band shaded."""
     from dacl.probe.corruptions import SNR_KINDS
 
     kinds = list(dict.fromkeys(p["kind"] for c in curves for p in c["points"] if p["kind"] != "clean")) or ["awgn"]
     cols = min(len(kinds), 4)
     rows = -(-len(kinds) // cols)
-    fig = Figure(figsize=(2.6 * cols + 2, 3.4 * rows + 0.8))
+    # Constrained layout: a panel's title stays clear of the x label of the panel above it.
+    fig = Figure(figsize=(2.6 * cols + 2, 3.4 * rows + 0.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
     for i, curve in enumerate(curves):
         colour = f"C{i}"
@@ -122,7 +129,7 @@ def plot_robustness(curves: list[dict[str, Any]], path: Path, metric: str = "aur
         ax.set_visible(False)
     axes[0].set_ylabel({**METRIC_LABELS, **MULTI_LABEL_METRIC_LABELS}.get(metric, metric))
     axes[0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Clean-trained probe on corrupted test records (dotted: clean; band: 95% CI)", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     save_png(fig, path)
 
 

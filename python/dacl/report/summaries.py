@@ -22,7 +22,7 @@ from typing import Any
 
 from dacl.io.documents import read_json_object
 from dacl.report.markdown import PAPER_AF_AUROC, format_ci, paired_differences, point_differences, read_metrics
-from dacl.report.plots import plot_af_by_split
+from dacl.report.plots import plot_af_by_split, plot_robustness
 from dacl.training.checkpoint import HISTORY
 
 #: The method name of the training-free baseline in metrics.json, and how tables name it.
@@ -259,3 +259,39 @@ def _tally(found: list[tuple[int, dict[str, dict[str, float]]]], corruptions: li
             f"{above} of {len(diffs)} | {below} of {len(diffs)} |"
         )
     return lines
+
+
+def mean_robustness_curves(evaluations: Sequence[Path], metric: str = "auroc_af") -> list[dict[str, Any]]:
+    """The robustness curve of every method that all ``evaluations`` (one per split) scored, as
+    :func:`~dacl.report.plots.plot_robustness` draws them: each point's ``metric`` is the mean over the splits,
+    its ``low`` and ``high`` the lowest and highest split."""
+    per_split = []
+    for evaluation in evaluations:
+        folder, doc = read_metrics(Path(evaluation))
+        with _parsing(folder / "metrics.json", "a dacl evaluate result"):
+            per_split.append({c["method"]: c["points"] for c in doc.get("robustness") or []})
+    if not per_split:
+        return []
+    curves = []
+    for method, points in per_split[0].items():
+        if not all(method in split for split in per_split):
+            continue
+        out = []
+        for p in points:
+            values = [
+                q["metrics"][metric]["value"] for split in per_split for q in split[method] if q["label"] == p["label"]
+            ]
+            if len(values) == len(per_split):
+                estimate = {"value": statistics.fmean(values), "low": min(values), "high": max(values)}
+                out.append({**{k: p[k] for k in ("kind", "level", "label")}, "metrics": {metric: estimate}})
+        curves.append({"method": label(method), "points": out})
+    return curves
+
+
+def plot_robustness_over_splits(evaluations: Sequence[Path], path: Path) -> None:
+    """AF AUROC under each corruption, mean over the splits with the range of the splits shaded."""
+    curves = mean_robustness_curves(evaluations)
+    if not curves:
+        raise ValueError("none of the evaluations has robustness curves (evaluate with --robustness)")
+    title = f"Clean-trained probe on corrupted test records, mean over {len(evaluations)} splits (band: their range)"
+    plot_robustness(curves, Path(path), title=title)
