@@ -95,8 +95,9 @@ def test_rejects_missing_train_split(tiny: Config, tmp_path: Path) -> None:
         train_diffaug(fs, tiny, tmp_path / "run", device="cpu", progress=False)
 
 
-def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path) -> None:
-    """`dacl train --method diffaug` and `--method dacl+diffaug` go through the plug-in hooks."""
+def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """`dacl train --method diffaug` and `--method dacl+diffaug` go through the plug-in hooks, without a progress
+    bar when asked for none (DiffAug's sub-run included)."""
     from dacl.embedding.embedder import load_embedder
     from dacl.training import train
 
@@ -111,7 +112,9 @@ def test_dacl_train_cli_paths(tiny: Config, tmp_path: Path) -> None:
         encoder={"epochs": 1, "channels": [4], "embed_dim": 8, "proj_dim": 4, "batch_size": 64},
         diffusion={"timesteps": 100, "schedule": "cosine", "t_max": 10},
     )
+    capfd.readouterr()
     run2 = train(combo, fs, tmp_path / "combo", progress=False)
+    assert "epoch/s" not in capfd.readouterr().err
     assert (run2 / "diffaug" / "model.pt").is_file()
     assert np.isfinite(load_embedder(run2).embed(fs.features[:7])).all()
 

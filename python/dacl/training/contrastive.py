@@ -564,7 +564,9 @@ def train_stages(
         if method.generated_views and extra_views is None:
             # The generator learns the frozen VAE latents of the train split: train the VAE first.
             z_train = trainer.clean_latents(trainer.train_vae())[0]  # the space the encoder's views live in
-            trainer.extra_views = diffaug_view_generator(config, z_train, trainer.device, out, trainer.dataset, dist)
+            trainer.extra_views = diffaug_view_generator(
+                config, z_train, trainer.device, out, trainer.dataset, dist, progress and dist.is_main
+            )
         return trainer.run()
     finally:
         trainer.close()

@@ -488,9 +488,10 @@ def diffaug_view_generator(
     out_dir: Path,
     dataset: dict[str, Any] | None = None,
     dist: Distributed = SINGLE,
+    progress: bool = True,
 ) -> ViewGenerator:
     """``dacl+diffaug``: train DiffAug on DACL's frozen train latents z0 (labels unused), in ``out_dir/diffaug``,
-    and return its view generator.
+    and return its view generator (``progress``: DiffAug's progress bar, as the run's own).
 
     The views are generated in the same latent space as DACL's forward-diffusion
     views, conditioned on each sample's DiffAug code. A finished sub-run is reused.
@@ -507,7 +508,7 @@ def diffaug_view_generator(
                 sub,
                 device,
                 resume=(sub / CHECKPOINT).is_file(),
-                progress=True,
+                progress=progress,
                 dataset=dataset,
                 dist=dist,
             )
