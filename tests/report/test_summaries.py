@@ -200,3 +200,19 @@ def test_summarise_splits_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsy
     (tmp_path / "metrics.json").write_text("[1, 2]")
     assert cli.main(["summarise", "splits", str(tmp_path)]) == 2
     assert "should hold a JSON object" in capsys.readouterr().err
+
+
+def test_robustness_over_splits_of_multi_label_evaluations_is_macro_auroc(tmp_path: Path) -> None:
+    """Several labels: the curves report macro AUROC, and the mean over splits is taken of that."""
+    folders = []
+    for seed, value in ((0, 0.7), (1, 0.9)):
+        point = {"kind": "awgn", "level": 6.0, "label": "6 dB", "metrics": {"auroc_macro": {"value": value}}}
+        doc = {"split": {"seed": seed}, "robustness": [{"method": "scattering-pool", "points": [point]}]}
+        folder = tmp_path / f"split{seed}"
+        folder.mkdir()
+        (folder / "metrics.json").write_text(json.dumps(doc))
+        folders.append(folder)
+    (curve,) = summaries.mean_robustness_curves(folders)
+    assert curve["points"][0]["metrics"] == {"auroc_macro": pytest.approx({"value": 0.8, "low": 0.7, "high": 0.9})}
+    summaries.plot_robustness_over_splits(folders, tmp_path / "r.png")
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from dacl.io.documents import read_json_object
-from dacl.report.markdown import PAPER_AF_AUROC, format_ci, paired_differences, point_differences, read_metrics
+from dacl.report.markdown import (
+    PAPER_AF_AUROC,
+    format_ci,
+    paired_differences,
+    point_differences,
+    read_metrics,
+    robustness_metric,
+)
 from dacl.report.plots import plot_af_by_split, plot_robustness
 from dacl.training.checkpoint import HISTORY
 
@@ -261,21 +268,28 @@ def _tally(found: list[tuple[int, dict[str, dict[str, float]]]], corruptions: li
     return lines
 
 
-def mean_robustness_curves(evaluations: Sequence[Path], metric: str = "auroc_af") -> list[dict[str, Any]]:
+def mean_robustness_curves(evaluations: Sequence[Path], metric: str | None = None) -> list[dict[str, Any]]:
     """The robustness curve of every method that all ``evaluations`` (one per split) scored, as
-    :func:`~dacl.report.plots.plot_robustness` draws them: each point's ``metric`` is the mean over the splits,
-    its ``low`` and ``high`` the lowest and highest split."""
+    :func:`~dacl.report.plots.plot_robustness` draws them: each point's ``metric`` (default: the curves' own,
+    AF AUROC or macro AUROC for several labels) is the mean over the splits, its ``low`` and ``high`` the lowest
+    and highest split."""
     per_split = []
     for evaluation in evaluations:
         folder, doc = read_metrics(Path(evaluation))
         with _parsing(folder / "metrics.json", "a dacl evaluate result"):
             per_split.append({c["method"]: c["points"] for c in doc.get("robustness") or []})
-    if not per_split:
+    common = [m for m in per_split[0] if all(m in split for split in per_split)] if per_split else []
+    if not common:
         return []
+    with _parsing(Path(evaluations[0]) / "metrics.json", "a dacl evaluate result"):
+        return _mean_curves(per_split, common, metric or robustness_metric([{"points": per_split[0][common[0]]}]))
+
+
+def _mean_curves(per_split: list[dict[str, Any]], methods: list[str], metric: str) -> list[dict[str, Any]]:
+    """Each of ``methods``' curve: per point, the mean, lowest and highest ``metric`` over the splits."""
     curves = []
-    for method, points in per_split[0].items():
-        if not all(method in split for split in per_split):
-            continue
+    for method in methods:
+        points = per_split[0][method]
         out = []
         for p in points:
             values = [
@@ -289,9 +303,10 @@ def mean_robustness_curves(evaluations: Sequence[Path], metric: str = "auroc_af"
 
 
 def plot_robustness_over_splits(evaluations: Sequence[Path], path: Path) -> None:
-    """AF AUROC under each corruption, mean over the splits with the range of the splits shaded."""
+    """AF AUROC (macro AUROC for several labels) under each corruption, mean over the splits with the range of
+    the splits shaded."""
     curves = mean_robustness_curves(evaluations)
     if not curves:
         raise ValueError("none of the evaluations has robustness curves (evaluate with --robustness)")
     title = f"Clean-trained probe on corrupted test records, mean over {len(evaluations)} splits (band: their range)"
-    plot_robustness(curves, Path(path), title=title)
+    plot_robustness(curves, Path(path), metric=robustness_metric(curves), title=title)
