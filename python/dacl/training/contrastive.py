@@ -343,6 +343,8 @@ class Trainer:
         self.config, self.method, self.extra_views, self.dist = config, method, extra_views, dist
         #: Signal-space views (``[signal_views]``), set by :func:`train_stages` before the VAE trains.
         self.signal_views: SignalViewSource | None = None
+        #: The frozen VAE's standardised latents, computed once (see :meth:`clean_latents`).
+        self._latents: tuple[torch.Tensor, torch.Tensor, Standardiser] | None = None
         device = resolve_device(config.train.device)
         precision = Precision(device, config.train.amp)
         if device.type == "cuda":
@@ -435,12 +437,16 @@ class Trainer:
 
     def clean_latents(self, vae: VAE) -> tuple[torch.Tensor, torch.Tensor, Standardiser]:
         """``(z_train, z_val, standardiser)``: the frozen VAE's μ, standardised with train
-        statistics as ``diffusion.normalise_latents`` says."""
+        statistics as ``diffusion.normalise_latents`` says. Asked for only once the VAE stage is done, so
+        computed once per run (a pass over every window) and kept for the encoder, DiffAug and model.pt."""
+        if self._latents is not None:
+            return self._latents
         with torch.no_grad():  # a batch of windows at a time: memory of a batch, not of the split
             z_train = torch.cat([vae.encode(xb)[0] for _, xb in self.inputs.x_train.batches()])
             z_val = torch.cat([vae.encode(xb)[0] for _, xb in self.inputs.x_val.batches()] or [z_train[:0]])
         norm = Standardiser.fit(z_train, mode=str(self.config.diffusion.normalise_latents), ddof=1)
-        return norm.transform_torch(z_train), norm.transform_torch(z_val), norm
+        self._latents = norm.transform_torch(z_train), norm.transform_torch(z_val), norm
+        return self._latents
 
     def train_encoder(self, vae: VAE) -> UNet1DEncoder:
         z_train, z_val, norm = self.clean_latents(vae)
