@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dacl.cli.experiment import add_config_arguments, load_experiment
 from dacl.features import FeatureSet, featureset
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: importing these costs seconds (torch, skl
 #: The name of the noise-augmented scattering baseline in every table.
 NOISE_BASELINE = "scattering-pool + noise-aug"
 HELP = "probe frozen embeddings: AUROC with CIs, F1, robustness; write a report"
+T = TypeVar("T")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,13 +172,15 @@ def _summary(r: EvalResult, diff: dict[str, Any] | None = None) -> str:
     return line if diff is not None else f"{line}  5-NN acc {r.knn_accuracy:.4f}"
 
 
-def _references(methods: list[str]) -> list[int]:
-    """Indices of the methods the others are paired with: the first, and the noise-augmented baseline.
+def _pairings(items: list[T], methods: list[str]) -> Iterator[tuple[T, list[T], bool]]:
+    """``(reference, the items paired with it, whether it is the first)`` for each reference: the first method,
+    then the noise-augmented baseline when it is evaluated too.
 
     Every table carries the noise-augmented baseline because it is the bar a noise-robust representation
     has to clear (augmentation plus a linear probe); the first method stays the report's reference.
     """
-    return [0, *(i for i, m in enumerate(methods) if i > 0 and m == NOISE_BASELINE)]
+    for i in [0, *(i for i, m in enumerate(methods) if i > 0 and m == NOISE_BASELINE)]:
+        yield items[i], [x for x in items[1:] if x is not items[i]], i == 0
 
 
 def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
@@ -184,16 +188,13 @@ def _compare(results: list[EvalResult], settings: EvaluateConfig) -> None:
     noise-augmented baseline when that is evaluated too."""
     from dacl.probe.protocol import compare
 
-    for i in _references([r.method for r in results]):
-        reference = results[i]
+    for reference, others, first in _pairings(results, [r.method for r in results]):
         print(f"difference to {reference.method} (paired bootstrap over the same test records):")
-        for r in results[1:]:
-            if r is reference:
-                continue
+        for r in others:
             diff = compare(r, reference, n_boot=settings.n_boot, seed=settings.seed)
             stored = {"method": reference.method, **{k: v.to_dict() for k, v in diff.items()}}
             r.extra.setdefault("paired", {})[reference.method] = stored
-            if i == 0:
+            if first:
                 r.extra["difference_to"] = stored
             print(f"  {r.method}: {_summary(r, diff)}", flush=True)
 
@@ -225,13 +226,10 @@ def _pair_curves(curves: list[RobustnessCurve]) -> None:
 
     key = "auroc_af" if "auroc_af" in curves[0].points[0].metrics else "auroc_macro"
     name = "AF AUROC" if key == "auroc_af" else "macro AUROC"
-    for i in _references([c.method for c in curves]):
-        reference = curves[i]
+    for reference, others, first in _pairings(curves, [c.method for c in curves]):
         print(f"robustness, {name} difference to {reference.method} (paired over the same corrupted records):")
-        for curve in curves[1:]:
-            if curve is reference:
-                continue
-            add_paired_differences(curve, reference, primary=i == 0)
+        for curve in others:
+            add_paired_differences(curve, reference, primary=first)
             cells = [
                 f"{p.corruption.label} {format_estimate(p.paired[reference.method][key], signed=True)}"
                 for p in curve.points
