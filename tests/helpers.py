@@ -28,6 +28,21 @@ ROOT = TESTS.parent
 CONFIGS = ROOT / "configs"
 EXPERIMENTS, TOOLS = ROOT / "experiments", ROOT / "tools"
 TINY, DIFFAUG_TINY = CONFIGS / "tiny.toml", CONFIGS / "diffaug-tiny.toml"
+#: Small, quick `dacl preprocess` settings: one shard for the 40 sample records, no split.
+FAST_ARGS = [
+    "--window",
+    "512",
+    "--hop",
+    "512",
+    "-J",
+    "4",
+    "-Q",
+    "2",
+    "--chunk-records",
+    "40",
+    "--no-progress",
+    "--no-split",
+]
 
 
 def load_script(path: Path) -> ModuleType:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FAST_ARGS
 
 from dacl.cli import main as cli_main
 from dacl.corpus import RecordError, open_corpus, sample_path
@@ -23,21 +24,6 @@ BOMB_BYTES = 128 << 20
 RSS_ALLOWANCE = 48 << 20
 #: Longest message a bad input may produce (the CLI cuts at 1000; ours must be far shorter).
 SHORT = 400
-#: Small, quick `dacl preprocess` settings: one shard for the 40 sample records, no split.
-FAST_ARGS = [
-    "--window",
-    "512",
-    "--hop",
-    "512",
-    "-J",
-    "4",
-    "-Q",
-    "2",
-    "--chunk-records",
-    "40",
-    "--no-progress",
-    "--no-split",
-]
 
 
 @pytest.fixture

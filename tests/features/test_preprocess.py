@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FAST_ARGS
 
 from dacl._native import Scattering1D, segment
 from dacl.cli import main as cli_main
@@ -250,18 +251,7 @@ def test_cli_sample_flag(tmp_path: Path, capsys):
                 "--sample",
                 "--out",
                 str(tmp_path / "ds"),
-                "--window",
-                "512",
-                "--hop",
-                "512",
-                "-J",
-                "4",
-                "-Q",
-                "2",
-                "--chunk-records",
-                "40",
-                "--no-split",
-                "--no-progress",
+                *FAST_ARGS,
             ]
         )
         == 0

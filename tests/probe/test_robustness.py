@@ -134,17 +134,21 @@ def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
         cr.Corruption("awgn", -6),
         cr.Corruption("wander", 2.0),
     ]
-    curve = rb.robustness_curve(
-        result.model,
-        BandPowerEmbedder(),
-        test,
-        result.test_labels,
-        band_featurize,
-        fs=FS,
-        corruptions=corruptions,
-        seed=0,
-        n_boot=50,
-    )
+
+    def curve_of() -> rb.RobustnessCurve:
+        return rb.robustness_curve(
+            result.model,
+            BandPowerEmbedder(),
+            test,
+            result.test_labels,
+            band_featurize,
+            fs=FS,
+            corruptions=corruptions,
+            seed=0,
+            n_boot=50,
+        )
+
+    curve = curve_of()
     by = {p.corruption.label: p for p in curve.points}
     # Clean featurisation is the dataset's: same AUROC, same bootstrap CI.
     assert by["clean"].metrics["auroc_af"] == result.metrics["auroc_af"]
@@ -157,18 +161,7 @@ def test_robustness_curve_clean_point_matches_evaluation_and_degrades() -> None:
     d = curve.to_dict()
     assert [p["label"] for p in d["points"]] == ["clean", "12 dB", "-6 dB", "wander x2"]
     # Seeded: the same call gives the same curve.
-    again = rb.robustness_curve(
-        result.model,
-        BandPowerEmbedder(),
-        test,
-        result.test_labels,
-        band_featurize,
-        fs=FS,
-        corruptions=corruptions,
-        seed=0,
-        n_boot=50,
-    )
-    assert again.to_dict() == d
+    assert curve_of().to_dict() == d
 
 
 class TwoBandEmbedder(BandPowerEmbedder):
