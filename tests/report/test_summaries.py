@@ -216,3 +216,69 @@ def test_robustness_over_splits_of_multi_label_evaluations_is_macro_auroc(tmp_pa
     assert curve["points"][0]["metrics"] == {"auroc_macro": pytest.approx({"value": 0.8, "low": 0.7, "high": 0.9})}
     summaries.plot_robustness_over_splits(folders, tmp_path / "r.png")
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_pattern_picks_one_of_two_runs_of_a_method_on_every_split(tmp_path: Path, capsys) -> None:
+    """Two runs of one method per split, whose run folders are named after the split: ``NAME [RUN*]`` selects the
+    same run everywhere (the plain name takes the first), in the tables and in the robustness plot."""
+
+    def score(value: float) -> dict:
+        return {"value": value, "low": value - 0.01, "high": value + 0.01, "level": 0.95}
+
+    def row(method: str, value: float) -> dict:
+        metrics = {k: score(value) for k in summaries.SPLIT_METRICS}
+        return {"method": method, "metrics": metrics, "paired": {"scattering-pool": metrics}}
+
+    def curve(method: str, value: float) -> dict:
+        point = {"kind": "awgn", "level": 6.0, "label": "6 dB", "metrics": {"auroc_af": {"value": value}}}
+        return {
+            "method": method,
+            "difference_to": "scattering-pool",
+            "points": [{**point, "difference": {"auroc_af": score(value - 0.5)}}],
+        }
+
+    folders = []
+    for seed in (0, 1):
+        runs = {
+            f"dacl+diffaug [plain_split{seed}]": 0.6 + seed / 10,
+            f"dacl+diffaug [signal_split{seed}]": 0.8 + seed / 10,
+        }
+        doc = {
+            "split": {"seed": seed},
+            "n_records": {"test": 10},
+            "methods": [row("scattering-pool", 0.5)] + [row(m, v) for m, v in runs.items()],
+            "robustness": [curve("scattering-pool", 0.5)] + [curve(m, v) for m, v in runs.items()],
+        }
+        folder = tmp_path / f"eval{seed}"
+        folder.mkdir()
+        (folder / "metrics.json").write_text(json.dumps(doc))
+        folders.append(folder)
+
+    assert summaries.names("dacl+diffaug [signal_split1]", "dacl+diffaug [signal*]")  # [ ] are no character class
+    assert not summaries.names("dacl+diffaug [plain_split1]", "dacl+diffaug [signal*]")
+    assert not summaries.names("dacl [s]", "dacl [[]")
+    picked = [r.method["auroc_af"]["value"] for r in summaries.read_splits(folders, "dacl+diffaug [signal_split*]")]
+    assert picked == pytest.approx([0.8, 0.9])
+    first = [r.method["auroc_af"]["value"] for r in summaries.read_splits(folders, "dacl+diffaug")]
+    assert first == pytest.approx([0.6, 0.7])
+    table = summaries.robustness_table(folders, "dacl+diffaug [signal*]")
+    assert "| 6 dB | +0.3500 | +0.3000 … +0.4000 | 2 of 2 | 0 of 2 |" in table
+
+    names = [c["method"] for c in summaries.mean_robustness_curves(folders)]
+    assert names == ["scattering + LR"]  # the runs' names differ between the splits
+    curves = summaries.mean_robustness_curves(folders, methods=["dacl+diffaug [signal*]", "absent"])
+    assert [c["method"] for c in curves] == ["scattering + LR", "dacl+diffaug [signal*]"]
+    assert curves[1]["points"][0]["metrics"]["auroc_af"] == pytest.approx({"value": 0.85, "low": 0.8, "high": 0.9})
+    png = tmp_path / "r.png"
+    argv = [
+        "summarise",
+        "splits",
+        *map(str, folders),
+        "--method",
+        "dacl+diffaug [signal*]",
+        "--robustness-png",
+        str(png),
+    ]
+    assert cli.main(argv) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "| 1 | 0.5000 | 0.5000 | 0.9000 | 0.9000 |" in capsys.readouterr().out

@@ -32,7 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "when evaluated with --robustness.",
     )
     splits.add_argument("evaluations", type=Path, nargs="+", metavar="EVAL_DIR")
-    splits.add_argument("--method", default="dacl", help="the method compared with the baseline (default dacl)")
+    splits.add_argument(
+        "--method",
+        default="dacl",
+        help="the method compared with the baseline (default dacl); when two runs of one method were evaluated, "
+        "'NAME [RUN]' as the report names them, with * for any text: 'dacl+diffaug [robust*]' picks the same run on "
+        "every split although each split's run folder has its own name",
+    )
     splits.add_argument(
         "--baseline",
         default="scattering-pool",
@@ -44,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--robustness-png",
         type=Path,
         metavar="PATH",
-        help="also draw every method's AF AUROC under each corruption, mean and range over the splits, to this PNG",
+        help="also draw AF AUROC under each corruption, mean and range over the splits, to this PNG: every method "
+        "all folders scored, and --method",
     )
 
 
@@ -65,6 +72,6 @@ def run(args: argparse.Namespace) -> int:
         summaries.plot_splits(rows, args.method, args.png, args.baseline)
         print(f"wrote {args.png}")
     if args.robustness_png is not None:
-        summaries.plot_robustness_over_splits(args.evaluations, args.robustness_png)
+        summaries.plot_robustness_over_splits(args.evaluations, args.robustness_png, methods=[args.method])
         print(f"wrote {args.robustness_png}")
     return 0

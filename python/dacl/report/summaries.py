@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -127,9 +128,18 @@ def label(name: str) -> str:
     return SCATTERING_LABEL if name == SCATTERING else name
 
 
+def names(method: str, pattern: str) -> bool:
+    """Whether ``pattern`` names ``method``: exactly, as ``name`` of ``name [run]`` (two runs shared a name), or
+    with ``*`` for any text, e.g. ``dacl+diffaug [robust*]`` picks one of two runs on every split although each
+    split's run folder has its own name."""
+    if method == pattern or method.startswith(pattern + " ["):
+        return True
+    return "*" in pattern and re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), method) is not None
+
+
 def _named(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
-    """The first row of method ``name``, or ``name [run]`` when two runs shared a name."""
-    return next((r for r in rows if r["method"] == name or r["method"].startswith(name + " [")), None)
+    """The first row that ``name`` names (see :func:`names`)."""
+    return next((r for r in rows if names(r["method"], name)), None)
 
 
 def split_scores(evaluation: Path, method: str, baseline: str = SCATTERING) -> SplitScores:
@@ -268,8 +278,11 @@ def _tally(found: list[tuple[int, dict[str, dict[str, float]]]], corruptions: li
     return lines
 
 
-def mean_robustness_curves(evaluations: Sequence[Path], metric: str | None = None) -> list[dict[str, Any]]:
-    """The robustness curve of every method that all ``evaluations`` (one per split) scored, as
+def mean_robustness_curves(
+    evaluations: Sequence[Path], metric: str | None = None, methods: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The robustness curve of every method that all ``evaluations`` (one per split) scored, and of each of
+    ``methods`` (names or patterns, see :func:`names`) that names a curve in every one of them, as
     :func:`~dacl.report.plots.plot_robustness` draws them: each point's ``metric`` (default: the curves' own,
     AF AUROC or macro AUROC for several labels) is the mean over the splits, its ``low`` and ``high`` the lowest
     and highest split."""
@@ -277,7 +290,13 @@ def mean_robustness_curves(evaluations: Sequence[Path], metric: str | None = Non
     for evaluation in evaluations:
         folder, doc = read_metrics(Path(evaluation))
         with _parsing(folder / "metrics.json", "a dacl evaluate result"):
-            per_split.append({c["method"]: c["points"] for c in doc.get("robustness") or []})
+            curves = doc.get("robustness") or []
+            split = {c["method"]: c["points"] for c in curves}
+            for pattern in methods:
+                found = _named(curves, pattern)
+                if pattern not in split and found is not None:
+                    split[pattern] = found["points"]
+            per_split.append(split)
     common = [m for m in per_split[0] if all(m in split for split in per_split)] if per_split else []
     if not common:
         return []
@@ -302,10 +321,10 @@ def _mean_curves(per_split: list[dict[str, Any]], methods: list[str], metric: st
     return curves
 
 
-def plot_robustness_over_splits(evaluations: Sequence[Path], path: Path) -> None:
+def plot_robustness_over_splits(evaluations: Sequence[Path], path: Path, methods: Sequence[str] = ()) -> None:
     """AF AUROC (macro AUROC for several labels) under each corruption, mean over the splits with the range of
-    the splits shaded."""
-    curves = mean_robustness_curves(evaluations)
+    the splits shaded; every method all splits scored, and ``methods`` (see :func:`mean_robustness_curves`)."""
+    curves = mean_robustness_curves(evaluations, methods=methods)
     if not curves:
         raise ValueError("none of the evaluations has robustness curves (evaluate with --robustness)")
     title = f"Clean-trained probe on corrupted test records, mean over {len(evaluations)} splits (band: their range)"
