@@ -113,6 +113,25 @@ def test_a_second_writer_is_refused(tmp_path: Path, monkeypatch) -> None:
         merge_evaluations(target, methods_from=[other])
 
 
+def test_dacl_evaluate_is_one_writer_per_folder_and_a_failure_leaves_no_folder(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    target = evaluation(tmp_path, monkeypatch, "a")
+    before = read(target)
+    (target / "metrics.json").write_text("{}")  # what a second evaluation would overwrite
+    capsys.readouterr()
+    with WriterLock(target / "metrics.json", "evaluation"):  # a merge or an evaluation still writing
+        argv = ["evaluate", "--features", "DS", "--baseline-scattering", "--out", str(target), "--n-boot", "50"]
+        assert cli.main(argv) == 2
+    assert f"evaluation {target / 'metrics.json'} is being written by another process" in capsys.readouterr().err
+    assert read(target) == {}
+    assert cli.main(argv) == 0  # the lock released: the same command runs
+    assert read(target)["methods"][0] == before["methods"][0]
+    fresh = tmp_path / "fresh"
+    assert cli.main(["evaluate", "--features", "DS", "--out", str(fresh)]) == 2  # nothing to evaluate
+    assert not fresh.exists()
+
+
 def test_dacl_report_merges_and_redraws(tmp_path: Path, monkeypatch, capsys) -> None:
     target, other = evaluation(tmp_path, monkeypatch, "a"), evaluation(tmp_path, monkeypatch, "b")
     renamed(other, "mean", "late run")

@@ -34,6 +34,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dacl.io.lock import WriterLock
+
+    out = Path(args.out)
+    made = not out.exists()
+    try:
+        # One writer per report folder, refused at once rather than after the work; merging into it
+        # (`dacl report --methods-from`) takes the same lock.
+        with WriterLock(out / "metrics.json", "evaluation"):
+            return _run(args)
+    finally:
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a failed evaluation leaves no empty folder behind
+
+
+def _run(args: argparse.Namespace) -> int:
     from dacl.probe.results import write_results
 
     settings = load_experiment(args.config, args.overrides, {"evaluate": given_options(args, "evaluate")}).evaluate()
