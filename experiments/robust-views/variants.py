@@ -25,7 +25,8 @@ def per_split(evaluation: Path, pattern: str) -> dict[str, float]:
     return {p["label"]: p["metrics"]["auroc_af"]["value"] for p in curve["points"]}
 
 
-def main(first: str, second: str, evaluations: list[Path]) -> None:
+def table(first: str, second: str, evaluations: list[Path]) -> None:
+    """Print the markdown table: per corruption, both runs' mean AF AUROC, the mean difference, the count."""
     curves = {c["method"]: c for c in mean_robustness_curves(evaluations, methods=[first, second])}
     a = [per_split(e, first) for e in evaluations]
     b = [per_split(e, second) for e in evaluations]
@@ -41,13 +42,17 @@ def main(first: str, second: str, evaluations: list[Path]) -> None:
         )
 
 
-if __name__ == "__main__":
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("first", help="a method name or NAME [RUN*] pattern (as `dacl summarise splits --method`)")
     parser.add_argument("second")
     parser.add_argument("evaluations", type=Path, nargs="+", metavar="EVAL_DIR")
     parser.add_argument("--png", type=Path, help="also draw the mean robustness curves over the splits here")
     args = parser.parse_args()
-    main(args.first, args.second, args.evaluations)
+    table(args.first, args.second, args.evaluations)
     if args.png is not None:
         plot_robustness_over_splits(args.evaluations, args.png, methods=[args.first, args.second])
+
+
+if __name__ == "__main__":
+    main()

@@ -69,3 +69,33 @@ def test_knn_accuracy(sample_features: Path, monkeypatch, capsys) -> None:
     )
     assert out.splitlines()[:2] == ["| run | 5-NN accuracy (test records) |", "|---|---:|"]
     assert out.splitlines()[2].startswith("| scattering-pool | 0.")
+
+
+def test_variants_table_of_the_committed_diffaug_splits(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The two DiffAug runs of experiments/robust-views over its five committed evaluations: the table's clean row
+    is the mean of the stored clean points, and the count of splits where the second run is higher adds up."""
+    import json
+    import statistics
+
+    folders = sorted((EXPERIMENTS / "robust-views" / "diffaug-splits").glob("split*"))
+    assert len(folders) == 5
+    first, second = "dacl+diffaug [diffaug_split*]", "dacl+diffaug [robust_diffaug_split*]"
+    png = tmp_path / "r.png"
+    script = EXPERIMENTS / "robust-views" / "variants.py"
+    out = run_script(script, [first, second, *map(str, folders), "--png", str(png)], monkeypatch, capsys)
+    clean = {}
+    for run in ("diffaug", "robust_diffaug"):
+        values = []
+        for folder in folders:
+            doc = json.loads((folder / "metrics.json").read_text())
+            curve = next(c for c in doc["robustness"] if c["method"] == f"dacl+diffaug [{run}_{folder.name}]")
+            values.append(next(p for p in curve["points"] if p["label"] == "clean")["metrics"]["auroc_af"]["value"])
+        clean[run] = values
+    higher = sum(b > a for a, b in zip(clean["diffaug"], clean["robust_diffaug"], strict=True))
+    row = next(line for line in out.splitlines() if line.startswith("| clean |"))
+    assert row.startswith(
+        f"| clean | {statistics.fmean(clean['diffaug']):.4f} | {statistics.fmean(clean['robust_diffaug']):.4f} |"
+    )
+    assert row.endswith(f"| {higher} of 5 |")
+    assert len([line for line in out.splitlines() if line.startswith("| ")]) == 1 + 31  # the header, 31 points
+    assert png.read_bytes().startswith(b"\x89PNG")
