@@ -269,6 +269,12 @@ def test_a_pattern_picks_one_of_two_runs_of_a_method_on_every_split(tmp_path: Pa
     curves = summaries.mean_robustness_curves(folders, methods=["dacl+diffaug [signal*]", "absent"])
     assert [c["method"] for c in curves] == ["scattering + LR", "dacl+diffaug [signal*]"]
     assert curves[1]["points"][0]["metrics"]["auroc_af"] == pytest.approx({"value": 0.85, "low": 0.8, "high": 0.9})
+    same = summaries.mean_robustness_curves(folders[:1], methods=["dacl+diffaug [signal*]"])  # no second copy
+    assert [c["method"] for c in same] == [
+        "scattering + LR",
+        "dacl+diffaug [plain_split0]",
+        "dacl+diffaug [signal_split0]",
+    ]
     png = tmp_path / "r.png"
     argv = [
         "summarise",

@@ -287,6 +287,7 @@ def mean_robustness_curves(
     AF AUROC or macro AUROC for several labels) is the mean over the splits, its ``low`` and ``high`` the lowest
     and highest split."""
     per_split = []
+    matched: dict[str, set[str]] = {}  # pattern: the curves it named
     for evaluation in evaluations:
         folder, doc = read_metrics(Path(evaluation))
         with _parsing(folder / "metrics.json", "a dacl evaluate result"):
@@ -296,8 +297,11 @@ def mean_robustness_curves(
                 found = _named(curves, pattern)
                 if pattern not in split and found is not None:
                     split[pattern] = found["points"]
+                    matched.setdefault(pattern, set()).add(found["method"])
             per_split.append(split)
     common = [m for m in per_split[0] if all(m in split for split in per_split)] if per_split else []
+    # A pattern that named the same curve everywhere draws nothing new.
+    common = [m for m in common if not (len(matched.get(m, ())) == 1 and next(iter(matched[m])) in common)]
     if not common:
         return []
     with _parsing(Path(evaluations[0]) / "metrics.json", "a dacl evaluate result"):
