@@ -264,8 +264,8 @@ def test_a_pattern_picks_one_of_two_runs_of_a_method_on_every_split(tmp_path: Pa
     table = summaries.robustness_table(folders, "dacl+diffaug [signal*]")
     assert "| 6 dB | +0.3500 | +0.3000 … +0.4000 | 2 of 2 | 0 of 2 |" in table
 
-    names = [c["method"] for c in summaries.mean_robustness_curves(folders)]
-    assert names == ["scattering + LR"]  # the runs' names differ between the splits
+    drawn = [c["method"] for c in summaries.mean_robustness_curves(folders)]
+    assert drawn == ["scattering + LR"]  # the runs' names differ between the splits
     curves = summaries.mean_robustness_curves(folders, methods=["dacl+diffaug [signal*]", "absent"])
     assert [c["method"] for c in curves] == ["scattering + LR", "dacl+diffaug [signal*]"]
     assert curves[1]["points"][0]["metrics"]["auroc_af"] == pytest.approx({"value": 0.85, "low": 0.8, "high": 0.9})

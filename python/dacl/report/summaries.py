@@ -286,22 +286,21 @@ def mean_robustness_curves(
     :func:`~dacl.report.plots.plot_robustness` draws them: each point's ``metric`` (default: the curves' own,
     AF AUROC or macro AUROC for several labels) is the mean over the splits, its ``low`` and ``high`` the lowest
     and highest split."""
-    per_split = []
-    matched: dict[str, set[str]] = {}  # pattern: the curves it named
+    curves_of_split, per_split = [], []
     for evaluation in evaluations:
         folder, doc = read_metrics(Path(evaluation))
         with _parsing(folder / "metrics.json", "a dacl evaluate result"):
             curves = doc.get("robustness") or []
-            split = {c["method"]: c["points"] for c in curves}
-            for pattern in methods:
-                found = _named(curves, pattern)
-                if pattern not in split and found is not None:
-                    split[pattern] = found["points"]
-                    matched.setdefault(pattern, set()).add(found["method"])
-            per_split.append(split)
+            per_split.append({c["method"]: c["points"] for c in curves})
+            curves_of_split.append(curves)
     common = [m for m in per_split[0] if all(m in split for split in per_split)] if per_split else []
-    # A pattern that named the same curve everywhere draws nothing new.
-    common = [m for m in common if not (len(matched.get(m, ())) == 1 and next(iter(matched[m])) in common)]
+    for pattern in methods:
+        found = [f for f in (_named(curves, pattern) for curves in curves_of_split) if f is not None]
+        # drawn when it names a curve on every split, unless those are curves drawn already
+        if found and len(found) == len(per_split) and not {f["method"] for f in found} <= set(common):
+            for split, f in zip(per_split, found, strict=True):
+                split[pattern] = f["points"]
+            common.append(pattern)
     if not common:
         return []
     with _parsing(Path(evaluations[0]) / "metrics.json", "a dacl evaluate result"):
