@@ -109,7 +109,7 @@ def test_a_second_writer_is_refused(tmp_path: Path, monkeypatch) -> None:
     from dacl.io.lock import LockedError
 
     target, other = evaluation(tmp_path, monkeypatch, "a"), evaluation(tmp_path, monkeypatch, "b")
-    with WriterLock(target / "metrics.json", "evaluation"), pytest.raises(LockedError):
+    with WriterLock(target, "evaluation"), pytest.raises(LockedError):
         merge_evaluations(target, methods_from=[other])
 
 
@@ -120,10 +120,10 @@ def test_dacl_evaluate_is_one_writer_per_folder_and_a_failure_leaves_no_folder(
     before = read(target)
     (target / "metrics.json").write_text("{}")  # what a second evaluation would overwrite
     capsys.readouterr()
-    with WriterLock(target / "metrics.json", "evaluation"):  # a merge or an evaluation still writing
+    with WriterLock(target, "evaluation"):  # a merge or an evaluation still writing
         argv = ["evaluate", "--features", "DS", "--baseline-scattering", "--out", str(target), "--n-boot", "50"]
         assert cli.main(argv) == 2
-    assert f"evaluation {target / 'metrics.json'} is being written by another process" in capsys.readouterr().err
+    assert f"evaluation {target} is being written by another process" in capsys.readouterr().err
     assert read(target) == {}
     assert cli.main(argv) == 0  # the lock released: the same command runs
     assert read(target)["methods"][0] == before["methods"][0]

@@ -36,16 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from dacl.io.lock import WriterLock
 
-    out = Path(args.out)
-    made = not out.exists()
-    try:
-        # One writer per report folder, refused at once rather than after the work; merging into it
-        # (`dacl report --methods-from`) takes the same lock.
-        with WriterLock(out / "metrics.json", "evaluation"):
-            return _run(args)
-    finally:
-        if made and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # a failed evaluation leaves no empty folder behind
+    # One writer per report folder, refused at once rather than after the work; merging into it
+    # (`dacl report --methods-from`) takes the same lock. It lies beside the folder, which only the
+    # finished results create.
+    with WriterLock(args.out, "evaluation"):
+        return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:

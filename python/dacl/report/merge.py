@@ -32,7 +32,7 @@ def merge_evaluations(target: Path, methods_from: Sequence[Path] = (), robustnes
     """
     folder, _ = read_metrics(Path(target))
     path = folder / "metrics.json"
-    with WriterLock(path, "evaluation"):
+    with WriterLock(folder, "evaluation"):
         _, doc = read_metrics(path)  # read again under the lock
         for source in methods_from:
             _add_methods(doc, folder, Path(source))
